@@ -1,0 +1,213 @@
+// Package i18n holds Portvakt's message catalogs (English, Norwegian Bokmål
+// and Swedish), chooses a language for a request, and translates message
+// keys with named arguments.
+//
+// Catalogs live in locales/{en,nb,sv}.json as flat maps from a stable key
+// (namespaced by area: "login.email.label", "password.too_short") to a
+// go-i18n message. Placeholders are named, {{.min}}, so translators may
+// reorder words; a message with a count has "one" and "other" forms and is
+// given the count as the argument "count".
+//
+// A key missing in nb or sv falls back to English and is logged at warn
+// level; a key missing everywhere renders as the key itself and is logged
+// at error level. A test checks that all three catalogs hold the same keys
+// with the same placeholders, so neither happens in a release.
+package i18n
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"reflect"
+	"sort"
+	"strings"
+
+	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+)
+
+//go:embed locales/*.json
+var localeFS embed.FS
+
+// Default is the language used when nothing else matches.
+const Default = "en"
+
+// Languages are the supported languages, the default first.
+var Languages = []string{"en", "nb", "sv"}
+
+var tags = []language.Tag{language.English, language.MustParse("nb"), language.Swedish}
+
+// Catalog translates message keys. It is safe for concurrent use.
+type Catalog struct {
+	bundle  *goi18n.Bundle
+	matcher language.Matcher
+	keys    map[string]struct{}
+	log     *slog.Logger
+	langs   map[string]*Lang
+}
+
+// New loads the embedded catalogs. The logger receives missing-key reports;
+// nil discards them.
+func New(logger *slog.Logger) (*Catalog, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	b := goi18n.NewBundle(language.English)
+	b.RegisterUnmarshalFunc("json", json.Unmarshal)
+	c := &Catalog{bundle: b, matcher: language.NewMatcher(tags), keys: map[string]struct{}{}, log: logger, langs: map[string]*Lang{}}
+	for _, l := range Languages {
+		mf, err := b.LoadMessageFileFS(localeFS, "locales/"+l+".json")
+		if err != nil {
+			return nil, fmt.Errorf("load catalog %s: %w", l, err)
+		}
+		for _, m := range mf.Messages {
+			c.keys[m.ID] = struct{}{}
+		}
+	}
+	for _, l := range Languages {
+		c.langs[l] = &Lang{tag: l, cat: c, loc: goi18n.NewLocalizer(b, l, Default)}
+	}
+	return c, nil
+}
+
+// Lang returns the translator for a supported language tag ("en", "nb",
+// "sv"); any other value gives the default language.
+func (c *Catalog) Lang(tag string) *Lang {
+	if l, ok := c.langs[tag]; ok {
+		return l
+	}
+	return c.langs[Default]
+}
+
+// Has reports whether key exists in the English catalog.
+func (c *Catalog) Has(key string) bool {
+	_, ok := c.keys[key]
+	return ok
+}
+
+// Supported returns the supported language that tag (a BCP 47 tag such as
+// "nb-NO", "no", "sv-FI") maps to, or "" if it maps to none.
+func (c *Catalog) Supported(tag string) string {
+	t, err := language.Parse(strings.TrimSpace(tag))
+	if err != nil {
+		return ""
+	}
+	_, idx, conf := c.matcher.Match(t)
+	if conf == language.No {
+		return ""
+	}
+	return Languages[idx]
+}
+
+// Negotiate picks the language for a request, in this order: the OIDC
+// ui_locales parameter (space-separated tags, first supported wins), the
+// account's preference, the language cookie, the Accept-Language header,
+// and finally Default. Empty or unsupported values are skipped.
+func (c *Catalog) Negotiate(uiLocales, account, cookie, acceptLanguage string) string {
+	for _, t := range strings.Fields(uiLocales) {
+		if l := c.Supported(t); l != "" {
+			return l
+		}
+	}
+	for _, t := range []string{account, cookie} {
+		if l := c.Supported(t); l != "" {
+			return l
+		}
+	}
+	if acceptLanguage != "" {
+		prefs, _, err := language.ParseAcceptLanguage(acceptLanguage)
+		if err == nil {
+			for _, p := range prefs {
+				if l := c.Supported(p.String()); l != "" {
+					return l
+				}
+			}
+		}
+	}
+	return Default
+}
+
+// Keys returns every key of the English catalog, sorted.
+func (c *Catalog) Keys() []string {
+	out := make([]string, 0, len(c.keys))
+	for k := range c.keys {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Lang translates into one language. It is safe for concurrent use.
+type Lang struct {
+	tag string
+	cat *Catalog
+	loc *goi18n.Localizer
+}
+
+// Tag returns the language tag ("en", "nb" or "sv").
+func (l *Lang) Tag() string { return l.tag }
+
+// T translates key. Arguments come either as one map[string]any (such as
+// problem.Args) or as alternating name, value pairs:
+//
+//	l.T("password.too_short", "min", 8)
+//
+// A count for plural forms is passed as "count".
+func (l *Lang) T(key string, args ...any) string {
+	data := map[string]any{}
+	if len(args) == 1 {
+		switch m := args[0].(type) {
+		case map[string]any:
+			data = m
+		default:
+			if mm, ok := toMap(args[0]); ok {
+				data = mm
+			}
+		}
+	} else {
+		for i := 0; i+1 < len(args); i += 2 {
+			if name, ok := args[i].(string); ok {
+				data[name] = args[i+1]
+			}
+		}
+	}
+	cfg := &goi18n.LocalizeConfig{MessageID: key, TemplateData: data}
+	if n, ok := data["count"]; ok {
+		cfg.PluralCount = n
+	}
+	s, tag, err := l.loc.LocalizeWithTag(cfg)
+	if err != nil {
+		if _, ok := l.cat.keys[key]; !ok {
+			l.cat.log.Error("missing i18n key", "key", key, "lang", l.tag)
+			return key
+		}
+		l.cat.log.Error("i18n render failed", "key", key, "lang", l.tag, "err", err)
+		if s == "" {
+			return key
+		}
+		return s
+	}
+	if base, _ := tag.Base(); base.String() != l.tag && !(l.tag == "nb" && base.String() == "nb") {
+		l.cat.log.Warn("i18n key missing, fell back to English", "key", key, "lang", l.tag)
+	}
+	return s
+}
+
+// toMap converts named map types with string keys (problem.Args) to
+// map[string]any.
+func toMap(v any) (map[string]any, bool) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Map || rv.Type().Key().Kind() != reflect.String {
+		return nil, false
+	}
+	out := make(map[string]any, rv.Len())
+	for it := rv.MapRange(); it.Next(); {
+		out[it.Key().String()] = it.Value().Interface()
+	}
+	return out, true
+}
+
+// FS exposes the embedded catalogs for tests.
+func FS() fs.FS { return localeFS }
