@@ -105,7 +105,7 @@ func (c *Catalog) Supported(tag string) string {
 // ui_locales parameter (space-separated tags, first supported wins), the
 // account's preference, the language cookie, the Accept-Language header,
 // and finally Default. Empty or unsupported values are skipped.
-func (c *Catalog) Negotiate(uiLocales, account, cookie, acceptLanguage string) string {
+func (c *Catalog) Negotiate(uiLocales, account, cookie, acceptLanguage, fallback string) string {
 	for _, t := range strings.Fields(uiLocales) {
 		if l := c.Supported(t); l != "" {
 			return l
@@ -125,6 +125,9 @@ func (c *Catalog) Negotiate(uiLocales, account, cookie, acceptLanguage string) s
 				}
 			}
 		}
+	}
+	if l := c.Supported(fallback); l != "" {
+		return l
 	}
 	return Default
 }
@@ -173,6 +176,15 @@ func (l *Lang) T(key string, args ...any) string {
 			}
 		}
 	}
+	copied := false
+	for k, v := range data {
+		if ref, ok := v.(interface{ MessageKey() string }); ok {
+			if !copied {
+				data, copied = copyMap(data), true
+			}
+			data[k] = l.T(ref.MessageKey())
+		}
+	}
 	cfg := &goi18n.LocalizeConfig{MessageID: key, TemplateData: data}
 	if n, ok := data["count"]; ok {
 		cfg.PluralCount = n
@@ -193,6 +205,16 @@ func (l *Lang) T(key string, args ...any) string {
 		l.cat.log.Warn("i18n key missing, fell back to English", "key", key, "lang", l.tag)
 	}
 	return s
+}
+
+// copyMap returns a shallow copy so that translating a Ref argument never
+// changes the caller's map.
+func copyMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
 
 // toMap converts named map types with string keys (problem.Args) to

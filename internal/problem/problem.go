@@ -139,3 +139,12 @@ func As(err error) (*Problem, bool) {
 	}
 	return nil, false
 }
+
+// Ref is a message argument that is itself a message key, translated in
+// the same language before it is put into the message:
+//
+//	problem.Args{"missing": problem.Ref("email.missing_at")}
+type Ref string
+
+// MessageKey returns the key; the i18n package looks for this method.
+func (r Ref) MessageKey() string { return string(r) }

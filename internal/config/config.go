@@ -1,0 +1,435 @@
+// Package config is Portvakt's configuration: a typed struct read from YAML,
+// overridden key by key by PORTVAKT_… environment variables, filled with
+// defaults, and validated with every error reported at once with its path
+// and the allowed values.
+//
+// With no file and no environment the defaults give a working server:
+// SQLite in ./portvakt.db, listening on 127.0.0.1:8080, public URL
+// http://localhost:8080 and mail kept in the built-in development mailbox.
+//
+// # Environment
+//
+// Every scalar key has an environment variable named after its YAML path,
+// upper-cased, with dots as underscores and a PORTVAKT_ prefix:
+//
+//	database.dsn        PORTVAKT_DATABASE_DSN
+//	session.idle_timeout PORTVAKT_SESSION_IDLE_TIMEOUT
+//	mail.smtp.password  PORTVAKT_MAIL_SMTP_PASSWORD
+//
+// Lists take a comma-separated value. The environment wins over the file.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration. Field docs are the reference; the
+// README's configuration section is generated from the same names.
+type Config struct {
+	// Listen is the address the HTTP server binds.
+	Listen string `yaml:"listen"`
+	// PublicURL is the only source of absolute URLs in mails, redirects and
+	// metadata. Host and X-Forwarded-* headers are never used for them.
+	PublicURL string `yaml:"public_url"`
+	// ServiceName is shown to users in pages and mails.
+	ServiceName string `yaml:"service_name"`
+
+	Database Database `yaml:"database"`
+	Session  Session  `yaml:"session"`
+	Mail     Mail     `yaml:"mail"`
+	I18n     I18n     `yaml:"i18n"`
+	Log      Log      `yaml:"log"`
+	Dev      Dev      `yaml:"dev"`
+	Metrics  Metrics  `yaml:"metrics"`
+}
+
+// Database selects the store.
+type Database struct {
+	// Driver is "sqlite" (embedded, the default) or "postgres".
+	Driver string `yaml:"driver"`
+	// DSN is a file path (SQLite) or a connection URL (PostgreSQL).
+	DSN string `yaml:"dsn"`
+}
+
+// Session holds browser session lifetimes.
+type Session struct {
+	// IdleTimeout ends a session after this long without a request.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// AbsoluteTimeout ends a session this long after sign-in, however active.
+	AbsoluteTimeout Duration `yaml:"absolute_timeout"`
+}
+
+// Mail configures outgoing email.
+type Mail struct {
+	// Transport is "dev" (kept in the development mailbox only) or "smtp".
+	Transport string `yaml:"transport"`
+	// From is the sender address, e.g. "Portvakt <no-reply@example.org>".
+	From string `yaml:"from"`
+	SMTP SMTP   `yaml:"smtp"`
+}
+
+// SMTP is an SMTP relay.
+type SMTP struct {
+	Host     string `yaml:"host"`
+	Port     int    `yaml:"port"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// TLS is "starttls" (required STARTTLS), "implicit" (SMTPS) or "none"
+	// (plain text; allowed only to a loopback host).
+	TLS string `yaml:"tls"`
+}
+
+// I18n sets languages.
+type I18n struct {
+	// DefaultLanguage is used when the browser asks for none we have.
+	DefaultLanguage string `yaml:"default_language"`
+}
+
+// Log sets logging.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is json or text.
+	Format string `yaml:"format"`
+}
+
+// Dev holds development conveniences.
+type Dev struct {
+	// Mailbox is "auto" (on when the public URL is on localhost), "on" or
+	// "off". It serves /dev/mail, a page (and JSON) of every sent message.
+	Mailbox string `yaml:"mailbox"`
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Enabled serves /metrics.
+	Enabled bool `yaml:"enabled"`
+}
+
+// Duration is a time.Duration written as "30m" or "12h" in YAML.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalYAML writes the duration as text.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// UnmarshalYAML reads "30m", "12h", "1h30m".
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 30m or 12h", n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Default returns the zero-configuration defaults.
+func Default() Config {
+	return Config{
+		Listen:      "127.0.0.1:8080",
+		PublicURL:   "http://localhost:8080",
+		ServiceName: "Portvakt",
+		Database:    Database{Driver: "sqlite", DSN: "portvakt.db"},
+		Session: Session{
+			IdleTimeout:     Duration(30 * time.Minute),
+			AbsoluteTimeout: Duration(12 * time.Hour),
+		},
+		Mail: Mail{
+			Transport: "dev",
+			From:      "Portvakt <no-reply@localhost>",
+			SMTP:      SMTP{Port: 587, TLS: "starttls"},
+		},
+		I18n:    I18n{DefaultLanguage: "en"},
+		Log:     Log{Level: "info", Format: "json"},
+		Dev:     Dev{Mailbox: "auto"},
+		Metrics: Metrics{Enabled: true},
+	}
+}
+
+// Load reads the file at path (none if path is ""), applies the
+// environment (from environ, in os.Environ form) and returns the result
+// with defaults for what neither set. It does not validate; call Validate.
+// Errors name the file, line and key.
+func Load(path string, environ []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("read config: %w", err)
+		}
+		if err := decodeYAML(b, &cfg); err != nil {
+			return cfg, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, environ); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+func decodeYAML(b []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// EnvName returns the environment variable for a YAML path such as
+// "database.dsn".
+func EnvName(path string) string {
+	return "PORTVAKT_" + strings.ToUpper(strings.ReplaceAll(path, ".", "_"))
+}
+
+// Keys returns every scalar key path, sorted, for documentation and tests.
+func Keys() []string {
+	var out []string
+	walk(reflect.ValueOf(new(Config)).Elem(), "", func(path string, _ reflect.Value) {
+		out = append(out, path)
+	})
+	sort.Strings(out)
+	return out
+}
+
+func walk(v reflect.Value, prefix string, fn func(path string, f reflect.Value)) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		name := strings.Split(sf.Tag.Get("yaml"), ",")[0]
+		if name == "" || name == "-" {
+			continue
+		}
+		path := name
+		if prefix != "" {
+			path = prefix + "." + name
+		}
+		f := v.Field(i)
+		if f.Kind() == reflect.Struct {
+			walk(f, path, fn)
+			continue
+		}
+		fn(path, f)
+	}
+}
+
+func applyEnv(cfg *Config, environ []string) error {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "PORTVAKT_") {
+			env[k] = v
+		}
+	}
+	var errs []string
+	walk(reflect.ValueOf(cfg).Elem(), "", func(path string, f reflect.Value) {
+		raw, ok := env[EnvName(path)]
+		if !ok {
+			return
+		}
+		if err := setScalar(f, raw); err != nil {
+			errs = append(errs, fmt.Sprintf("%s (%s): %v", EnvName(path), path, err))
+		}
+	})
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+func setScalar(f reflect.Value, raw string) error {
+	if f.Type() == reflect.TypeOf(Duration(0)) {
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration such as 30m or 12h", raw)
+		}
+		f.SetInt(int64(d))
+		return nil
+	}
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(raw)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", raw)
+		}
+		f.SetInt(n)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", raw)
+		}
+		f.SetBool(b)
+	case reflect.Slice:
+		if f.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("unsupported list type")
+		}
+		var items []string
+		for _, s := range strings.Split(raw, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				items = append(items, s)
+			}
+		}
+		f.Set(reflect.ValueOf(items))
+	default:
+		return fmt.Errorf("unsupported type %s", f.Type())
+	}
+	return nil
+}
+
+// Error is one configuration mistake.
+type Error struct {
+	Path    string
+	Message string
+}
+
+func (e Error) String() string { return e.Path + ": " + e.Message }
+
+// Errors is every mistake found by Validate.
+type Errors []Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Validate checks the whole configuration and returns every mistake (as
+// Errors), or nil. Warnings (allowed but worth a second look) come back
+// separately and do not make the configuration invalid.
+func (c Config) Validate() (warnings []string, err error) {
+	var es Errors
+	add := func(path, format string, args ...any) {
+		es = append(es, Error{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	oneOf := func(path, v string, allowed ...string) {
+		for _, a := range allowed {
+			if v == a {
+				return
+			}
+		}
+		add(path, "must be one of %s, but is %q", strings.Join(allowed, ", "), v)
+	}
+
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		add("listen", "must be host:port such as 127.0.0.1:8080, but is %q", c.Listen)
+	}
+	u, err := url.Parse(c.PublicURL)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+		add("public_url", "must be an absolute http or https URL such as https://login.example.org, but is %q", c.PublicURL)
+	case u.RawQuery != "" || u.Fragment != "":
+		add("public_url", "must not have a query or fragment, but is %q", c.PublicURL)
+	case u.Scheme == "http" && !IsLoopbackHost(u.Hostname()):
+		add("public_url", "must use https unless the host is localhost or a loopback address, but is %q", c.PublicURL)
+	}
+	if strings.TrimSpace(c.ServiceName) == "" {
+		add("service_name", "must not be empty")
+	}
+
+	oneOf("database.driver", c.Database.Driver, "sqlite", "postgres")
+	if c.Database.DSN == "" {
+		add("database.dsn", "must be set: a file path for sqlite, a postgres:// URL for postgres")
+	} else if c.Database.Driver == "postgres" && !strings.HasPrefix(c.Database.DSN, "postgres://") && !strings.HasPrefix(c.Database.DSN, "postgresql://") && !strings.Contains(c.Database.DSN, "host=") {
+		add("database.dsn", "must be a postgres:// URL or a key=value connection string for driver postgres")
+	}
+
+	if c.Session.IdleTimeout.D() < time.Minute || c.Session.IdleTimeout.D() > 24*time.Hour {
+		add("session.idle_timeout", "must be between 1m and 24h, but is %s", c.Session.IdleTimeout)
+	}
+	if c.Session.AbsoluteTimeout.D() < c.Session.IdleTimeout.D() || c.Session.AbsoluteTimeout.D() > 30*24*time.Hour {
+		add("session.absolute_timeout", "must be at least session.idle_timeout (%s) and at most 720h, but is %s", c.Session.IdleTimeout, c.Session.AbsoluteTimeout)
+	}
+	if c.Session.IdleTimeout.D() > time.Hour {
+		warnings = append(warnings, "session.idle_timeout: "+c.Session.IdleTimeout.String()+" is longer than the 1h NIST SP 800-63B-4 allows at AAL2")
+	}
+	if c.Session.AbsoluteTimeout.D() > 24*time.Hour {
+		warnings = append(warnings, "session.absolute_timeout: "+c.Session.AbsoluteTimeout.String()+" is longer than the 24h NIST SP 800-63B-4 allows at AAL2")
+	}
+
+	oneOf("mail.transport", c.Mail.Transport, "dev", "smtp")
+	if c.Mail.From == "" {
+		add("mail.from", "must be set, e.g. \"Portvakt <no-reply@example.org>\"")
+	}
+	if c.Mail.Transport == "smtp" {
+		if c.Mail.SMTP.Host == "" {
+			add("mail.smtp.host", "must be set when mail.transport is smtp")
+		}
+		if c.Mail.SMTP.Port < 1 || c.Mail.SMTP.Port > 65535 {
+			add("mail.smtp.port", "must be between 1 and 65535, but is %d", c.Mail.SMTP.Port)
+		}
+		oneOf("mail.smtp.tls", c.Mail.SMTP.TLS, "starttls", "implicit", "none")
+		if c.Mail.SMTP.TLS == "none" && c.Mail.SMTP.Host != "" && !IsLoopbackHost(c.Mail.SMTP.Host) {
+			add("mail.smtp.tls", "none is allowed only for a loopback host, but mail.smtp.host is %q", c.Mail.SMTP.Host)
+		}
+		if (c.Mail.SMTP.Username == "") != (c.Mail.SMTP.Password == "") {
+			add("mail.smtp.password", "mail.smtp.username and mail.smtp.password must be set together")
+		}
+	}
+
+	oneOf("i18n.default_language", c.I18n.DefaultLanguage, "en", "nb", "sv")
+	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	oneOf("log.format", c.Log.Format, "json", "text")
+	oneOf("dev.mailbox", c.Dev.Mailbox, "auto", "on", "off")
+	if c.Dev.Mailbox == "on" && !c.PublicIsLoopback() {
+		warnings = append(warnings, "dev.mailbox: on while public_url is not on localhost shows every sent mail, codes included, to anyone")
+	}
+	if len(es) > 0 {
+		return warnings, es
+	}
+	return warnings, nil
+}
+
+// PublicIsLoopback reports whether the public URL's host is localhost or a
+// loopback address.
+func (c Config) PublicIsLoopback() bool {
+	u, err := url.Parse(c.PublicURL)
+	return err == nil && IsLoopbackHost(u.Hostname())
+}
+
+// DevMailbox reports whether /dev/mail is served.
+func (c Config) DevMailbox() bool {
+	switch c.Dev.Mailbox {
+	case "on":
+		return true
+	case "off":
+		return false
+	}
+	return c.PublicIsLoopback()
+}
+
+// IsLoopbackHost reports whether host is "localhost" or a loopback IP.
+func IsLoopbackHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Marshal returns the configuration as YAML, with secrets replaced.
+func (c Config) Marshal() ([]byte, error) {
+	if c.Mail.SMTP.Password != "" {
+		c.Mail.SMTP.Password = "(set)"
+	}
+	return yaml.Marshal(c)
+}

@@ -1,0 +1,240 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/portvakt/portvakt/internal/i18n"
+	"github.com/portvakt/portvakt/internal/secret"
+	"github.com/portvakt/portvakt/internal/session"
+	"github.com/portvakt/portvakt/internal/store"
+)
+
+// state is what the middleware learns about a request; handlers read it
+// with stateOf.
+type state struct {
+	ID    string
+	Nonce string
+	Lang  *i18n.Lang
+	// Session and Account are set when the request carries a live session.
+	Session *store.Session
+	Account *store.Account
+	// Expired is true when the request carried a session that timed out.
+	Expired bool
+}
+
+type stateKey struct{}
+
+func stateOf(r *http.Request) *state {
+	if st, ok := r.Context().Value(stateKey{}).(*state); ok {
+		return st
+	}
+	return &state{}
+}
+
+func requestID(r *http.Request) string { return stateOf(r).ID }
+
+// recorder remembers the status code for logs and metrics.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (rw *recorder) WriteHeader(code int) {
+	if !rw.wrote {
+		rw.status, rw.wrote = code, true
+	}
+	rw.ResponseWriter.WriteHeader(code)
+}
+
+func (rw *recorder) Write(b []byte) (int, error) {
+	if !rw.wrote {
+		rw.status, rw.wrote = http.StatusOK, true
+	}
+	return rw.ResponseWriter.Write(b)
+}
+
+func (rw *recorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
+
+// withObservation gives the request an ID, logs one line when it is done,
+// counts it, and turns a panic into a logged 500.
+//
+// The log line names the route pattern, never the raw path or query:
+// later routes carry tokens in their paths and queries.
+func (s *Server) withObservation(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		st := &state{ID: secret.ID()[:20], Nonce: nonce()}
+		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+		w.Header().Set("X-Request-Id", st.ID)
+		rw := &recorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Logger.Error("panic serving request", "request_id", st.ID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if !rw.wrote {
+					http.Error(rw, "internal error, request "+st.ID, http.StatusInternalServerError)
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			elapsed := time.Since(start)
+			if s.requests != nil {
+				s.requests.WithLabelValues(route, strconv.Itoa(rw.status)).Inc()
+				s.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+			}
+			level := slog.LevelInfo
+			if rw.status >= 500 {
+				level = slog.LevelError
+			}
+			s.Logger.LogAttrs(r.Context(), level, "request",
+				slog.String("request_id", st.ID),
+				slog.String("method", r.Method),
+				slog.String("route", route),
+				slog.Int("status", rw.status),
+				slog.Duration("duration", elapsed),
+				slog.String("remote", clientIP(r)),
+			)
+		}()
+		next.ServeHTTP(rw, r)
+	})
+}
+
+func nonce() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawStdEncoding.EncodeToString(b)
+}
+
+// withSecurityHeaders sets the headers every response carries. Pages get
+// a nonce-based CSP (the only scripts Portvakt ever runs are its own,
+// for WebAuthn) and are never cached: they show personal data and
+// one-time codes.
+func (s *Server) withSecurityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		st := stateOf(r)
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+st.Nonce+"'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		if s.secure() {
+			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
+		h.Set("Cache-Control", "no-store")
+		h.Set("Vary", "Cookie, Accept-Language")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Cookie names. A __Host- cookie must be Secure, so on plain-http
+// localhost (development) the names lose the prefix.
+const (
+	sessionCookieBase = "portvakt_session"
+	langCookie        = "portvakt_lang"
+)
+
+func (s *Server) sessionCookieName() string {
+	if s.secure() {
+		return "__Host-" + sessionCookieBase
+	}
+	return sessionCookieBase
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     s.sessionCookieName(),
+		Value:    token,
+		Path:     "/",
+		HttpOnly: true,
+		Secure:   s.secure(),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *Server) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     s.sessionCookieName(),
+		Value:    "",
+		Path:     "/",
+		MaxAge:   -1,
+		HttpOnly: true,
+		Secure:   s.secure(),
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// withRequestState loads the session (if any) and chooses the language.
+// A database failure while loading the session is an internal error: the
+// request fails closed rather than being served as signed out.
+func (s *Server) withRequestState(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := stateOf(r)
+		if c, err := r.Cookie(s.sessionCookieName()); err == nil && c.Value != "" && !isStatic(r) {
+			sess, err := s.Sessions.Load(r.Context(), c.Value)
+			switch {
+			case err == nil:
+				acct, aerr := s.Accounts.GetAccount(r.Context(), sess.AccountID)
+				if aerr != nil || acct.Disabled {
+					if aerr != nil && !errors.Is(aerr, store.ErrNotFound) {
+						s.fail(w, r, fmt.Errorf("load session account: %w", aerr))
+						return
+					}
+					s.Sessions.Revoke(r.Context(), sess.ID)
+					s.clearSessionCookie(w)
+					break
+				}
+				st.Session, st.Account = &sess, &acct
+			case errors.Is(err, session.ErrExpired):
+				st.Expired = true
+				s.clearSessionCookie(w)
+			case errors.Is(err, session.ErrNoSession):
+				s.clearSessionCookie(w)
+			default:
+				s.fail(w, r, err)
+				return
+			}
+		}
+		var accountLang string
+		if st.Account != nil {
+			accountLang = st.Account.Locale
+		}
+		var cookieLang string
+		if c, err := r.Cookie(langCookie); err == nil {
+			cookieLang = c.Value
+		}
+		st.Lang = s.Catalog.Lang(s.Catalog.Negotiate(r.URL.Query().Get("ui_locales"), accountLang, cookieLang, r.Header.Get("Accept-Language"), s.DefaultLanguage))
+		w.Header().Set("Content-Language", st.Lang.Tag())
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isStatic(r *http.Request) bool {
+	return len(r.URL.Path) >= 8 && r.URL.Path[:8] == "/static/"
+}
+
+// clientIP is the peer address. X-Forwarded-For is not trusted: nothing
+// here is configured to know which proxies may set it.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,130 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/portvakt/portvakt/internal/account"
+	"github.com/portvakt/portvakt/internal/i18n"
+	"github.com/portvakt/portvakt/internal/problem"
+	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/web/ui"
+)
+
+// base fills the data every page shares.
+func (s *Server) base(r *http.Request) ui.Base {
+	st := stateOf(r)
+	lang := st.Lang
+	if lang == nil {
+		lang = s.Catalog.Lang(s.DefaultLanguage)
+	}
+	b := ui.Base{
+		Lang:        lang,
+		Nonce:       st.Nonce,
+		ServiceName: s.ServiceName,
+		Path:        r.URL.Path,
+		SignedIn:    st.Session != nil,
+	}
+	if st.Account != nil {
+		b.AccountName = st.Account.Name
+		if b.AccountName == "" {
+			b.AccountName = st.Account.Username
+		}
+	}
+	for _, tag := range i18n.Languages {
+		b.Languages = append(b.Languages, ui.LangOption{Tag: tag, Name: s.Catalog.Lang(tag).T("lang.name"), Current: tag == lang.Tag()})
+	}
+	if st.Expired {
+		b.Notice = lang.T("session.expired")
+	}
+	return b
+}
+
+// notices are the messages a redirect may ask the next page to show, by
+// a fixed name in the query, so no text travels in URLs.
+var notices = map[string]string{
+	"signed-out": "logout.done",
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
+	p := &ui.HomePage{Base: s.base(r)}
+	if key, ok := notices[r.URL.Query().Get("notice")]; ok && p.Notice == "" {
+		p.Notice = p.T(key)
+	}
+	return s.render(w, r, http.StatusOK, "home", p)
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
+	return s.render(w, r, http.StatusOK, "login", &ui.LoginPage{Base: s.base(r)})
+}
+
+// loginSubmit is the email step of sign-in. A mistake re-renders the form
+// with the message next to the field and the address as typed.
+func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
+	in := r.PostFormValue("email")
+	p := &ui.LoginPage{Base: s.base(r), Email: in}
+	if _, err := account.ParseEmail("email", in); err != nil {
+		prob, ok := problem.As(err)
+		if !ok {
+			return err
+		}
+		p.Problem = prob
+		return s.render(w, r, prob.Kind.Status(), "login", p)
+	}
+	p.Notice = p.T("login.unavailable")
+	return s.render(w, r, http.StatusOK, "login", p)
+}
+
+// logout ends the session (if any) and returns to the start page.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	if sess := stateOf(r).Session; sess != nil {
+		if err := s.Sessions.Revoke(r.Context(), sess.ID); err != nil {
+			return err
+		}
+	}
+	s.clearSessionCookie(w)
+	http.Redirect(w, r, "/?notice=signed-out", http.StatusSeeOther)
+	return nil
+}
+
+// setLanguage remembers the chosen language in a cookie and, for a
+// signed-in user, on the account, then returns to the page the switcher
+// was on.
+func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) error {
+	tag := s.Catalog.Supported(r.PostFormValue("lang"))
+	if tag == "" {
+		return problem.New(problem.Invalid, "lang", "lang.unsupported", problem.Args{"supported": strings.Join(i18n.Languages, ", ")})
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     langCookie,
+		Value:    tag,
+		Path:     "/",
+		MaxAge:   int((365 * 24 * time.Hour).Seconds()),
+		HttpOnly: true,
+		Secure:   s.secure(),
+		SameSite: http.SameSiteLaxMode,
+	})
+	if acct := stateOf(r).Account; acct != nil {
+		_, err := s.Accounts.UpdateAccount(r.Context(), acct.ID, func(a store.Account) (store.Account, error) {
+			a.Locale = tag
+			return a, nil
+		})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	http.Redirect(w, r, localPath(r.PostFormValue("return_to")), http.StatusSeeOther)
+	return nil
+}
+
+// localPath returns p if it is a path on this site, and "/" otherwise, so
+// a return_to can never send the user to another host. "//evil" and
+// "/\evil" are protocol-relative in browsers and are refused.
+func localPath(p string) string {
+	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n\t") {
+		return "/"
+	}
+	return p
+}

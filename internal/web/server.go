@@ -1,0 +1,137 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/portvakt/portvakt/internal/i18n"
+	"github.com/portvakt/portvakt/internal/session"
+	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/web/ui"
+)
+
+// Server is Portvakt's HTTP front end. Every field without a "may be nil"
+// note is required. Build it once, then call Handler.
+type Server struct {
+	Catalog  *i18n.Catalog
+	Pages    *ui.Renderer
+	Sessions *session.Manager
+	Accounts store.Accounts
+	// Outbox is read by the development mailbox; may be nil when
+	// DevMailbox is false.
+	Outbox store.Outbox
+	// Ready reports whether the server can serve (the database answers).
+	Ready func(ctx context.Context) error
+	// Logger receives one line per request and every internal error.
+	Logger *slog.Logger
+	// PublicURL is the configured public URL: the only source of absolute
+	// URLs and of the cookie's Secure decision.
+	PublicURL       *url.URL
+	ServiceName     string
+	DefaultLanguage string
+	// DevMailbox serves /dev/mail.
+	DevMailbox bool
+	// Metrics, when not nil, is served at /metrics and receives the
+	// request counters.
+	Metrics *prometheus.Registry
+	// Now may be nil (time.Now).
+	Now func() time.Time
+
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// secure reports whether cookies must be Secure and may be __Host-
+// prefixed: always, unless the public URL is plain http.
+func (s *Server) secure() bool { return s.PublicURL.Scheme == "https" }
+
+// Handler returns the HTTP handler with every route and middleware.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+
+	// Pages.
+	mux.Handle("GET /{$}", s.page(s.home))
+	mux.Handle("GET /login", s.page(s.loginForm))
+	mux.Handle("POST /login", s.page(s.loginSubmit))
+	mux.Handle("POST /logout", s.page(s.logout))
+	mux.Handle("POST /lang", s.page(s.setLanguage))
+	if s.DevMailbox {
+		mux.Handle("GET /dev/mail", s.page(s.devMail))
+	}
+	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler()))
+
+	// JSON API twins.
+	mux.Handle("POST /api/v1/login", s.api(s.apiLogin))
+	mux.Handle("GET /api/v1/session", s.api(s.apiSession))
+	mux.Handle("DELETE /api/v1/session", s.api(s.apiLogout))
+	mux.Handle("/api/", s.api(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
+
+	// Operations.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.Metrics != nil {
+		s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portvakt_http_requests_total",
+			Help: "HTTP requests by route pattern and status code.",
+		}, []string{"route", "code"})
+		s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "portvakt_http_request_duration_seconds",
+			Help:    "HTTP request latency by route pattern.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route"})
+		s.Metrics.MustRegister(s.requests, s.duration)
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{}))
+	}
+
+	mux.Handle("/", s.page(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
+
+	cop := http.NewCrossOriginProtection()
+	if err := cop.AddTrustedOrigin(s.PublicURL.Scheme + "://" + s.PublicURL.Host); err != nil {
+		s.Logger.Warn("public URL is not a valid trusted origin", "err", err)
+	}
+	cop.SetDenyHandler(s.page(func(w http.ResponseWriter, r *http.Request) error { return errCrossOrigin }))
+
+	var h http.Handler = mux
+	h = cop.Handler(h)
+	h = s.withRequestState(h)
+	h = s.withSecurityHeaders(h)
+	h = s.withObservation(h)
+	return h
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.Ready(ctx); err != nil {
+		s.Logger.Error("readiness check failed", "err", err, "request_id", requestID(r))
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("database unavailable\n"))
+		return
+	}
+	w.Write([]byte("ok\n"))
+}
+
+func staticHandler() http.Handler {
+	fs := http.FileServerFS(ui.Static())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fs.ServeHTTP(w, r)
+	})
+}

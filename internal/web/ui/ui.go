@@ -1,0 +1,237 @@
+// Package ui holds Portvakt's server-rendered pages: embedded html/template
+// files, static assets, the typed data each page is given, and a renderer
+// that parses every page at start and renders into a buffer.
+//
+// # Pages
+//
+// Every page is one file in templates/ that defines "title" and "main";
+// templates/layout.html wraps it (header, language switcher, error summary,
+// footer). Each page gets its own template set cloned from the layout, so
+// pages cannot clash on {{define}} names. Page data is a struct per page
+// that embeds Base; templates never see map[string]any.
+//
+// # Errors on forms
+//
+// A page that shows a form embeds Base, whose Problem holds the user's
+// mistakes. The layout prints an error summary (a list of links to the
+// fields, focused on load for screen readers) and each field prints its own
+// messages with {{template "field-errors"}}, linked to the input with
+// aria-describedby. The handler passes the submitted values back so
+// nothing the user typed is lost.
+//
+// # Functions
+//
+// The FuncMap is small: t (translate in the page's language is a method on
+// Base, .T), and describedby/invalid helpers. No user data is ever turned
+// into template.HTML.
+package ui
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"strings"
+
+	"github.com/portvakt/portvakt/internal/i18n"
+	"github.com/portvakt/portvakt/internal/problem"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Static returns the static assets (CSS, and later the WebAuthn script),
+// rooted so that "style.css" is at the top.
+func Static() fs.FS {
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// Pages lists every page template; New fails if one is missing.
+var Pages = []string{"home", "login", "error", "devmail"}
+
+// LangOption is one entry of the language switcher.
+type LangOption struct {
+	Tag     string
+	Name    string
+	Current bool
+}
+
+// Base is embedded in every page's data.
+type Base struct {
+	Lang        *i18n.Lang
+	Nonce       string
+	ServiceName string
+	// Path is the current request path, used by the language switcher to
+	// come back to the same page.
+	Path      string
+	Languages []LangOption
+	// Problem holds the user's mistakes on this page, if any.
+	Problem *problem.Problem
+	// Notice is a translated message shown at the top (e.g. "signed out").
+	Notice string
+	// SignedIn is true when the request has a live session.
+	SignedIn    bool
+	AccountName string
+	RequestID   string
+}
+
+// T translates key into the page's language; see i18n.Lang.T.
+func (b *Base) T(key string, args ...any) string { return b.Lang.T(key, args...) }
+
+// FieldError is a translated message for one form field.
+type FieldError struct {
+	Field   string
+	Message string
+	// ID is the element ID of the message, for aria-describedby.
+	ID string
+}
+
+// Errors returns the translated messages for field ("" for the form).
+func (b *Base) Errors(field string) []FieldError {
+	if b.Problem == nil {
+		return nil
+	}
+	var out []FieldError
+	for i, d := range b.Problem.For(field) {
+		out = append(out, FieldError{Field: field, Message: b.Lang.T(d.Key, d.Args), ID: fmt.Sprintf("%s-error-%d", fieldID(field), i)})
+	}
+	return out
+}
+
+// AllErrors returns every message, in order, for the error summary.
+func (b *Base) AllErrors() []FieldError {
+	if b.Problem == nil {
+		return nil
+	}
+	var out []FieldError
+	seen := map[string]int{}
+	for _, d := range b.Problem.Details {
+		i := seen[d.Field]
+		seen[d.Field]++
+		out = append(out, FieldError{Field: d.Field, Message: b.Lang.T(d.Key, d.Args), ID: fmt.Sprintf("%s-error-%d", fieldID(d.Field), i)})
+	}
+	return out
+}
+
+// ProblemTitle is the translated title of the page's problem.
+func (b *Base) ProblemTitle() string {
+	if b.Problem == nil {
+		return ""
+	}
+	return b.Lang.T("error.summary.title")
+}
+
+// DescribedBy returns the IDs of field's hint (if hint is true) and its
+// error messages, for aria-describedby.
+func (b *Base) DescribedBy(field string, hint bool) string {
+	var ids []string
+	if hint {
+		ids = append(ids, fieldID(field)+"-hint")
+	}
+	for _, e := range b.Errors(field) {
+		ids = append(ids, e.ID)
+	}
+	return strings.Join(ids, " ")
+}
+
+// Invalid reports whether field has an error.
+func (b *Base) Invalid(field string) bool { return len(b.Errors(field)) > 0 }
+
+func fieldID(field string) string {
+	if field == "" {
+		return "form"
+	}
+	return strings.ReplaceAll(field, ".", "-")
+}
+
+// Page data types.
+
+// HomePage is the start page.
+type HomePage struct{ Base }
+
+// LoginPage is the first step of sign-in: the email address.
+type LoginPage struct {
+	Base
+	Email string
+}
+
+// ErrorPage is shown for faults and for requests that cannot be served.
+type ErrorPage struct {
+	Base
+	Status int
+	Title  string
+	Body   string
+}
+
+// DevMail is one message in the development mailbox.
+type DevMail struct {
+	ID       string
+	To       string
+	Subject  string
+	Text     string
+	Time     string
+	Sent     bool
+	Attempts int
+}
+
+// DevMailPage lists messages sent by the server.
+type DevMailPage struct {
+	Base
+	Messages []DevMail
+}
+
+// Renderer renders pages. It is safe for concurrent use.
+type Renderer struct {
+	pages map[string]*template.Template
+}
+
+// New parses the layout and every page. It fails if a page in Pages is
+// missing or does not parse.
+func New() (*Renderer, error) {
+	layout, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse layout: %w", err)
+	}
+	r := &Renderer{pages: map[string]*template.Template{}}
+	var missing []string
+	for _, name := range Pages {
+		if _, err := fs.Stat(templateFS, "templates/"+name+".html"); err != nil {
+			missing = append(missing, name)
+			continue
+		}
+		t, err := template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parse page %s: %w", name, err)
+		}
+		r.pages[name] = t
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("missing page template(s): %s", strings.Join(missing, ", "))
+	}
+	return r, nil
+}
+
+// Render executes page with data into w. The page is rendered into a
+// buffer first, so a template failure writes nothing and can still become
+// a clean error page.
+func (r *Renderer) Render(w io.Writer, page string, data any) error {
+	t, ok := r.pages[page]
+	if !ok {
+		return fmt.Errorf("unknown page %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
+		return fmt.Errorf("render %s: %w", page, err)
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
