@@ -1,0 +1,28 @@
+# The README's two commands: `go run ./cmd/portvakt serve` and `make test`.
+
+GO ?= go
+# Two cores: run two test binaries at a time.
+TESTFLAGS ?= -p 2 -timeout 15m
+
+.PHONY: test test-deps check build bench
+
+# Installs what the tests need (chromium, postgresql, oathtool) when
+# missing, then runs every test: unit, storage on SQLite and PostgreSQL,
+# real SMTP, and the browser journeys.
+test: test-deps check
+	$(GO) test $(TESTFLAGS) ./...
+
+test-deps:
+	./scripts/install-test-deps.sh
+
+# Static checks that must hold before tests are worth running.
+check:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+	$(GO) vet ./...
+	./scripts/check-libc.sh
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/portvakt ./cmd/portvakt
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./...

@@ -1,0 +1,194 @@
+// Command portvakt is the Portvakt identity provider: one binary that
+// serves the login portal, migrates its database and checks its
+// configuration.
+//
+//	portvakt serve [--config FILE] [--listen ADDR]
+//	portvakt migrate [--config FILE]
+//	portvakt config check [--config FILE]
+//	portvakt version
+//
+// With no configuration file it runs on SQLite in ./portvakt.db at
+// http://localhost:8080 with mail kept in the development mailbox
+// (/dev/mail). Every configuration key can also be set with a PORTVAKT_…
+// environment variable (see package config).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/portvakt/portvakt/internal/app"
+	"github.com/portvakt/portvakt/internal/config"
+	"github.com/portvakt/portvakt/internal/store/sqlstore"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `Usage:
+  portvakt serve [--config FILE] [--listen ADDR]   run the server
+  portvakt migrate [--config FILE]                 apply database migrations
+  portvakt config check [--config FILE]            validate a configuration file
+  portvakt version                                 print the version
+
+Every configuration key can be set with an environment variable:
+database.dsn is PORTVAKT_DATABASE_DSN, and so on.
+`
+
+// run is main without the process: it returns the exit code, so tests
+// call it directly.
+func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], environ, stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], environ, stdout, stderr)
+	case "config":
+		if len(args) < 2 || args[1] != "check" {
+			fmt.Fprint(stderr, usage)
+			return 2
+		}
+		return configCheck(args[2:], environ, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "portvakt", versionString())
+		return 0
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "portvakt: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+func versionString() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v += " (" + bi.GoVersion + ")"
+	}
+	return v
+}
+
+// loadConfig parses --config and returns the loaded configuration.
+func loadConfig(fs *flag.FlagSet, args, environ []string, stderr io.Writer) (config.Config, *flag.FlagSet, bool) {
+	path := fs.String("config", "", "configuration `file` (YAML); defaults apply when omitted")
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, fs, false
+	}
+	cfg, err := config.Load(*path, environ)
+	if err != nil {
+		fmt.Fprintln(stderr, "portvakt:", err)
+		return cfg, fs, false
+	}
+	return cfg, fs, true
+}
+
+func serve(ctx context.Context, args, environ []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	listen := fs.String("listen", "", "listen `address`, overriding the configuration (e.g. 127.0.0.1:8080)")
+	cfg, _, ok := loadConfig(fs, args, environ, stderr)
+	if !ok {
+		return 2
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	warnings, err := cfg.Validate()
+	if err != nil {
+		fmt.Fprintf(stderr, "portvakt: invalid configuration:\n%v\n", err)
+		return 2
+	}
+	a, err := app.New(ctx, cfg, app.Options{LogOutput: stderr})
+	if err != nil {
+		fmt.Fprintln(stderr, "portvakt:", err)
+		return 1
+	}
+	defer a.Close()
+	for _, w := range warnings {
+		a.Logger.Warn("configuration warning", "warning", w)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "portvakt:", err)
+		return 1
+	}
+	if err := a.Serve(ctx, ln); err != nil {
+		fmt.Fprintln(stderr, "portvakt:", err)
+		return 1
+	}
+	return 0
+}
+
+func migrate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	cfg, _, ok := loadConfig(flag.NewFlagSet("migrate", flag.ContinueOnError), args, environ, stderr)
+	if !ok {
+		return 2
+	}
+	if _, err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "portvakt: invalid configuration:\n%v\n", err)
+		return 2
+	}
+	db, err := sqlstore.Open(ctx, cfg.Database.Driver, cfg.Database.DSN)
+	if err != nil {
+		fmt.Fprintln(stderr, "portvakt:", err)
+		return 1
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "portvakt:", err)
+		return 1
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "database is up to date")
+	}
+	for _, m := range applied {
+		fmt.Fprintln(stdout, "applied", m)
+	}
+	return 0
+}
+
+func configCheck(args, environ []string, stdout, stderr io.Writer) int {
+	cfg, _, ok := loadConfig(flag.NewFlagSet("config check", flag.ContinueOnError), args, environ, stderr)
+	if !ok {
+		return 1
+	}
+	warnings, err := cfg.Validate()
+	for _, w := range warnings {
+		fmt.Fprintln(stdout, "warning:", w)
+	}
+	var es config.Errors
+	if errors.As(err, &es) {
+		fmt.Fprintf(stderr, "%d error(s):\n", len(es))
+		for _, e := range es {
+			fmt.Fprintln(stderr, "  "+e.String())
+		}
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "configuration is valid")
+	return 0
+}

@@ -1,0 +1,271 @@
+// Package app is Portvakt's composition root: it builds the whole object
+// graph from a config.Config by hand, in one readable function, and runs
+// it. cmd/portvakt and the end-to-end tests both use it, so the tests run
+// exactly what an operator runs.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/portvakt/portvakt/internal/config"
+	"github.com/portvakt/portvakt/internal/i18n"
+	"github.com/portvakt/portvakt/internal/notify"
+	"github.com/portvakt/portvakt/internal/session"
+	"github.com/portvakt/portvakt/internal/store/sqlstore"
+	"github.com/portvakt/portvakt/internal/web"
+	"github.com/portvakt/portvakt/internal/web/ui"
+)
+
+// Options are what the environment, rather than the configuration, hands
+// the application. The zero value is fine for production.
+type Options struct {
+	// Logger, when nil, is built from the log configuration and writes
+	// to LogOutput.
+	Logger *slog.Logger
+	// LogOutput is where that logger writes; nil discards the log.
+	LogOutput io.Writer
+	// Now is the clock; tests move it. Defaults to time.Now.
+	Now func() time.Time
+	// MailTransport replaces the configured transport (tests).
+	MailTransport notify.Transport
+}
+
+// App is a configured, migrated Portvakt. Create it with New, serve it
+// with Serve or Handler, and Close it.
+type App struct {
+	Config   config.Config
+	Logger   *slog.Logger
+	DB       *sqlstore.DB
+	Catalog  *i18n.Catalog
+	Sessions *session.Manager
+	Mailer   *notify.Mailer
+	Worker   *notify.Worker
+	Web      *web.Server
+
+	handler http.Handler
+	now     func() time.Time
+}
+
+// New validates cfg, opens and migrates the database and builds every
+// component. Nothing is served until Serve.
+func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
+	if _, err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = NewLogger(cfg.Log, opts.LogOutput)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	publicURL, err := url.Parse(cfg.PublicURL)
+	if err != nil {
+		return nil, fmt.Errorf("public_url: %w", err)
+	}
+
+	db, err := sqlstore.Open(ctx, cfg.Database.Driver, cfg.Database.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	if len(applied) > 0 {
+		logger.Info("database migrated", "driver", cfg.Database.Driver, "applied", applied)
+	}
+
+	catalog, err := i18n.New(logger)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	pages, err := ui.New()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+
+	sessions := &session.Manager{
+		Store:           db,
+		IdleTimeout:     cfg.Session.IdleTimeout.D(),
+		AbsoluteTimeout: cfg.Session.AbsoluteTimeout.D(),
+		Now:             now,
+	}
+
+	transport := opts.MailTransport
+	if transport == nil {
+		transport, err = mailTransport(cfg)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	mailer, err := notify.NewMailer(notify.MailerConfig{
+		Outbox:      db,
+		Catalog:     catalog,
+		ServiceName: cfg.ServiceName,
+		PublicURL:   cfg.PublicURL,
+		Now:         now,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	worker := &notify.Worker{
+		Outbox:    db,
+		Transport: transport,
+		Now:       now,
+		Logger:    logger.With("component", "mail"),
+	}
+	mailer.OnEnqueue = worker.Kick
+
+	var registry *prometheus.Registry
+	if cfg.Metrics.Enabled {
+		registry = prometheus.NewRegistry()
+		registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+
+	srv := &web.Server{
+		Catalog:         catalog,
+		Pages:           pages,
+		Sessions:        sessions,
+		Accounts:        db,
+		Outbox:          db,
+		Ready:           db.Ping,
+		Logger:          logger,
+		PublicURL:       publicURL,
+		ServiceName:     cfg.ServiceName,
+		DefaultLanguage: cfg.I18n.DefaultLanguage,
+		DevMailbox:      cfg.DevMailbox(),
+		Metrics:         registry,
+		Now:             now,
+	}
+	return &App{
+		Config:   cfg,
+		Logger:   logger,
+		DB:       db,
+		Catalog:  catalog,
+		Sessions: sessions,
+		Mailer:   mailer,
+		Worker:   worker,
+		Web:      srv,
+		handler:  srv.Handler(),
+		now:      now,
+	}, nil
+}
+
+func mailTransport(cfg config.Config) (notify.Transport, error) {
+	switch cfg.Mail.Transport {
+	case "smtp":
+		return notify.NewSMTPTransport(notify.SMTPConfig{
+			Host:     cfg.Mail.SMTP.Host,
+			Port:     cfg.Mail.SMTP.Port,
+			Username: cfg.Mail.SMTP.Username,
+			Password: cfg.Mail.SMTP.Password,
+			TLS:      cfg.Mail.SMTP.TLS,
+			From:     cfg.Mail.From,
+		})
+	default:
+		return notify.Dev{}, nil
+	}
+}
+
+// Handler returns the HTTP handler.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Serve serves HTTP on ln and runs the background work (mail delivery,
+// session sweeping) until ctx is cancelled, then shuts down gracefully:
+// in-flight requests get up to 10 seconds to finish.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+	}
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.Worker.Run(bg) }()
+	go func() { defer wg.Done(); a.sweepSessions(bg) }()
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	a.Logger.Info("serving", "addr", ln.Addr().String(), "public_url", a.Config.PublicURL, "database", a.Config.Database.Driver)
+
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		a.Logger.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = hs.Shutdown(sctx)
+		cancel()
+		<-errc
+	}
+	stopBG()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (a *App) sweepSessions(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := a.Sessions.Sweep(ctx); err != nil {
+				a.Logger.Warn("session sweep failed", "err", err)
+			} else if n > 0 {
+				a.Logger.Info("expired sessions removed", "count", n)
+			}
+		}
+	}
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// NewLogger builds the slog logger the configuration asks for.
+func NewLogger(c config.Log, w io.Writer) *slog.Logger {
+	if w == nil {
+		w = io.Discard
+	}
+	var level slog.Level
+	switch c.Level {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
