@@ -116,24 +116,24 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 			return nil, err
 		}
 	}
-	mailer, err := notify.NewMailer(notify.MailerConfig{
-		Outbox:      db,
-		Catalog:     catalog,
-		ServiceName: cfg.ServiceName,
-		PublicURL:   cfg.PublicURL,
-		Now:         now,
-	})
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
 	worker := &notify.Worker{
 		Outbox:    db,
 		Transport: transport,
 		Now:       now,
 		Logger:    logger.With("component", "mail"),
 	}
-	mailer.OnEnqueue = worker.Kick
+	mailer, err := notify.New(notify.Config{
+		Outbox:      db,
+		Catalog:     catalog,
+		ServiceName: cfg.ServiceName,
+		BaseURL:     cfg.PublicURL,
+		Now:         now,
+		Enqueued:    worker.Kick,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 
 	var registry *prometheus.Registry
 	if cfg.Metrics.Enabled {
@@ -173,7 +173,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 func mailTransport(cfg config.Config) (notify.Transport, error) {
 	switch cfg.Mail.Transport {
 	case "smtp":
-		return notify.NewSMTPTransport(notify.SMTPConfig{
+		return notify.NewSMTP(notify.SMTPConfig{
 			Host:     cfg.Mail.SMTP.Host,
 			Port:     cfg.Mail.SMTP.Port,
 			Username: cfg.Mail.SMTP.Username,

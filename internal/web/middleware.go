@@ -186,6 +186,16 @@ func (s *Server) clearSessionCookie(w http.ResponseWriter) {
 func (s *Server) withRequestState(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := stateOf(r)
+		var cookieLang string
+		if c, err := r.Cookie(langCookie); err == nil {
+			cookieLang = c.Value
+		}
+		negotiate := func(accountLang string) *i18n.Lang {
+			return s.Catalog.Lang(s.Catalog.Negotiate(r.URL.Query().Get("ui_locales"), accountLang, cookieLang, r.Header.Get("Accept-Language"), s.DefaultLanguage))
+		}
+		// The language is chosen before the session is loaded, so that
+		// even a failure to load it is explained in the user's language.
+		st.Lang = negotiate("")
 		if c, err := r.Cookie(s.sessionCookieName()); err == nil && c.Value != "" && !isStatic(r) {
 			sess, err := s.Sessions.Load(r.Context(), c.Value)
 			switch {
@@ -201,6 +211,9 @@ func (s *Server) withRequestState(next http.Handler) http.Handler {
 					break
 				}
 				st.Session, st.Account = &sess, &acct
+				if acct.Locale != "" {
+					st.Lang = negotiate(acct.Locale)
+				}
 			case errors.Is(err, session.ErrExpired):
 				st.Expired = true
 				s.clearSessionCookie(w)
@@ -211,15 +224,6 @@ func (s *Server) withRequestState(next http.Handler) http.Handler {
 				return
 			}
 		}
-		var accountLang string
-		if st.Account != nil {
-			accountLang = st.Account.Locale
-		}
-		var cookieLang string
-		if c, err := r.Cookie(langCookie); err == nil {
-			cookieLang = c.Value
-		}
-		st.Lang = s.Catalog.Lang(s.Catalog.Negotiate(r.URL.Query().Get("ui_locales"), accountLang, cookieLang, r.Header.Get("Accept-Language"), s.DefaultLanguage))
 		w.Header().Set("Content-Language", st.Lang.Tag())
 		next.ServeHTTP(w, r)
 	})

@@ -1,0 +1,99 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/portvakt/portvakt/internal/app"
+	"github.com/portvakt/portvakt/internal/browsertest"
+	"github.com/portvakt/portvakt/internal/config"
+	"github.com/portvakt/portvakt/internal/web"
+)
+
+func TestMain(m *testing.M) { browsertest.Main(m) }
+
+// server is a running Portvakt.
+type server struct {
+	App *app.App
+	URL string
+}
+
+// startServer runs the application on a free loopback port with a fresh
+// SQLite database and stops it when the test ends.
+func startServer(t *testing.T, mod ...func(*config.Config)) *server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Listen = ln.Addr().String()
+	cfg.PublicURL = "http://" + ln.Addr().String()
+	cfg.Database.DSN = filepath.Join(t.TempDir(), "portvakt.db")
+	for _, m := range mod {
+		m(&cfg)
+	}
+	var logOut io.Writer = io.Discard
+	if os.Getenv("PORTVAKT_TEST_LOG") != "" {
+		logOut = os.Stderr
+	}
+	a, err := app.New(t.Context(), cfg, app.Options{Logger: slog.New(slog.NewJSONHandler(logOut, nil))})
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		a.Close()
+	})
+	return &server{App: a, URL: cfg.PublicURL}
+}
+
+// mails reads the development mailbox as a user's mail client would see
+// it, newest first.
+func (s *server) mails(t *testing.T, to string) []web.DevMailJSON {
+	t.Helper()
+	req, _ := http.NewRequest("GET", s.URL+"/dev/mail?to="+url.QueryEscape(to), nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out []web.DevMailJSON
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("dev mailbox: %v", err)
+	}
+	return out
+}
+
+// waitMail waits (bounded) for a message to to arrive.
+func (s *server) waitMail(t *testing.T, to string) web.DevMailJSON {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := s.mails(t, to); len(m) > 0 {
+			return m[0]
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no mail to %s within 10s", to)
+	return web.DevMailJSON{}
+}
+
+var _ = fmt.Sprint
