@@ -1,0 +1,344 @@
+package notify_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/portvakt/portvakt/internal/i18n"
+	"github.com/portvakt/portvakt/internal/notify"
+	"github.com/portvakt/portvakt/internal/store"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+// newCatalog loads the real catalogs; anything they log (a missing key, a
+// fallback to English) fails the test.
+func newCatalog(tb testing.TB) *i18n.Catalog {
+	tb.Helper()
+	var logs bytes.Buffer
+	cat, err := i18n.New(slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if logs.Len() > 0 {
+			tb.Errorf("i18n logged:\n%s", logs.String())
+		}
+	})
+	return cat
+}
+
+func newMailer(tb testing.TB, out store.Outbox, c *clock, mod ...func(*notify.Config)) *notify.Mailer {
+	tb.Helper()
+	cfg := notify.Config{
+		Outbox:      out,
+		Catalog:     newCatalog(tb),
+		ServiceName: "Portvakt",
+		BaseURL:     "https://id.example.com/",
+		Now:         c.Now,
+	}
+	for _, f := range mod {
+		f(&cfg)
+	}
+	m, err := notify.New(cfg)
+	if err != nil {
+		tb.Fatalf("notify.New: %v", err)
+	}
+	return m
+}
+
+func golden(tb testing.TB, name, got string) {
+	tb.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		tb.Errorf("%s differs from the rendered message (run go test -update and review the diff)\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
+	}
+}
+
+// sampleData holds the Send data of each template for the golden test. A
+// new template that needs data gets its row here.
+var sampleData = map[string]map[string]any{
+	notify.TemplateTest: nil,
+}
+
+// TestMailer_Send renders every template in every language into the
+// outbox and compares subject, text and HTML with testdata/<name>.<lang>.golden.
+func TestMailer_Send(t *testing.T) {
+	for _, name := range notify.TemplateNames() {
+		for _, lang := range i18n.Languages {
+			t.Run(name+"."+lang, func(t *testing.T) {
+				out, c := newOutbox(), newClock()
+				kicks := 0
+				m := newMailer(t, out, c, func(cfg *notify.Config) { cfg.Enqueued = func() { kicks++ } })
+
+				if err := m.Send(t.Context(), "ada@example.com", lang, name, sampleData[name]); err != nil {
+					t.Fatalf("Send: %v", err)
+				}
+				msgs := out.all(t)
+				if len(msgs) != 1 {
+					t.Fatalf("outbox holds %d messages, want 1", len(msgs))
+				}
+				got := msgs[0]
+				if !regexp.MustCompile(`^[a-z2-7]{26}$`).MatchString(got.ID) {
+					t.Errorf("ID = %q, want 26 base32 characters", got.ID)
+				}
+				if got.Channel != store.ChannelEmail || got.To != "ada@example.com" || got.Locale != lang {
+					t.Errorf("Channel, To, Locale = %q, %q, %q; want email, ada@example.com, %s", got.Channel, got.To, got.Locale, lang)
+				}
+				if !got.CreatedAt.Equal(c.Now()) || !got.NextAttemptAt.Equal(c.Now()) {
+					t.Errorf("CreatedAt, NextAttemptAt = %v, %v; want both %v", got.CreatedAt, got.NextAttemptAt, c.Now())
+				}
+				if got.Attempts != 0 || !got.SentAt.IsZero() {
+					t.Errorf("Attempts, SentAt = %d, %v; want a fresh message", got.Attempts, got.SentAt)
+				}
+				if kicks != 1 {
+					t.Errorf("Enqueued called %d times, want 1", kicks)
+				}
+				if !strings.Contains(got.HTML, `<html lang="`+lang+`"`) {
+					t.Errorf("HTML lacks lang=%q", lang)
+				}
+				golden(t, name+"."+lang, "Subject: "+got.Subject+"\n\n"+
+					"----- text/plain -----\n"+got.Text+
+					"----- text/html -----\n"+got.HTML)
+			})
+		}
+	}
+}
+
+func TestMailer_Send_unsupportedLanguageFallsBackToEnglish(t *testing.T) {
+	out := newOutbox()
+	m := newMailer(t, out, newClock())
+	if err := m.Send(t.Context(), "ada@example.com", "de-DE", notify.TemplateTest, nil); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	got := out.all(t)[0]
+	if got.Locale != "en" || got.Subject != "Test message from Portvakt" {
+		t.Errorf("Locale, Subject = %q, %q; want en, Test message from Portvakt", got.Locale, got.Subject)
+	}
+}
+
+func TestMailer_Send_rejects(t *testing.T) {
+	tests := []struct {
+		name     string
+		to, tmpl string
+		want     error
+	}{
+		{"an unknown template", "ada@example.com", "nope", notify.ErrUnknownTemplate},
+		{"an empty address", "", notify.TemplateTest, notify.ErrBadRecipient},
+		{"an address without a domain", "ada", notify.TemplateTest, notify.ErrBadRecipient},
+		{"a display name", "Ada <ada@example.com>", notify.TemplateTest, notify.ErrBadRecipient},
+		{"two addresses", "ada@example.com, eve@example.com", notify.TemplateTest, notify.ErrBadRecipient},
+		// A line break could add headers if it ever reached one unencoded.
+		{"a line break", "ada@example.com\r\nBcc: eve@example.com", notify.TemplateTest, notify.ErrBadRecipient},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := newOutbox()
+			m := newMailer(t, out, newClock())
+			err := m.Send(t.Context(), tt.to, "en", tt.tmpl, nil)
+			if !errors.Is(err, tt.want) {
+				t.Errorf("Send(%q, %q) = %v, want %v", tt.to, tt.tmpl, err, tt.want)
+			}
+			if n := len(out.all(t)); n != 0 {
+				t.Errorf("outbox holds %d messages after a rejected Send, want 0", n)
+			}
+		})
+	}
+}
+
+func TestMailer_Send_outboxFailure(t *testing.T) {
+	out := newOutbox()
+	out.failEnqueue = errors.New("database is down")
+	kicked := false
+	m := newMailer(t, out, newClock(), func(cfg *notify.Config) { cfg.Enqueued = func() { kicked = true } })
+	err := m.Send(t.Context(), "ada@example.com", "en", notify.TemplateTest, nil)
+	if err == nil || !strings.Contains(err.Error(), "database is down") {
+		t.Errorf("Send = %v, want the outbox error", err)
+	}
+	if kicked {
+		t.Error("Enqueued was called although nothing was enqueued")
+	}
+}
+
+// templateFS returns the embedded templates with some files replaced
+// (or, for a nil value, removed).
+func templateFS(tb testing.TB, files map[string]string) fs.FS {
+	tb.Helper()
+	fsys := fstest.MapFS{}
+	for _, name := range []string{"layout.txt", "layout.html", "test.txt", "test.html"} {
+		b, err := os.ReadFile(filepath.Join("templates", name))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		fsys[name] = &fstest.MapFile{Data: b}
+	}
+	for name, src := range files {
+		if src == "" {
+			delete(fsys, name)
+			continue
+		}
+		fsys[name] = &fstest.MapFile{Data: []byte(src)}
+	}
+	return fsys
+}
+
+func TestNew_missingTemplatesFail(t *testing.T) {
+	_, err := notify.New(notify.Config{
+		Outbox:    newOutbox(),
+		Catalog:   newCatalog(t),
+		BaseURL:   "https://id.example.com",
+		Templates: templateFS(t, map[string]string{"test.html": "", "layout.txt": ""}),
+	})
+	if err == nil {
+		t.Fatal("New succeeded without test.html and layout.txt")
+	}
+	for _, want := range []string{"templates/test.html", "templates/layout.txt"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("New error %q does not name %s", err, want)
+		}
+	}
+}
+
+func TestNew_unlistedTemplateFails(t *testing.T) {
+	_, err := notify.New(notify.Config{
+		Outbox:    newOutbox(),
+		Catalog:   newCatalog(t),
+		BaseURL:   "https://id.example.com",
+		Templates: templateFS(t, map[string]string{"welcome.txt": "Hi\n"}),
+	})
+	if err == nil || !strings.Contains(err.Error(), "templates/welcome.txt") {
+		t.Errorf("New = %v, want an error naming the unlisted templates/welcome.txt", err)
+	}
+}
+
+func TestNew_brokenTemplateFails(t *testing.T) {
+	_, err := notify.New(notify.Config{
+		Outbox:    newOutbox(),
+		Catalog:   newCatalog(t),
+		BaseURL:   "https://id.example.com",
+		Templates: templateFS(t, map[string]string{"test.txt": "{{t \"mail.test.body\""}),
+	})
+	if err == nil || !strings.Contains(err.Error(), "templates/test.txt") {
+		t.Errorf("New = %v, want a parse error naming templates/test.txt", err)
+	}
+}
+
+func TestNew_invalidConfigListsEveryProblem(t *testing.T) {
+	_, err := notify.New(notify.Config{BaseURL: "id.example.com/login?x=1"})
+	if err == nil {
+		t.Fatal("New succeeded with an empty config")
+	}
+	for _, want := range []string{"outbox is required", "catalog is required", "base URL"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("New error %q does not say %q", err, want)
+		}
+	}
+	for _, base := range []string{"", "ftp://id.example.com", "https://id.example.com/?next=x", "https://user@id.example.com", "/relative"} {
+		_, err := notify.New(notify.Config{Outbox: newOutbox(), Catalog: newCatalog(t), BaseURL: base})
+		if err == nil {
+			t.Errorf("New with BaseURL %q succeeded, want an error", base)
+		}
+	}
+}
+
+// A template sees the caller's data escaped for HTML, and builds links only
+// from the configured base URL.
+func TestMailer_Render_dataAndLinks(t *testing.T) {
+	m := newMailer(t, newOutbox(), newClock(), func(cfg *notify.Config) {
+		cfg.Templates = templateFS(t, map[string]string{
+			"test.txt":  "Hi {{.Data.name}}: {{url \"/reset\" \"token\" .Data.token}}\n",
+			"test.html": "<p>Hi {{.Data.name}}: <a href=\"{{url \"/reset\" \"token\" .Data.token}}\">reset</a></p>\n",
+		})
+	})
+	c, err := m.Render("nb", notify.TemplateTest, map[string]any{"name": "<b>Ada</b>", "token": "a b&c"})
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	if want := "Hi <b>Ada</b>: https://id.example.com/reset?token=a+b%26c\n"; !strings.HasPrefix(c.Text, want) {
+		t.Errorf("Text = %q, want it to start with %q", c.Text, want)
+	}
+	if want := `<p>Hi &lt;b&gt;Ada&lt;/b&gt;: <a href="https://id.example.com/reset?token=a&#43;b%26c">reset</a></p>`; !strings.Contains(c.HTML, want) {
+		t.Errorf("HTML does not contain %s:\n%s", want, c.HTML)
+	}
+	if !strings.Contains(c.HTML, `<html lang="nb"`) {
+		t.Errorf("HTML lacks lang=\"nb\":\n%s", c.HTML)
+	}
+
+	// Data the template needs but the caller forgot is an error, not a
+	// mail with "<no value>" in it.
+	if _, err := m.Render("en", notify.TemplateTest, nil); err == nil {
+		t.Error("Render without .Data.name succeeded, want an error")
+	}
+}
+
+// A subject never spans lines, whatever the data holds.
+func TestMailer_Render_subjectIsOneLine(t *testing.T) {
+	m := newMailer(t, newOutbox(), newClock(), func(cfg *notify.Config) { cfg.ServiceName = "Port\r\nBcc: eve@example.com" })
+	c, err := m.Render("en", notify.TemplateTest, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(c.Subject, "\r\n") {
+		t.Errorf("Subject = %q, want one line", c.Subject)
+	}
+}
+
+func TestMailer_Send_concurrent(t *testing.T) {
+	out := newOutbox()
+	m := newMailer(t, out, newClock())
+	ctx := context.Background()
+	errs := make(chan error, 20)
+	for i := range 20 {
+		go func() { errs <- m.Send(ctx, "ada@example.com", i18n.Languages[i%3], notify.TemplateTest, nil) }()
+	}
+	for range 20 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(out.all(t)); n != 20 {
+		t.Errorf("outbox holds %d messages, want 20 with distinct IDs", n)
+	}
+}
+
+// Every key a template translates exists in the catalog, so no language
+// shows a raw key (the i18n tests keep the three catalogs in step).
+func TestTemplates_keysExist(t *testing.T) {
+	cat := newCatalog(t)
+	files, err := filepath.Glob(filepath.Join("templates", "*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no templates: %v", err)
+	}
+	key := regexp.MustCompile(`\{\{-?\s*t\s+"([^"]+)"`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range key.FindAllStringSubmatch(string(b), -1) {
+			if !cat.Has(m[1]) {
+				t.Errorf("%s uses %q, which is not in the catalog", f, m[1])
+			}
+		}
+	}
+}

@@ -1,0 +1,279 @@
+package notify
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/portvakt/portvakt/internal/i18n"
+)
+
+// Template names. Each has templates/<name>.txt, templates/<name>.html and
+// the catalog key mail.<name>.subject; see "Adding a template" in the
+// package documentation.
+const (
+	// TemplateTest is the message ops send to check that mail works.
+	TemplateTest = "test"
+)
+
+// templateNames lists every template New parses. A name here without its
+// files or subject key makes New fail, so a missing template is found at
+// startup rather than when the first user needs the mail.
+var templateNames = []string{
+	TemplateTest,
+}
+
+// TemplateNames returns the names of all templates, for previews and
+// tests.
+func TemplateNames() []string { return slices.Clone(templateNames) }
+
+// ErrUnknownTemplate is returned by Send and Render for a template name
+// that is not in the package's list.
+var ErrUnknownTemplate = errors.New("notify: unknown template")
+
+//go:embed templates
+var embeddedTemplates embed.FS
+
+// TemplateData is what a mail template sees as dot.
+//
+// Service and BaseURL come from the Mailer's configuration, never from the
+// request that caused the mail, so a forged Host or X-Forwarded-Host header
+// cannot put an attacker's link into a reset mail. Data is the map the
+// caller passed to Send.
+type TemplateData struct {
+	// Lang is the language the message is rendered in ("en", "nb", "sv").
+	Lang string
+	// Service is the configured service name, e.g. "Portvakt".
+	Service string
+	// BaseURL is the configured public base URL, without a trailing slash.
+	BaseURL string
+	// Subject is the rendered subject line.
+	Subject string
+	// Data holds the caller's values, e.g. {{.Data.code}}.
+	Data map[string]any
+}
+
+// Content is a rendered message.
+type Content struct {
+	// Locale is the language actually used ("en" for an unsupported tag).
+	Locale  string
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// compiled holds one template, parsed for one language.
+type compiled struct {
+	text *texttemplate.Template
+	html *htmltemplate.Template
+}
+
+// renderer holds every template, parsed once per language at startup so
+// that rendering never parses and the t func is bound without cloning.
+type renderer struct {
+	cat     *i18n.Catalog
+	service string
+	baseURL string
+	sets    map[string]map[string]compiled // lang → name → templates
+}
+
+func newRenderer(fsys fs.FS, cat *i18n.Catalog, service, baseURL string) (*renderer, error) {
+	var missing []string
+	for _, name := range templateNames {
+		for _, f := range []string{name + ".txt", name + ".html"} {
+			if _, err := fs.Stat(fsys, f); err != nil {
+				missing = append(missing, "templates/"+f)
+			}
+		}
+		if !cat.Has(subjectKey(name)) {
+			missing = append(missing, "i18n key "+subjectKey(name))
+		}
+	}
+	for _, f := range []string{"layout.txt", "layout.html"} {
+		if _, err := fs.Stat(fsys, f); err != nil {
+			missing = append(missing, "templates/"+f)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("notify: missing mail template(s): %s", strings.Join(missing, ", "))
+	}
+	// A template file whose name is not listed would never be sent;
+	// catch the forgotten templateNames entry here.
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("notify: read templates: %w", err)
+	}
+	var stray []string
+	for _, e := range entries {
+		name, ext := strings.TrimSuffix(e.Name(), path.Ext(e.Name())), path.Ext(e.Name())
+		if (ext == ".txt" || ext == ".html") && name != "layout" && !slices.Contains(templateNames, name) {
+			stray = append(stray, "templates/"+e.Name())
+		}
+	}
+	if len(stray) > 0 {
+		return nil, fmt.Errorf("notify: template file(s) not listed in templateNames: %s", strings.Join(stray, ", "))
+	}
+
+	r := &renderer{cat: cat, service: service, baseURL: baseURL, sets: map[string]map[string]compiled{}}
+	for _, lang := range i18n.Languages {
+		funcs := r.funcs(cat.Lang(lang))
+		textLayout, err := parseText(fsys, "layout", "layout.txt", funcs)
+		if err != nil {
+			return nil, err
+		}
+		htmlLayout, err := parseHTML(fsys, "layout", "layout.html", funcs)
+		if err != nil {
+			return nil, err
+		}
+		set := map[string]compiled{}
+		for _, name := range templateNames {
+			var c compiled
+			if c.text, err = addContent(textLayout, fsys, name+".txt"); err != nil {
+				return nil, err
+			}
+			if c.html, err = addContentHTML(htmlLayout, fsys, name+".html"); err != nil {
+				return nil, err
+			}
+			set[name] = c
+		}
+		r.sets[lang] = set
+	}
+	return r, nil
+}
+
+// funcs is the whole FuncMap of mail templates; keep it small.
+func (r *renderer) funcs(l *i18n.Lang) map[string]any {
+	return map[string]any{
+		// t translates a key into the recipient's language:
+		// {{t "mail.test.body" "service" .Service}}.
+		"t": l.T,
+		// url makes an absolute link under the configured base URL, with
+		// optional query name/value pairs: {{url "/recover" "token" .Data.token}}.
+		"url": r.url,
+	}
+}
+
+func (r *renderer) url(path string, query ...string) (string, error) {
+	if !strings.HasPrefix(path, "/") {
+		return "", fmt.Errorf("url %q: path must start with /", path)
+	}
+	if len(query)%2 != 0 {
+		return "", fmt.Errorf("url %q: query needs name/value pairs", path)
+	}
+	u := r.baseURL + path
+	if len(query) > 0 {
+		v := url.Values{}
+		for i := 0; i < len(query); i += 2 {
+			v.Add(query[i], query[i+1])
+		}
+		u += "?" + v.Encode()
+	}
+	return u, nil
+}
+
+func parseText(fsys fs.FS, name, file string, funcs map[string]any) (*texttemplate.Template, error) {
+	src, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil, fmt.Errorf("notify: read template: %w", err)
+	}
+	t, err := texttemplate.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(src))
+	if err != nil {
+		return nil, fmt.Errorf("notify: parse templates/%s: %w", file, err)
+	}
+	return t, nil
+}
+
+func parseHTML(fsys fs.FS, name, file string, funcs map[string]any) (*htmltemplate.Template, error) {
+	src, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil, fmt.Errorf("notify: read template: %w", err)
+	}
+	t, err := htmltemplate.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(src))
+	if err != nil {
+		return nil, fmt.Errorf("notify: parse templates/%s: %w", file, err)
+	}
+	return t, nil
+}
+
+// addContent clones the layout and parses file as its "content" template.
+func addContent(layout *texttemplate.Template, fsys fs.FS, file string) (*texttemplate.Template, error) {
+	src, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil, fmt.Errorf("notify: read template: %w", err)
+	}
+	t, err := layout.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("notify: clone layout: %w", err)
+	}
+	if _, err := t.New("content").Parse(string(src)); err != nil {
+		return nil, fmt.Errorf("notify: parse templates/%s: %w", file, err)
+	}
+	return t, nil
+}
+
+func addContentHTML(layout *htmltemplate.Template, fsys fs.FS, file string) (*htmltemplate.Template, error) {
+	src, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		return nil, fmt.Errorf("notify: read template: %w", err)
+	}
+	t, err := layout.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("notify: clone layout: %w", err)
+	}
+	if _, err := t.New("content").Parse(string(src)); err != nil {
+		return nil, fmt.Errorf("notify: parse templates/%s: %w", file, err)
+	}
+	return t, nil
+}
+
+func subjectKey(name string) string { return "mail." + name + ".subject" }
+
+// render renders template name in lang (an unsupported tag gives the
+// default language). Execution happens into buffers, so a template error
+// never yields half a message.
+func (r *renderer) render(lang, name string, data map[string]any) (Content, error) {
+	l := r.cat.Lang(lang)
+	c, ok := r.sets[l.Tag()][name]
+	if !ok {
+		return Content{}, fmt.Errorf("%w: %q", ErrUnknownTemplate, name)
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	// The subject sees the caller's values plus "service"; the configured
+	// name wins over a caller's value of the same name.
+	args := make(map[string]any, len(data)+1)
+	for k, v := range data {
+		args[k] = v
+	}
+	args["service"] = r.service
+	td := TemplateData{
+		Lang:    l.Tag(),
+		Service: r.service,
+		BaseURL: r.baseURL,
+		Subject: oneLine(l.T(subjectKey(name), args)),
+		Data:    data,
+	}
+	var text, html bytes.Buffer
+	if err := c.text.Execute(&text, td); err != nil {
+		return Content{}, fmt.Errorf("notify: render %s.txt (%s): %w", name, l.Tag(), err)
+	}
+	if err := c.html.Execute(&html, td); err != nil {
+		return Content{}, fmt.Errorf("notify: render %s.html (%s): %w", name, l.Tag(), err)
+	}
+	return Content{Locale: l.Tag(), Subject: td.Subject, Text: text.String(), HTML: html.String()}, nil
+}
+
+// oneLine folds a subject onto one line: a line break in a header would
+// let a value smuggle in headers of its own.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
