@@ -2,7 +2,7 @@
 // and Swedish), chooses a language for a request, and translates message
 // keys with named arguments.
 //
-// Catalogs live in locales/{en,nb,sv}.json as flat maps from a stable key
+// Catalogs live in locales/ as flat JSON maps from a stable key
 // (namespaced by area: "login.email.label", "password.too_short") to a
 // go-i18n message. Placeholders are named, {{.min}}, so translators may
 // reorder words; a message with a count has "one" and "other" forms and is
@@ -21,6 +21,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -57,13 +58,22 @@ func New(logger *slog.Logger) (*Catalog, error) {
 	b := goi18n.NewBundle(language.English)
 	b.RegisterUnmarshalFunc("json", json.Unmarshal)
 	c := &Catalog{bundle: b, matcher: language.NewMatcher(tags), keys: map[string]struct{}{}, log: logger, langs: map[string]*Lang{}}
+	files, err := CatalogFiles()
+	if err != nil {
+		return nil, err
+	}
 	for _, l := range Languages {
-		mf, err := b.LoadMessageFileFS(localeFS, "locales/"+l+".json")
-		if err != nil {
-			return nil, fmt.Errorf("load catalog %s: %w", l, err)
-		}
-		for _, m := range mf.Messages {
-			c.keys[m.ID] = struct{}{}
+		for _, f := range files[l] {
+			mf, err := b.LoadMessageFileFS(localeFS, f)
+			if err != nil {
+				return nil, fmt.Errorf("load catalog %s: %w", f, err)
+			}
+			for _, m := range mf.Messages {
+				if _, dup := c.keys[m.ID]; dup && l == Default {
+					return nil, fmt.Errorf("load catalog %s: key %q is defined twice", f, m.ID)
+				}
+				c.keys[m.ID] = struct{}{}
+			}
 		}
 	}
 	for _, l := range Languages {
@@ -229,6 +239,27 @@ func toMap(v any) (map[string]any, bool) {
 		out[it.Key().String()] = it.Value().Interface()
 	}
 	return out, true
+}
+
+// CatalogFiles returns the catalog files of each language. A language's
+// catalog is split by area into files named <area>.<lang>.json beside the
+// core <lang>.json (password.nb.json, mfa.sv.json), so that areas can be
+// translated and reviewed apart.
+func CatalogFiles() (map[string][]string, error) {
+	names, err := fs.Glob(localeFS, "locales/*.json")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, n := range names {
+		base := strings.TrimSuffix(n[len("locales/"):], ".json")
+		lang := base[strings.LastIndexByte(base, '.')+1:]
+		if !slices.Contains(Languages, lang) {
+			return nil, fmt.Errorf("catalog %s: %q is not a supported language", n, lang)
+		}
+		out[lang] = append(out[lang], n)
+	}
+	return out, nil
 }
 
 // FS exposes the embedded catalogs for tests.

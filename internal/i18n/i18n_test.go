@@ -44,13 +44,26 @@ func placeholders(v any) []string {
 
 func readCatalog(t *testing.T, lang string) map[string]any {
 	t.Helper()
-	b, err := fs.ReadFile(i18n.FS(), "locales/"+lang+".json")
+	files, err := i18n.CatalogFiles()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("locales/%s.json: %v", lang, err)
+	m := map[string]any{}
+	for _, f := range files[lang] {
+		b, err := fs.ReadFile(i18n.FS(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var part map[string]any
+		if err := json.Unmarshal(b, &part); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for k, v := range part {
+			if _, dup := m[k]; dup {
+				t.Errorf("%s: key %q is also defined in another %s file", f, k, lang)
+			}
+			m[k] = v
+		}
 	}
 	return m
 }
