@@ -1,0 +1,113 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/portvakt/portvakt/internal/store"
+)
+
+const accountColumns = "id, username, name, locale, disabled, created_at, updated_at"
+
+// CreateAccount inserts a. It returns an error wrapping store.ErrConflict
+// if a.ID or a non-empty a.Username is taken. An empty username is stored
+// as NULL, so any number of accounts may have none.
+func (db *DB) CreateAccount(ctx context.Context, a store.Account) error {
+	_, err := db.writer().exec(ctx,
+		"INSERT INTO accounts ("+accountColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		a.ID, nullIfEmpty(a.Username), a.Name, a.Locale, a.Disabled, millis(a.CreatedAt), millis(a.UpdatedAt))
+	if err != nil {
+		return fmt.Errorf("sqlstore: create account %q: %w", a.ID, err)
+	}
+	return nil
+}
+
+// GetAccount returns the account with the given ID, or an error wrapping
+// store.ErrNotFound.
+func (db *DB) GetAccount(ctx context.Context, id string) (store.Account, error) {
+	a, err := getAccount(ctx, db.reader(), "id = ?", id)
+	if err != nil {
+		return a, fmt.Errorf("sqlstore: get account %q: %w", id, err)
+	}
+	return a, nil
+}
+
+// GetAccountByUsername returns the account with the given username, or an
+// error wrapping store.ErrNotFound. The comparison is exact: usernames are
+// lower-cased by the caller before they are stored or looked up.
+func (db *DB) GetAccountByUsername(ctx context.Context, username string) (store.Account, error) {
+	a, err := getAccount(ctx, db.reader(), "username = ?", username)
+	if err != nil {
+		return a, fmt.Errorf("sqlstore: get account by username %q: %w", username, err)
+	}
+	return a, nil
+}
+
+// UpdateAccount reads the account, passes it to fn and writes what fn
+// returns, in one transaction that locks the row, so concurrent updates of
+// one account are applied one after the other. fn is called at most once
+// by this implementation (the contract allows more) and must not change
+// the ID; if it does, nothing is written and an error is returned.
+//
+// If fn returns an error, nothing is written and that error is returned as
+// it is. Otherwise the error wraps store.ErrNotFound if there is no such
+// account and store.ErrConflict if the new username is taken. The returned
+// account is what a later GetAccount returns (times in UTC, to the
+// millisecond).
+func (db *DB) UpdateAccount(ctx context.Context, id string, fn func(store.Account) (store.Account, error)) (store.Account, error) {
+	a, err := update(ctx, db, "account", id,
+		func(c conn) (store.Account, error) {
+			return getAccount(ctx, c, "id = ?"+db.d.forUpdate, id)
+		},
+		fn,
+		func(c conn, a store.Account) error {
+			if a.ID != id {
+				return fmt.Errorf("updater changed the ID to %q", a.ID)
+			}
+			return c.execOne(ctx,
+				"UPDATE accounts SET username = ?, name = ?, locale = ?, disabled = ?, created_at = ?, updated_at = ? WHERE id = ?",
+				nullIfEmpty(a.Username), a.Name, a.Locale, a.Disabled, millis(a.CreatedAt), millis(a.UpdatedAt), id)
+		})
+	if err != nil {
+		return store.Account{}, err
+	}
+	a.CreatedAt, a.UpdatedAt = truncTime(a.CreatedAt), truncTime(a.UpdatedAt)
+	return a, nil
+}
+
+// DeleteAccount removes the account and, through ON DELETE CASCADE, its
+// sessions. It returns an error wrapping store.ErrNotFound if there was no
+// such account.
+func (db *DB) DeleteAccount(ctx context.Context, id string) error {
+	if err := db.writer().execOne(ctx, "DELETE FROM accounts WHERE id = ?", id); err != nil {
+		return fmt.Errorf("sqlstore: delete account %q: %w", id, err)
+	}
+	return nil
+}
+
+// getAccount returns the one account matching where, or store.ErrNotFound.
+func getAccount(ctx context.Context, c conn, where string, args ...any) (store.Account, error) {
+	var (
+		a                    store.Account
+		username             sql.NullString
+		createdAt, updatedAt int64
+	)
+	err := c.queryRow(ctx, "SELECT "+accountColumns+" FROM accounts WHERE "+where, args...).
+		Scan(&a.ID, &username, &a.Name, &a.Locale, &a.Disabled, &createdAt, &updatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Account{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Account{}, err
+	}
+	a.Username = username.String
+	a.CreatedAt, a.UpdatedAt = fromMillis(createdAt), fromMillis(updatedAt)
+	return a, nil
+}
+
+// nullIfEmpty stores an empty string as NULL, which unique indexes ignore.
+func nullIfEmpty(s string) sql.NullString {
+	return sql.NullString{String: s, Valid: s != ""}
+}

@@ -1,0 +1,101 @@
+package sqlstore_test
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/store/sqlstore"
+)
+
+func TestOpenErrors(t *testing.T) {
+	tests := []struct {
+		name, driver, dsn, want string
+	}{
+		{"an unknown driver is named with the known ones", "mysql", "x", `unknown driver "mysql" (want one of sqlite, postgres)`},
+		{"an empty DSN is refused", "sqlite", "", "empty DSN"},
+		{"a SQLite file in a missing directory fails at once", "sqlite", filepath.Join(t.TempDir(), "missing", "p.db"), "open sqlite"},
+		{"an unreachable PostgreSQL fails at once", "postgres", "postgres://nobody@127.0.0.1:1/x?sslmode=disable&connect_timeout=5", "open postgres"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := sqlstore.Open(t.Context(), tt.driver, tt.dsn)
+			if err == nil {
+				db.Close()
+				t.Fatalf("Open(%q, %q) = nil error, want one containing %q", tt.driver, tt.dsn, tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Open(%q, %q) = %v, want an error containing %q", tt.driver, tt.dsn, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestUpdateRefusesANewID(t *testing.T) {
+	db := openSQLite(t)
+	ctx := t.Context()
+	if err := db.CreateAccount(ctx, store.Account{ID: "acct-1", Name: "Kari"}); err != nil {
+		t.Fatalf("CreateAccount: %v", err)
+	}
+	_, err := db.UpdateAccount(ctx, "acct-1", func(a store.Account) (store.Account, error) {
+		a.ID, a.Name = "acct-2", "Ola"
+		return a, nil
+	})
+	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+		t.Errorf("UpdateAccount changing the ID = %v, want a plain error", err)
+	}
+	if a, err := db.GetAccount(ctx, "acct-1"); err != nil || a.Name != "Kari" {
+		t.Errorf(`GetAccount("acct-1") = %+v, %v; want it unchanged`, a, err)
+	}
+}
+
+func TestAMRWithSpaceIsRefused(t *testing.T) {
+	db := openSQLite(t)
+	ctx := t.Context()
+	if err := db.CreateAccount(ctx, store.Account{ID: "acct-1"}); err != nil {
+		t.Fatalf("CreateAccount: %v", err)
+	}
+	s := store.Session{ID: "s", TokenHash: []byte{1}, AccountID: "acct-1", AMR: []string{"pwd otp"}}
+	if err := db.CreateSession(ctx, s); err == nil {
+		t.Errorf("CreateSession with AMR %q = nil, want an error", s.AMR)
+	}
+}
+
+// BenchmarkSQLiteParallelUpdates measures UpdateSession on one row from
+// many goroutines, which the single writer connection serializes.
+func BenchmarkSQLiteParallelUpdates(b *testing.B) {
+	db, err := sqlstore.OpenAndMigrate(b.Context(), "sqlite", filepath.Join(b.TempDir(), "p.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx := b.Context()
+	if err := db.CreateAccount(ctx, store.Account{ID: "a"}); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.CreateSession(ctx, store.Session{ID: "s", TokenHash: []byte{1}, AccountID: "a"}); err != nil {
+		b.Fatal(err)
+	}
+	var n atomic.Int64
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_, err := db.UpdateSession(ctx, "s", func(s store.Session) (store.Session, error) {
+				s.Level++
+				return s, nil
+			})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			n.Add(1)
+		}
+	})
+	s, err := db.GetSession(ctx, "s")
+	if err != nil || int64(s.Level) != n.Load() {
+		b.Errorf("Level = %d, %v; want %d", s.Level, err, n.Load())
+	}
+}

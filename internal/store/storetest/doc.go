@@ -1,0 +1,23 @@
+// Package storetest is the conformance suite for implementations of
+// store.Store. Every backend runs the same suite, so SQLite and PostgreSQL
+// behave alike wherever the contract in package store speaks:
+//
+//	func TestSQLite(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store {
+//			// a fresh, empty, migrated store, closed in t.Cleanup
+//		})
+//	}
+//
+// Each subtest gets a store of its own and says what it checks in a short
+// sentence ("a second account with the same username is a conflict"). The
+// suite covers the CRUD of every aggregate, the sentinel errors, the
+// updater semantics (an updater's error writes nothing), parallel updates
+// of one row, time zones, millisecond precision and the zero time, session
+// expiry, and the outbox's claim, lease and retry rules, including two
+// claimers racing for the same messages.
+//
+// Times are fixed (see T0) rather than read from the clock, so a failure
+// reproduces.
+//
+// The package is imported only by tests.
+package storetest
