@@ -66,8 +66,8 @@
 //  1. Add a constant TemplateFoo = "foo" beside TemplateTest in render.go
 //     and append it to templateNames.
 //  2. Write templates/foo.txt and templates/foo.html.
-//  3. Add mail.foo.subject and the body keys to locales/en.json, nb.json
-//     and sv.json, with the same placeholders in each.
+//  3. Add mail.foo.subject and the body keys to locales/mail.en.json, mail.nb.json
+//     and mail.sv.json, with the same placeholders in each.
 //  4. If it needs data, give it a row in sampleData in mailer_test.go. Run
 //     go test ./internal/notify -update and read the new
 //     testdata/foo.{en,nb,sv}.golden before committing them.

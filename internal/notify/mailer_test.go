@@ -79,6 +79,62 @@ func golden(tb testing.TB, name, got string) {
 // new template that needs data gets its row here.
 var sampleData = map[string]map[string]any{
 	notify.TemplateTest: nil,
+	notify.TemplateSignupCode: {
+		"code": "482913", "minutes": 10,
+		"when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+	},
+	notify.TemplateSignupExisting: {
+		"minutes": 10, "when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+		"login_url":   "https://id.example.com/login",
+		"recover_url": "https://id.example.com/recover",
+	},
+	notify.TemplateWelcome: {
+		"name": "Ada Lovelace", "login_url": "https://id.example.com/login",
+	},
+	notify.TemplateRecoveryCode: {
+		"code": "730215", "minutes": 15,
+		"when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+		"cancel_url": "https://id.example.com/recover/cancel?token=c4nc3l",
+		"signup_url": "https://id.example.com/signup",
+	},
+	notify.TemplateRecoveryLink: {
+		"link": "https://id.example.com/recover/link?token=l1nk&flow=f7", "minutes": 30,
+		"when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+		"cancel_url": "https://id.example.com/recover/cancel?token=c4nc3l",
+	},
+	notify.TemplateRecoveryMagic: {
+		// One minute checks the singular form.
+		"link": "https://id.example.com/recover/magic?token=m4g1c", "minutes": 1,
+		"when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+		"cancel_url": "https://id.example.com/recover/cancel?token=c4nc3l",
+	},
+	notify.TemplateRecoveryUnknown: {
+		"minutes": 15, "when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+		"signup_url": "https://id.example.com/signup",
+		"cancel_url": "https://id.example.com/recover/cancel?token=c4nc3l",
+	},
+	notify.TemplatePasswordChanged: {
+		"name": "Ada Lovelace", "when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+		"recover_url": "https://id.example.com/recover",
+	},
+	notify.TemplateEmailVerify: {
+		"name": "Ada Lovelace", "code": "591046", "minutes": 10,
+		"when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+	},
+	notify.TemplateEmailPrimaryChanged: {
+		"name": "Ada Lovelace", "new_email": "ada.lovelace@example.org",
+		"when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+		"recover_url": "https://id.example.com/recover",
+	},
+	notify.TemplateEmailRemoved: {
+		// No name: the greeting falls back to a plain one.
+		"name": "", "when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+		"recover_url": "https://id.example.com/recover",
+	},
+	notify.TemplateInvite: {
+		"name": "Ada Lovelace", "username": "ada", "days": 7,
+		"link": "https://id.example.com/invite?token=1nv1t3",
+	},
 }
 
 // TestMailer_Send renders every template in every language into the
@@ -185,12 +241,16 @@ func TestMailer_Send_outboxFailure(t *testing.T) {
 func templateFS(tb testing.TB, files map[string]string) fs.FS {
 	tb.Helper()
 	fsys := fstest.MapFS{}
-	for _, name := range []string{"layout.txt", "layout.html", "test.txt", "test.html"} {
-		b, err := os.ReadFile(filepath.Join("templates", name))
+	entries, err := os.ReadDir("templates")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("templates", e.Name()))
 		if err != nil {
 			tb.Fatal(err)
 		}
-		fsys[name] = &fstest.MapFile{Data: b}
+		fsys[e.Name()] = &fstest.MapFile{Data: b}
 	}
 	for name, src := range files {
 		if src == "" {
@@ -224,10 +284,10 @@ func TestNew_unlistedTemplateFails(t *testing.T) {
 		Outbox:    newOutbox(),
 		Catalog:   newCatalog(t),
 		BaseURL:   "https://id.example.com",
-		Templates: templateFS(t, map[string]string{"welcome.txt": "Hi\n"}),
+		Templates: templateFS(t, map[string]string{"farewell.txt": "Hi\n"}),
 	})
-	if err == nil || !strings.Contains(err.Error(), "templates/welcome.txt") {
-		t.Errorf("New = %v, want an error naming the unlisted templates/welcome.txt", err)
+	if err == nil || !strings.Contains(err.Error(), "templates/farewell.txt") {
+		t.Errorf("New = %v, want an error naming the unlisted templates/farewell.txt", err)
 	}
 }
 

@@ -22,6 +22,51 @@ import (
 const (
 	// TemplateTest is the message ops send to check that mail works.
 	TemplateTest = "test"
+
+	// The templates below list the Send data each one needs. Every field
+	// must be present (a missing one is a render error); links are
+	// absolute URLs under the configured public URL and are printed as
+	// given; minutes and days are ints; when is a time such as
+	// "2026-11-21 14:05 UTC", ip an IP address and browser a short
+	// description such as "Firefox / Linux".
+
+	// TemplateSignupCode carries the code that confirms the address of a
+	// new account: code, minutes, when, ip, browser.
+	TemplateSignupCode = "signup_code"
+	// TemplateSignupExisting answers a sign-up with an address that
+	// already has an account: when, ip, browser, login_url, recover_url.
+	TemplateSignupExisting = "signup_existing"
+	// TemplateWelcome says a new account is ready: name (may be ""),
+	// login_url.
+	TemplateWelcome = "welcome"
+	// TemplateRecoveryCode carries a password reset code: code, minutes,
+	// when, ip, browser, cancel_url.
+	TemplateRecoveryCode = "recovery_code"
+	// TemplateRecoveryLink carries a link for choosing a new password:
+	// link, minutes, when, ip, browser, cancel_url.
+	TemplateRecoveryLink = "recovery_link"
+	// TemplateRecoveryMagic carries a one-time sign-in link: link,
+	// minutes, when, ip, browser, cancel_url.
+	TemplateRecoveryMagic = "recovery_magic"
+	// TemplateRecoveryUnknown answers a reset request for an address no
+	// account uses: when, ip, browser, signup_url.
+	TemplateRecoveryUnknown = "recovery_unknown"
+	// TemplatePasswordChanged confirms a password change: name (may be
+	// ""), when, ip, browser, recover_url.
+	TemplatePasswordChanged = "password_changed"
+	// TemplateEmailVerify carries the code that confirms an address added
+	// to an account: name (may be ""), code, minutes, when, ip, browser.
+	TemplateEmailVerify = "email_verify"
+	// TemplateEmailPrimaryChanged goes to the old main address when the
+	// main address changes: name (may be ""), new_email, when, ip,
+	// browser, recover_url.
+	TemplateEmailPrimaryChanged = "email_primary_changed"
+	// TemplateEmailRemoved goes to an address removed from an account:
+	// name (may be ""), when, ip, browser, recover_url.
+	TemplateEmailRemoved = "email_removed"
+	// TemplateInvite tells someone an account was created for them: name
+	// (may be ""), username (may be ""), link, days.
+	TemplateInvite = "invite"
 )
 
 // templateNames lists every template New parses. A name here without its
@@ -29,6 +74,18 @@ const (
 // startup rather than when the first user needs the mail.
 var templateNames = []string{
 	TemplateTest,
+	TemplateSignupCode,
+	TemplateSignupExisting,
+	TemplateWelcome,
+	TemplateRecoveryCode,
+	TemplateRecoveryLink,
+	TemplateRecoveryMagic,
+	TemplateRecoveryUnknown,
+	TemplatePasswordChanged,
+	TemplateEmailVerify,
+	TemplateEmailPrimaryChanged,
+	TemplateEmailRemoved,
+	TemplateInvite,
 }
 
 // TemplateNames returns the names of all templates, for previews and
