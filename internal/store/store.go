@@ -165,6 +165,11 @@ type Store interface {
 	Accounts
 	Sessions
 	Outbox
+	Emails
+	Passwords
+	Flows
+	Counters
+	Registrar
 	// Ping checks that the database answers; used by /readyz.
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -15,13 +15,18 @@ const accountColumns = "id, username, name, locale, disabled, created_at, update
 // if a.ID or a non-empty a.Username is taken. An empty username is stored
 // as NULL, so any number of accounts may have none.
 func (db *DB) CreateAccount(ctx context.Context, a store.Account) error {
-	_, err := db.writer().exec(ctx,
-		"INSERT INTO accounts ("+accountColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
-		a.ID, nullIfEmpty(a.Username), a.Name, a.Locale, a.Disabled, millis(a.CreatedAt), millis(a.UpdatedAt))
-	if err != nil {
+	if err := insertAccount(ctx, db.writer(), a); err != nil {
 		return fmt.Errorf("sqlstore: create account %q: %w", a.ID, err)
 	}
 	return nil
+}
+
+// insertAccount is CreateAccount on a pool or in a transaction.
+func insertAccount(ctx context.Context, c conn, a store.Account) error {
+	_, err := c.exec(ctx,
+		"INSERT INTO accounts ("+accountColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		a.ID, nullIfEmpty(a.Username), a.Name, a.Locale, a.Disabled, millis(a.CreatedAt), millis(a.UpdatedAt))
+	return err
 }
 
 // GetAccount returns the account with the given ID, or an error wrapping
@@ -78,8 +83,8 @@ func (db *DB) UpdateAccount(ctx context.Context, id string, fn func(store.Accoun
 }
 
 // DeleteAccount removes the account and, through ON DELETE CASCADE, its
-// sessions. It returns an error wrapping store.ErrNotFound if there was no
-// such account.
+// sessions, emails, password and flows. It returns an error wrapping
+// store.ErrNotFound if there was no such account.
 func (db *DB) DeleteAccount(ctx context.Context, id string) error {
 	if err := db.writer().execOne(ctx, "DELETE FROM accounts WHERE id = ?", id); err != nil {
 		return fmt.Errorf("sqlstore: delete account %q: %w", id, err)

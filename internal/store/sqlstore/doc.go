@@ -41,16 +41,32 @@
 //   - Session.AMR is stored space-separated; the values are RFC 8176
 //     tokens, and values containing spaces are refused.
 //   - Session.TokenHash is BLOB / BYTEA. Deleting an account deletes its
-//     sessions through ON DELETE CASCADE.
+//     sessions, emails, password and flows through ON DELETE CASCADE.
+//   - An email address is unique through an address_key column holding it
+//     lower-cased by Go (strings.ToLower), the same for both dialects,
+//     whose lower() functions differ outside ASCII; lookups go through the
+//     key and Address keeps what was given. A partial unique index allows
+//     one primary address per account.
+//   - Password.History is a JSON array of strings; nil and empty both read
+//     back as nil.
+//   - Flow.BrowserHash, CodeHash and LinkHash are stored as NULL when nil
+//     or empty and read back as nil, so the unique index on link_hash lets
+//     any number of flows go without a link. An empty Flow.AccountID is
+//     NULL; a set one must name an account (else ErrNotFound).
 //
 // # Transactions and concurrency
 //
 // Update methods read the row, call the updater and write the result in
 // one transaction. On PostgreSQL the read is SELECT … FOR UPDATE, so
 // concurrent updates of one row (from any node) queue up on the row lock
-// and none is lost. ClaimMessages selects FOR UPDATE SKIP LOCKED, so
-// workers on several nodes claim disjoint batches without waiting for one
-// another.
+// and none is lost; that is also what makes a flow consumed through
+// UpdateFlow consumed exactly once. ClaimMessages selects FOR UPDATE SKIP
+// LOCKED, so workers on several nodes claim disjoint batches without
+// waiting for one another. SetPrimaryEmail locks all of the account's
+// addresses, in address order, before it moves the primary flag.
+// AddFailure is a single INSERT … ON CONFLICT DO UPDATE … RETURNING
+// (SQLite 3.35 or newer), so parallel failures each get a count of their
+// own.
 //
 // SQLite allows one writer at a time. A DB on SQLite therefore keeps two
 // pools: a writer pool with exactly one connection, which runs every write

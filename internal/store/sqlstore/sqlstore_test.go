@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/portvakt/portvakt/internal/store"
 	"github.com/portvakt/portvakt/internal/store/sqlstore"
@@ -97,5 +98,48 @@ func BenchmarkSQLiteParallelUpdates(b *testing.B) {
 	s, err := db.GetSession(ctx, "s")
 	if err != nil || int64(s.Level) != n.Load() {
 		b.Errorf("Level = %d, %v; want %d", s.Level, err, n.Load())
+	}
+}
+
+func TestRegisterRefusesAnotherAccountsCredentials(t *testing.T) {
+	db := openSQLite(t)
+	ctx := t.Context()
+	if err := db.CreateAccount(ctx, store.Account{ID: "acct-1"}); err != nil {
+		t.Fatalf("CreateAccount: %v", err)
+	}
+	for name, call := range map[string]func() error{
+		"an email of another account": func() error {
+			return db.Register(ctx, store.Account{ID: "acct-2"},
+				[]store.Email{{Address: "ola@example.no", AccountID: "acct-1"}}, nil)
+		},
+		"a password of another account": func() error {
+			return db.Register(ctx, store.Account{ID: "acct-2"}, nil, &store.Password{AccountID: "acct-1", Hash: "x"})
+		},
+	} {
+		err := call()
+		if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+			t.Errorf("Register with %s = %v, want a plain error", name, err)
+		}
+		if _, err := db.GetAccount(ctx, "acct-2"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("GetAccount(%q) after Register with %s = %v, want not found", "acct-2", name, err)
+		}
+	}
+	if _, err := db.GetPassword(ctx, "acct-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetPassword(%q) = %v, want not found", "acct-1", err)
+	}
+}
+
+func TestLastFailureNeverGoesBack(t *testing.T) {
+	db := openSQLite(t)
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	for i, now := range []time.Time{t0, t0.Add(-time.Second)} { // a node whose clock is behind
+		if n, err := db.AddFailure(ctx, "k", now, time.Hour); err != nil || n != i+1 {
+			t.Fatalf("AddFailure #%d = %d, %v; want %d, nil", i+1, n, err, i+1)
+		}
+	}
+	n, last, err := db.Failures(ctx, "k", t0, time.Hour)
+	if err != nil || n != 2 || !last.Equal(t0) {
+		t.Errorf("Failures = %d, %v, %v; want 2, %v, nil", n, last, err, t0)
 	}
 }

@@ -13,8 +13,11 @@
 // suite covers the CRUD of every aggregate, the sentinel errors, the
 // updater semantics (an updater's error writes nothing), parallel updates
 // of one row, time zones, millisecond precision and the zero time, session
-// expiry, and the outbox's claim, lease and retry rules, including two
-// claimers racing for the same messages.
+// expiry, the outbox's claim, lease and retry rules, including two
+// claimers racing for the same messages, case-insensitive email addresses
+// and the one primary address, password history, flows (including twenty
+// parallel submissions of one code consuming it exactly once), failure
+// counters and their window, and the all-or-nothing Register.
 //
 // Times are fixed (see T0) rather than read from the clock, so a failure
 // reproduces.

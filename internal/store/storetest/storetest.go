@@ -33,6 +33,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	all = append(all, sessionTests...)
 	all = append(all, timeTests...)
 	all = append(all, outboxTests...)
+	all = append(all, emailTests...)
+	all = append(all, passwordTests...)
+	all = append(all, flowTests...)
+	all = append(all, counterTests...)
+	all = append(all, registerTests...)
 	for _, st := range all {
 		t.Run(st.name, func(t *testing.T) {
 			st.run(t, newStore(t))

@@ -1,0 +1,153 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Email is a verified address of an account. Only verified addresses are
+// stored: an address waiting for its code lives in a Flow, so nobody can
+// block another person's address by adding it unverified (pre-hijacking).
+//
+// Address is kept as the user typed it with the domain lower-cased;
+// uniqueness and lookups are case-insensitive over the whole address.
+type Email struct {
+	Address    string
+	AccountID  string
+	Primary    bool
+	VerifiedAt time.Time
+	CreatedAt  time.Time
+}
+
+// Emails stores account addresses.
+type Emails interface {
+	// AddEmail inserts e. Returns ErrConflict if any account already has
+	// the address (case-insensitively), or if e.Primary is set and the
+	// account already has a primary address; ErrNotFound if e.AccountID
+	// names no account.
+	AddEmail(ctx context.Context, e Email) error
+	// GetEmail finds an address case-insensitively; ErrNotFound if none.
+	GetEmail(ctx context.Context, address string) (Email, error)
+	// ListEmails returns the account's addresses, the primary first, then
+	// oldest first. An unknown account has none (no error).
+	ListEmails(ctx context.Context, accountID string) ([]Email, error)
+	// SetPrimaryEmail makes address the account's only primary address in
+	// one transaction. Returns ErrNotFound if the account does not own it.
+	SetPrimaryEmail(ctx context.Context, accountID, address string) error
+	// DeleteEmail removes an address of the account. Returns ErrNotFound
+	// if the account does not own it.
+	DeleteEmail(ctx context.Context, accountID, address string) error
+}
+
+// Password is an account's password credential.
+type Password struct {
+	AccountID string
+	// Hash is a PHC string ($argon2id$…) or an imported bcrypt hash.
+	Hash string
+	// History holds earlier hashes, newest first, for the reuse rule.
+	History   []string
+	ChangedAt time.Time
+}
+
+// Passwords stores password credentials, at most one per account.
+type Passwords interface {
+	// GetPassword returns ErrNotFound if the account has no password.
+	GetPassword(ctx context.Context, accountID string) (Password, error)
+	// SetPassword inserts or replaces the account's password. Returns
+	// ErrNotFound if the account does not exist.
+	SetPassword(ctx context.Context, p Password) error
+	// UpdatePassword has the semantics of Accounts.UpdateAccount; it is
+	// how a login rehashes without overwriting a concurrent change.
+	UpdatePassword(ctx context.Context, accountID string, fn func(Password) (Password, error)) (Password, error)
+}
+
+// Flow kinds.
+const (
+	FlowSignup      = "signup"
+	FlowLogin       = "login"
+	FlowRecovery    = "recovery"
+	FlowVerifyEmail = "verify_email"
+)
+
+// Flow is a self-service journey in progress: a sign-up waiting for its
+// code, a sign-in between its steps, a recovery waiting for its link. It
+// is the server-side state of the journey; the browser holds only the
+// flow's ID and a browser-binding cookie whose digest is BrowserHash.
+//
+// A flow may carry one one-time code (CodeHash) and one emailed link
+// (LinkHash). Both are stored as digests. A flow is used up when
+// ConsumedAt is set; consuming happens inside UpdateFlow, so of many
+// parallel submissions exactly one sees it unconsumed.
+type Flow struct {
+	ID   string
+	Kind string
+	// BrowserHash is the SHA-256 of the browser-binding cookie of the
+	// browser that started the flow; nil for flows started by the API.
+	BrowserHash []byte
+	AccountID   string
+	Email       string
+	// State is the step the flow has reached, defined by its kind.
+	State    string
+	CodeHash []byte
+	// LinkHash, when set, is unique among flows.
+	LinkHash []byte
+	// Attempts counts wrong codes; the flow dies at the limit. A resend
+	// does not reset it.
+	Attempts int
+	// Sends counts codes and links sent; LastSentAt drives the resend
+	// cool-down.
+	Sends      int
+	LastSentAt time.Time
+	// Data is server-only JSON the flow kind defines (e.g. the IP and
+	// browser that asked, for the mail).
+	Data       string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	ConsumedAt time.Time
+}
+
+// Flows stores flows.
+type Flows interface {
+	// CreateFlow inserts f. Returns ErrConflict if the ID or a non-nil
+	// LinkHash is taken.
+	CreateFlow(ctx context.Context, f Flow) error
+	// GetFlow returns ErrNotFound if no flow has the ID.
+	GetFlow(ctx context.Context, id string) (Flow, error)
+	// GetFlowByLinkHash returns ErrNotFound if no flow has the link.
+	GetFlowByLinkHash(ctx context.Context, linkHash []byte) (Flow, error)
+	// UpdateFlow has the semantics of Accounts.UpdateAccount. Concurrent
+	// updates of one flow are serialized, so an updater that checks and
+	// sets ConsumedAt consumes the flow exactly once.
+	UpdateFlow(ctx context.Context, id string, fn func(Flow) (Flow, error)) (Flow, error)
+	// DeleteFlow returns ErrNotFound if there was no such flow.
+	DeleteFlow(ctx context.Context, id string) error
+	// DeleteAccountFlows removes every flow of the account of the given
+	// kinds (all kinds when none are given) and returns how many went.
+	DeleteAccountFlows(ctx context.Context, accountID string, kinds ...string) (int, error)
+	// DeleteExpiredFlows removes flows whose ExpiresAt is not after now.
+	DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error)
+}
+
+// Counters are named failure counters that slow down guessing: one per
+// sign-in identifier, per IP, per code. They live in the database so that
+// every node sees the same count.
+type Counters interface {
+	// AddFailure atomically adds one failure to key and returns the new
+	// count. A counter whose last failure is older than window starts
+	// again from zero before the increment.
+	AddFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+	// Failures returns the current count (0 if none, or if the last
+	// failure is older than window) and when the last failure was.
+	Failures(ctx context.Context, key string, now time.Time, window time.Duration) (count int, last time.Time, err error)
+	// ResetFailures sets key back to zero. Resetting a missing key is not
+	// an error.
+	ResetFailures(ctx context.Context, key string) error
+}
+
+// Registrar creates an account with its first credentials atomically.
+type Registrar interface {
+	// Register inserts the account, its emails and (when not nil) its
+	// password in one transaction. Returns ErrConflict, writing nothing,
+	// if the account ID, username or any address is taken.
+	Register(ctx context.Context, a Account, emails []Email, pw *Password) error
+}

@@ -1,0 +1,63 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/portvakt/portvakt/internal/store"
+)
+
+var _ store.Counters = (*DB)(nil)
+
+// AddFailure adds one failure to key and returns the new count, in one
+// statement (INSERT … ON CONFLICT DO UPDATE … RETURNING), so concurrent
+// calls on any node each get a count of their own. A counter whose last
+// failure is older than window (before now-window; exactly window ago is
+// not older) starts again from zero before the increment.
+//
+// The last failure becomes now, unless the stored one is later (a node
+// whose clock is behind), so it never goes back in time.
+func (db *DB) AddFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
+	at, cutoff := millis(now), millis(now.Add(-window))
+	var n int
+	err := db.writer().queryRow(ctx, `INSERT INTO counters (name, failures, last_failure_at) VALUES (?, 1, ?)
+		ON CONFLICT (name) DO UPDATE SET
+			failures = CASE WHEN counters.last_failure_at < ? THEN 1 ELSE counters.failures + 1 END,
+			last_failure_at = CASE WHEN counters.last_failure_at > ? THEN counters.last_failure_at ELSE ? END
+		RETURNING failures`,
+		key, at, cutoff, at, at).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: add failure to %q: %w", key, err)
+	}
+	return n, nil
+}
+
+// Failures returns key's count and when its last failure was. A missing or
+// reset key has a count of 0 and a zero time. A key whose last failure is
+// older than window has a count of 0 but keeps the time of that failure.
+func (db *DB) Failures(ctx context.Context, key string, now time.Time, window time.Duration) (count int, last time.Time, err error) {
+	var at int64
+	err = db.reader().queryRow(ctx, "SELECT failures, last_failure_at FROM counters WHERE name = ?", key).
+		Scan(&count, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, nil
+	}
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("sqlstore: failures of %q: %w", key, err)
+	}
+	if at < millis(now.Add(-window)) {
+		count = 0
+	}
+	return count, fromMillis(at), nil
+}
+
+// ResetFailures deletes key's counter; a missing key is not an error.
+func (db *DB) ResetFailures(ctx context.Context, key string) error {
+	if _, err := db.writer().exec(ctx, "DELETE FROM counters WHERE name = ?", key); err != nil {
+		return fmt.Errorf("sqlstore: reset failures of %q: %w", key, err)
+	}
+	return nil
+}

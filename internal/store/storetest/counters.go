@@ -1,0 +1,95 @@
+package storetest
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portvakt/portvakt/internal/store"
+)
+
+// addFailure adds a failure and returns the new count, failing the test on
+// error.
+func addFailure(tb testing.TB, s store.Store, key string, now time.Time, window time.Duration) int {
+	tb.Helper()
+	n, err := s.AddFailure(tb.Context(), key, now, window)
+	must(tb, fmt.Sprintf("AddFailure(%q, %v, %v)", key, now, window), err)
+	return n
+}
+
+// wantFailures fails the test unless Failures returns count and last.
+func wantFailures(tb testing.TB, s store.Store, key string, now time.Time, window time.Duration, count int, last time.Time) {
+	tb.Helper()
+	call := fmt.Sprintf("Failures(%q, %v, %v)", key, now, window)
+	n, at, err := s.Failures(tb.Context(), key, now, window)
+	must(tb, call, err)
+	if n != count || !at.Equal(last) {
+		tb.Errorf("%s = %d, %v; want %d, %v", call, n, at, count, last)
+	}
+}
+
+var counterTests = []subtest{
+	{"failures are counted per key", func(t *testing.T, s store.Store) {
+		const window = time.Hour
+		for i := range 3 {
+			got := addFailure(t, s, "login:kari", T0.Add(time.Duration(i)*time.Second), window)
+			wantEqual(t, fmt.Sprintf("failure %d of login:kari", i+1), got, i+1)
+		}
+		wantEqual(t, "first failure of ip:192.0.2.7", addFailure(t, s, "ip:192.0.2.7", T0, window), 1)
+		wantFailures(t, s, "login:kari", T0.Add(time.Minute), window, 3, T0.Add(2*time.Second))
+		wantFailures(t, s, "ip:192.0.2.7", T0.Add(time.Minute), window, 1, T0)
+		wantFailures(t, s, "login:nobody", T0, window, 0, time.Time{})
+	}},
+	{"a counter starts again after a quiet window", func(t *testing.T, s store.Store) {
+		const window = 10 * time.Minute
+		const key = "code:flow-1"
+		wantEqual(t, "failure at T0", addFailure(t, s, key, T0, window), 1)
+		wantEqual(t, "failure at T0+5m", addFailure(t, s, key, T0.Add(5*time.Minute), window), 2)
+		// Exactly a window after the last failure is not older than the window.
+		wantEqual(t, "failure at T0+15m", addFailure(t, s, key, T0.Add(15*time.Minute), window), 3)
+		wantFailures(t, s, key, T0.Add(25*time.Minute), window, 3, T0.Add(15*time.Minute))
+		// A millisecond later it is.
+		n, _, err := s.Failures(t.Context(), key, T0.Add(25*time.Minute+time.Millisecond), window)
+		must(t, "Failures a window and a millisecond after the last failure", err)
+		wantEqual(t, "Failures a window and a millisecond after the last failure", n, 0)
+		wantEqual(t, "failure at T0+25m+1ms", addFailure(t, s, key, T0.Add(25*time.Minute+time.Millisecond), window), 1)
+		wantFailures(t, s, key, T0.Add(25*time.Minute+time.Millisecond), window, 1, T0.Add(25*time.Minute+time.Millisecond))
+	}},
+	{"resetting a counter sets it back to zero", func(t *testing.T, s store.Store) {
+		addFailure(t, s, "login:kari", T0, time.Hour)
+		addFailure(t, s, "login:kari", T0, time.Hour)
+		addFailure(t, s, "login:ola", T0, time.Hour)
+		must(t, `ResetFailures("login:kari")`, s.ResetFailures(t.Context(), "login:kari"))
+		wantFailures(t, s, "login:kari", T0, time.Hour, 0, time.Time{})
+		wantFailures(t, s, "login:ola", T0, time.Hour, 1, T0)
+		wantEqual(t, "failure after the reset", addFailure(t, s, "login:kari", T0.Add(time.Second), time.Hour), 1)
+		must(t, `ResetFailures("login:nobody")`, s.ResetFailures(t.Context(), "login:nobody"))
+	}},
+	{"twenty parallel failures of one key are each counted once", func(t *testing.T, s store.Store) {
+		var (
+			mu  sync.Mutex
+			got []int
+		)
+		parallel(t, 20, func(i int) {
+			n, err := s.AddFailure(t.Context(), "ip:192.0.2.7", T0.Add(time.Duration(i)*time.Millisecond), time.Hour)
+			if err != nil {
+				t.Errorf(`AddFailure("ip:192.0.2.7"): %v`, err)
+				return
+			}
+			mu.Lock()
+			got = append(got, n)
+			mu.Unlock()
+		})
+		slices.Sort(got)
+		want := []int{}
+		for i := range 20 {
+			want = append(want, i+1)
+		}
+		wantEqual(t, "the counts returned to 20 parallel AddFailure calls, sorted", got, want)
+		n, _, err := s.Failures(t.Context(), "ip:192.0.2.7", T0.Add(time.Second), time.Hour)
+		must(t, `Failures("ip:192.0.2.7")`, err)
+		wantEqual(t, `Failures("ip:192.0.2.7") count`, n, 20)
+	}},
+}

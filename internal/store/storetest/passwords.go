@@ -1,0 +1,118 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/portvakt/portvakt/internal/store"
+)
+
+// newPassword returns a password of the account with two earlier hashes.
+func newPassword(accountID string) store.Password {
+	return store.Password{
+		AccountID: accountID,
+		Hash:      "$argon2id$v=19$m=65536,t=3,p=4$c2FsdDM$aGFzaDM",
+		History: []string{
+			"$argon2id$v=19$m=65536,t=3,p=4$c2FsdDI$aGFzaDI",
+			"$2a$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+		},
+		ChangedAt: T0.Add(-24 * time.Hour),
+	}
+}
+
+func mustSetPassword(tb testing.TB, s store.Store, p store.Password) store.Password {
+	tb.Helper()
+	must(tb, "SetPassword("+p.AccountID+")", s.SetPassword(tb.Context(), p))
+	return p
+}
+
+var passwordTests = []subtest{
+	{"a set password reads back with its history in order", func(t *testing.T, s store.Store) {
+		mustCreateAccount(t, s, newAccount("acct-1", ""))
+		want := mustSetPassword(t, s, newPassword("acct-1"))
+		got, err := s.GetPassword(t.Context(), "acct-1")
+		must(t, `GetPassword("acct-1")`, err)
+		wantEqual(t, `GetPassword("acct-1")`, got, want)
+	}},
+	{"a password without history reads back with an empty history", func(t *testing.T, s store.Store) {
+		mustCreateAccount(t, s, newAccount("acct-1", ""))
+		for _, history := range [][]string{nil, {}} {
+			p := newPassword("acct-1")
+			p.History = history
+			mustSetPassword(t, s, p)
+			got, err := s.GetPassword(t.Context(), "acct-1")
+			must(t, `GetPassword("acct-1")`, err)
+			if len(got.History) != 0 {
+				t.Errorf(`GetPassword("acct-1").History = %q after setting %#v, want empty`, got.History, history)
+			}
+		}
+	}},
+	{"setting a password replaces the old one", func(t *testing.T, s store.Store) {
+		mustCreateAccount(t, s, newAccount("acct-1", ""))
+		mustCreateAccount(t, s, newAccount("acct-2", ""))
+		mustSetPassword(t, s, newPassword("acct-1"))
+		other := mustSetPassword(t, s, newPassword("acct-2"))
+		want := store.Password{AccountID: "acct-1", Hash: "$argon2id$new", History: []string{"$argon2id$old"}, ChangedAt: T0}
+		mustSetPassword(t, s, want)
+		got, err := s.GetPassword(t.Context(), "acct-1")
+		must(t, `GetPassword("acct-1")`, err)
+		wantEqual(t, `GetPassword("acct-1") after the second SetPassword`, got, want)
+		got, err = s.GetPassword(t.Context(), "acct-2")
+		must(t, `GetPassword("acct-2")`, err)
+		wantEqual(t, `GetPassword("acct-2") of another account`, got, other)
+	}},
+	{"a missing password is not found", func(t *testing.T, s store.Store) {
+		mustCreateAccount(t, s, newAccount("acct-1", ""))
+		_, err := s.GetPassword(t.Context(), "acct-1")
+		wantErr(t, `GetPassword("acct-1") of an account without one`, err, store.ErrNotFound)
+		_, err = s.GetPassword(t.Context(), "nobody")
+		wantErr(t, `GetPassword("nobody")`, err, store.ErrNotFound)
+		_, err = s.UpdatePassword(t.Context(), "acct-1", func(p store.Password) (store.Password, error) {
+			t.Errorf(`UpdatePassword("acct-1") called the updater with %+v`, p)
+			return p, nil
+		})
+		wantErr(t, `UpdatePassword("acct-1") of an account without one`, err, store.ErrNotFound)
+	}},
+	{"a password for an unknown account is not found", func(t *testing.T, s store.Store) {
+		err := s.SetPassword(t.Context(), newPassword("nobody"))
+		wantErr(t, `SetPassword("nobody")`, err, store.ErrNotFound)
+		_, err = s.GetPassword(t.Context(), "nobody")
+		wantErr(t, `GetPassword("nobody") after the failed set`, err, store.ErrNotFound)
+	}},
+	{"a password update writes what the updater returns", func(t *testing.T, s store.Store) {
+		mustCreateAccount(t, s, newAccount("acct-1", ""))
+		old := mustSetPassword(t, s, newPassword("acct-1"))
+		var seen store.Password
+		got, err := s.UpdatePassword(t.Context(), "acct-1", func(p store.Password) (store.Password, error) {
+			seen = p
+			p.History = append([]string{p.Hash}, p.History...)
+			p.Hash = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdDQ$aGFzaDQ"
+			p.ChangedAt = T0.Add(1500 * time.Microsecond)
+			return p, nil
+		})
+		must(t, `UpdatePassword("acct-1")`, err)
+		wantEqual(t, "the updater's argument", seen, old)
+		want := store.Password{
+			AccountID: "acct-1",
+			Hash:      "$argon2id$v=19$m=65536,t=3,p=4$c2FsdDQ$aGFzaDQ",
+			History:   append([]string{old.Hash}, old.History...),
+			ChangedAt: T0.Add(time.Millisecond),
+		}
+		wantEqual(t, `UpdatePassword("acct-1") result`, got, want)
+		got, err = s.GetPassword(t.Context(), "acct-1")
+		must(t, `GetPassword("acct-1")`, err)
+		wantEqual(t, `GetPassword("acct-1") after the update`, got, want)
+	}},
+	{"an updater error aborts the password update and writes nothing", func(t *testing.T, s store.Store) {
+		mustCreateAccount(t, s, newAccount("acct-1", ""))
+		want := mustSetPassword(t, s, newPassword("acct-1"))
+		_, err := s.UpdatePassword(t.Context(), "acct-1", func(p store.Password) (store.Password, error) {
+			p.Hash, p.History = "changed", nil
+			return p, errBoom
+		})
+		wantErr(t, `UpdatePassword("acct-1") with a failing updater`, err, errBoom)
+		got, err := s.GetPassword(t.Context(), "acct-1")
+		must(t, `GetPassword("acct-1")`, err)
+		wantEqual(t, `GetPassword("acct-1") after the failed update`, got, want)
+	}},
+}
