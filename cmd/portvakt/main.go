@@ -5,6 +5,8 @@
 //	portvakt serve [--config FILE] [--listen ADDR]
 //	portvakt migrate [--config FILE]
 //	portvakt config check [--config FILE]
+//	portvakt user add [--config FILE] [--username U] [--name N] [--email E] [--password-stdin]
+//	portvakt policy check [--preset NAME | --config FILE] [--lang LANG] < password
 //	portvakt version
 //
 // With no configuration file it runs on SQLite in ./portvakt.db at
@@ -35,7 +37,7 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -44,6 +46,10 @@ const usage = `Usage:
   portvakt serve [--config FILE] [--listen ADDR]   run the server
   portvakt migrate [--config FILE]                 apply database migrations
   portvakt config check [--config FILE]            validate a configuration file
+  portvakt user add [--username U] [--name N] [--email E] [--password-stdin] [--lang L] [--config FILE]
+                                                   create an account (without a password: mail an invitation)
+  portvakt policy check [--preset NAME | --config FILE] [--lang en|nb|sv] [--email E] [--mfa] < password
+                                                   print every rule the password on stdin breaks
   portvakt version                                 print the version
 
 Every configuration key can be set with an environment variable:
@@ -52,7 +58,7 @@ database.dsn is PORTVAKT_DATABASE_DSN, and so on.
 
 // run is main without the process: it returns the exit code, so tests
 // call it directly.
-func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -68,6 +74,18 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 			return 2
 		}
 		return configCheck(args[2:], environ, stdout, stderr)
+	case "user":
+		if len(args) < 2 || args[1] != "add" {
+			fmt.Fprint(stderr, usage)
+			return 2
+		}
+		return userAdd(ctx, args[2:], environ, stdin, stdout, stderr)
+	case "policy":
+		if len(args) < 2 || args[1] != "check" {
+			fmt.Fprint(stderr, usage)
+			return 2
+		}
+		return policyCheck(args[2:], environ, stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "portvakt", versionString())
 		return 0

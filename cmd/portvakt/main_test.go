@@ -34,7 +34,7 @@ func TestServeWithNoConfiguration(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var stderr bytes.Buffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve", "--listen", addr}, nil, io.Discard, &stderr) }()
+	go func() { done <- run(ctx, []string{"serve", "--listen", addr}, nil, nil, io.Discard, &stderr) }()
 
 	var resp *http.Response
 	deadline := time.Now().Add(20 * time.Second)
@@ -78,7 +78,7 @@ func TestConfigCheckListsEveryError(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(path, []byte("public_url: ftp://x\ndatabase:\n  driver: oracle\nlog:\n  format: xml\n"), 0o600)
 	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), []string{"config", "check", "--config", path}, nil, &stdout, &stderr)
+	code := run(t.Context(), []string{"config", "check", "--config", path}, nil, nil, &stdout, &stderr)
 	if code != 1 {
 		t.Errorf("config check exit = %d, want 1", code)
 	}
@@ -89,7 +89,7 @@ func TestConfigCheckListsEveryError(t *testing.T) {
 	}
 
 	stdout.Reset()
-	code = run(t.Context(), []string{"config", "check"}, []string{"PORTVAKT_SESSION_IDLE_TIMEOUT=2h"}, &stdout, &stderr)
+	code = run(t.Context(), []string{"config", "check"}, []string{"PORTVAKT_SESSION_IDLE_TIMEOUT=2h"}, nil, &stdout, &stderr)
 	if code != 0 || !strings.Contains(stdout.String(), "warning: session.idle_timeout") || !strings.Contains(stdout.String(), "configuration is valid") {
 		t.Errorf("config check with a long idle timeout = %d:\n%s", code, stdout.String())
 	}
@@ -99,18 +99,18 @@ func TestMigrateAndVersion(t *testing.T) {
 	dsn := filepath.Join(t.TempDir(), "m.db")
 	env := []string{"PORTVAKT_DATABASE_DSN=" + dsn}
 	var out bytes.Buffer
-	if code := run(t.Context(), []string{"migrate"}, env, &out, &out); code != 0 || !strings.Contains(out.String(), "applied") {
+	if code := run(t.Context(), []string{"migrate"}, env, nil, &out, &out); code != 0 || !strings.Contains(out.String(), "applied") {
 		t.Fatalf("migrate = %d:\n%s", code, out.String())
 	}
 	out.Reset()
-	if code := run(t.Context(), []string{"migrate"}, env, &out, &out); code != 0 || !strings.Contains(out.String(), "up to date") {
+	if code := run(t.Context(), []string{"migrate"}, env, nil, &out, &out); code != 0 || !strings.Contains(out.String(), "up to date") {
 		t.Errorf("second migrate = %d:\n%s", code, out.String())
 	}
 	out.Reset()
-	if code := run(t.Context(), []string{"version"}, nil, &out, &out); code != 0 || !strings.HasPrefix(out.String(), "portvakt ") {
+	if code := run(t.Context(), []string{"version"}, nil, nil, &out, &out); code != 0 || !strings.HasPrefix(out.String(), "portvakt ") {
 		t.Errorf("version = %d %q", code, out.String())
 	}
-	if code := run(t.Context(), []string{"frobnicate"}, nil, &out, &out); code != 2 {
+	if code := run(t.Context(), []string{"frobnicate"}, nil, nil, &out, &out); code != 2 {
 		t.Errorf("unknown command exit = %d, want 2", code)
 	}
 }

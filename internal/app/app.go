@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/portvakt/portvakt/internal/config"
+	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/i18n"
 	"github.com/portvakt/portvakt/internal/notify"
 	"github.com/portvakt/portvakt/internal/session"
@@ -52,6 +53,7 @@ type App struct {
 	Sessions *session.Manager
 	Mailer   *notify.Mailer
 	Worker   *notify.Worker
+	Flows    *flow.Service
 	Web      *web.Server
 
 	handler http.Handler
@@ -135,6 +137,37 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		return nil, err
 	}
 
+	policy, err := cfg.Password.Policy()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("password policy: %w", err)
+	}
+	hasher, err := cfg.Password.Hasher()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("password hashing: %w", err)
+	}
+	flows := &flow.Service{
+		Store:    db,
+		Sessions: sessions,
+		Mailer:   mailer,
+		Policy:   policy,
+		Hasher:   hasher,
+		Config: flow.Config{
+			CodeTTL:       cfg.Flows.CodeTTL.D(),
+			CodeAttempts:  cfg.Flows.CodeAttempts,
+			ResendAfter:   cfg.Flows.ResendAfter.D(),
+			LinkTTL:       cfg.Flows.LinkTTL.D(),
+			MagicLinks:    cfg.Login.MagicLinks,
+			LoginFailures: cfg.Login.Failures,
+			LoginWindow:   cfg.Login.Window.D(),
+		},
+		ServiceName: cfg.ServiceName,
+		PublicURL:   cfg.PublicURL,
+		Logger:      logger.With("component", "flow"),
+		Now:         now,
+	}
+
 	var registry *prometheus.Registry
 	if cfg.Metrics.Enabled {
 		registry = prometheus.NewRegistry()
@@ -142,19 +175,22 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 
 	srv := &web.Server{
-		Catalog:         catalog,
-		Pages:           pages,
-		Sessions:        sessions,
-		Accounts:        db,
-		Outbox:          db,
-		Ready:           db.Ping,
-		Logger:          logger,
-		PublicURL:       publicURL,
-		ServiceName:     cfg.ServiceName,
-		DefaultLanguage: cfg.I18n.DefaultLanguage,
-		DevMailbox:      cfg.DevMailbox(),
-		Metrics:         registry,
-		Now:             now,
+		Catalog:          catalog,
+		Pages:            pages,
+		Sessions:         sessions,
+		Accounts:         db,
+		Outbox:           db,
+		Ready:            db.Ping,
+		Logger:           logger,
+		PublicURL:        publicURL,
+		ServiceName:      cfg.ServiceName,
+		DefaultLanguage:  cfg.I18n.DefaultLanguage,
+		DevMailbox:       cfg.DevMailbox(),
+		Metrics:          registry,
+		Now:              now,
+		Flows:            flows,
+		LoginMethods:     web.LoginMethods{Email: cfg.LoginMethod("email"), Username: cfg.LoginMethod("username")},
+		AdminTokenSHA256: cfg.Admin.TokenSHA256,
 	}
 	return &App{
 		Config:   cfg,
@@ -164,6 +200,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Sessions: sessions,
 		Mailer:   mailer,
 		Worker:   worker,
+		Flows:    flows,
 		Web:      srv,
 		handler:  srv.Handler(),
 		now:      now,

@@ -21,6 +21,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/portvakt/portvakt/internal/authn/password"
 )
 
 // Config is the whole configuration. Field docs are the reference; the
@@ -54,6 +57,44 @@ type Config struct {
 	Log      Log      `yaml:"log"`
 	Dev      Dev      `yaml:"dev"`
 	Metrics  Metrics  `yaml:"metrics"`
+	Login    Login    `yaml:"login"`
+	Flows    Flows    `yaml:"flows"`
+	Admin    Admin    `yaml:"admin"`
+	// Password is the password policy and hashing (see package password).
+	Password password.Config `yaml:"password"`
+}
+
+// Login configures sign-in.
+type Login struct {
+	// Methods are the sign-in forms offered: email (email-first) and/or
+	// username (username and password on one page).
+	Methods []string `yaml:"methods"`
+	// MagicLinks offers a one-time sign-in link in "forgot password".
+	MagicLinks bool `yaml:"magic_links"`
+	// Failures is how many failed sign-ins per identifier within Window
+	// make further tries wait.
+	Failures int      `yaml:"failures"`
+	Window   Duration `yaml:"window"`
+}
+
+// Flows configures codes and links.
+type Flows struct {
+	// CodeTTL is how long an emailed code works.
+	CodeTTL Duration `yaml:"code_ttl"`
+	// CodeAttempts is how many wrong codes end a flow.
+	CodeAttempts int `yaml:"code_attempts"`
+	// ResendAfter is the cool-down between two codes.
+	ResendAfter Duration `yaml:"resend_after"`
+	// LinkTTL is how long an emailed link works.
+	LinkTTL Duration `yaml:"link_ttl"`
+}
+
+// Admin configures the admin API.
+type Admin struct {
+	// TokenSHA256 is the hex SHA-256 digest of the admin API's bearer
+	// token (generate a token, store only its digest). Empty closes the
+	// admin API.
+	TokenSHA256 string `yaml:"token_sha256"`
 }
 
 // Database selects the store.
@@ -160,6 +201,14 @@ func Default() Config {
 		Log:     Log{Level: "info", Format: "json"},
 		Dev:     Dev{Mailbox: "auto"},
 		Metrics: Metrics{Enabled: true},
+		Login:   Login{Methods: []string{"email"}, MagicLinks: true, Failures: 10, Window: Duration(15 * time.Minute)},
+		Flows: Flows{
+			CodeTTL:      Duration(10 * time.Minute),
+			CodeAttempts: 5,
+			ResendAfter:  Duration(time.Minute),
+			LinkTTL:      Duration(30 * time.Minute),
+		},
+		Password: password.Config{Preset: "nist"},
 	}
 }
 
@@ -393,10 +442,60 @@ func (c Config) Validate() (warnings []string, err error) {
 	if c.Dev.Mailbox == "on" && !c.PublicIsLoopback() {
 		warnings = append(warnings, "dev.mailbox: on while public_url is not on localhost shows every sent mail, codes included, to anyone")
 	}
+	if len(c.Login.Methods) == 0 {
+		add("login.methods", "must list at least one of email, username")
+	}
+	for _, m := range c.Login.Methods {
+		if m != "email" && m != "username" {
+			add("login.methods", "must list only email and username, but has %q", m)
+		}
+	}
+	if c.Login.Failures < 1 || c.Login.Failures > 100 {
+		add("login.failures", "must be between 1 and 100 (NIST SP 800-63B-4 allows at most 100 failures), but is %d", c.Login.Failures)
+	}
+	if c.Login.Window.D() < time.Minute {
+		add("login.window", "must be at least 1m, but is %s", c.Login.Window)
+	}
+	if c.Flows.CodeTTL.D() < time.Minute || c.Flows.CodeTTL.D() > time.Hour {
+		add("flows.code_ttl", "must be between 1m and 1h, but is %s", c.Flows.CodeTTL)
+	}
+	if c.Flows.CodeTTL.D() > 10*time.Minute {
+		warnings = append(warnings, "flows.code_ttl: "+c.Flows.CodeTTL.String()+" is longer than the 10 minutes NIST SP 800-63B-4 allows for an emailed code")
+	}
+	if c.Flows.CodeAttempts < 1 || c.Flows.CodeAttempts > 10 {
+		add("flows.code_attempts", "must be between 1 and 10, but is %d", c.Flows.CodeAttempts)
+	}
+	if c.Flows.ResendAfter.D() < 0 || c.Flows.ResendAfter.D() > 10*time.Minute {
+		add("flows.resend_after", "must be between 0s and 10m, but is %s", c.Flows.ResendAfter)
+	}
+	if c.Flows.LinkTTL.D() < 5*time.Minute || c.Flows.LinkTTL.D() > 24*time.Hour {
+		add("flows.link_ttl", "must be between 5m and 24h, but is %s", c.Flows.LinkTTL)
+	}
+	if t := c.Admin.TokenSHA256; t != "" {
+		if b, err := hex.DecodeString(t); err != nil || len(b) != 32 {
+			add("admin.token_sha256", "must be 64 hexadecimal characters (a SHA-256 digest)")
+		}
+	}
+	for _, e := range c.Password.Validate() {
+		add("password."+e.Path, "%s", e.Message)
+	}
+	for _, d := range c.Password.Deviations() {
+		warnings = append(warnings, "password: "+d)
+	}
 	if len(es) > 0 {
 		return warnings, es
 	}
 	return warnings, nil
+}
+
+// LoginMethod reports whether sign-in method m is enabled.
+func (c Config) LoginMethod(m string) bool {
+	for _, x := range c.Login.Methods {
+		if x == m {
+			return true
+		}
+	}
+	return false
 }
 
 // PublicIsLoopback reports whether the public URL's host is localhost or a

@@ -4,30 +4,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/portvakt/portvakt/internal/account"
 	"github.com/portvakt/portvakt/internal/problem"
 )
-
-// apiLogin is the JSON twin of the email step of sign-in:
-//
-//	POST /api/v1/login {"email": "name@example.com"}
-func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Email string `json:"email"`
-	}
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	email, err := account.ParseEmail("email", in.Email)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{
-		"email":   email,
-		"methods": []string{},
-		"message": stateOf(r).Lang.T("login.unavailable"),
-	})
-}
 
 // SessionJSON describes the caller's session.
 type SessionJSON struct {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/portvakt/portvakt/internal/account"
 	"github.com/portvakt/portvakt/internal/i18n"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/store"
@@ -45,7 +44,14 @@ func (s *Server) base(r *http.Request) ui.Base {
 // notices are the messages a redirect may ask the next page to show, by
 // a fixed name in the query, so no text travels in URLs.
 var notices = map[string]string{
-	"signed-out": "logout.done",
+	"signed-out":       "logout.done",
+	"code-resent":      "code.resent",
+	"welcome":          "account.welcome",
+	"password-changed": "account.password.changed",
+	"email-added":      "account.emails.added",
+	"primary-changed":  "account.emails.primary_changed",
+	"email-removed":    "account.emails.removed",
+	"sign-in-first":    "session.required",
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
@@ -54,27 +60,6 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 		p.Notice = p.T(key)
 	}
 	return s.render(w, r, http.StatusOK, "home", p)
-}
-
-func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
-	return s.render(w, r, http.StatusOK, "login", &ui.LoginPage{Base: s.base(r)})
-}
-
-// loginSubmit is the email step of sign-in. A mistake re-renders the form
-// with the message next to the field and the address as typed.
-func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
-	in := r.PostFormValue("email")
-	p := &ui.LoginPage{Base: s.base(r), Email: in}
-	if _, err := account.ParseEmail("email", in); err != nil {
-		prob, ok := problem.As(err)
-		if !ok {
-			return err
-		}
-		p.Problem = prob
-		return s.render(w, r, prob.Kind.Status(), "login", p)
-	}
-	p.Notice = p.T("login.unavailable")
-	return s.render(w, r, http.StatusOK, "login", p)
 }
 
 // logout ends the session (if any) and returns to the start page.

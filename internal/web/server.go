@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/i18n"
 	"github.com/portvakt/portvakt/internal/session"
 	"github.com/portvakt/portvakt/internal/store"
@@ -42,6 +43,13 @@ type Server struct {
 	Metrics *prometheus.Registry
 	// Now may be nil (time.Now).
 	Now func() time.Time
+	// Flows runs sign-up, sign-in, recovery and settings.
+	Flows *flow.Service
+	// LoginMethods are the sign-in forms offered.
+	LoginMethods LoginMethods
+	// AdminTokenSHA256 is the hex SHA-256 of the admin API's bearer
+	// token; empty closes the admin API.
+	AdminTokenSHA256 string
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -52,6 +60,14 @@ func (s *Server) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
+}
+
+// LoginMethods says which sign-in forms are offered.
+type LoginMethods struct {
+	// Email is email-first sign-in: address, then password.
+	Email bool
+	// Username is username and password on one page.
+	Username bool
 }
 
 // secure reports whether cookies must be Secure and may be __Host-
@@ -66,7 +82,40 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /{$}", s.page(s.home))
 	mux.Handle("GET /login", s.page(s.loginForm))
 	mux.Handle("POST /login", s.page(s.loginSubmit))
+	mux.Handle("GET /login/password", s.page(s.loginPasswordForm))
+	mux.Handle("POST /login/password", s.page(s.loginPasswordSubmit))
+	mux.Handle("GET /login/username", s.page(s.loginUsernameForm))
+	mux.Handle("POST /login/username", s.page(s.loginUsernameSubmit))
 	mux.Handle("POST /logout", s.page(s.logout))
+	mux.Handle("GET /signup", s.page(s.signupForm))
+	mux.Handle("POST /signup", s.page(s.signupSubmit))
+	mux.Handle("GET /signup/code", s.page(s.signupCodeForm))
+	mux.Handle("POST /signup/code", s.page(s.signupCodeSubmit))
+	mux.Handle("POST /signup/resend", s.page(s.signupResend))
+	mux.Handle("GET /signup/details", s.page(s.signupDetailsForm))
+	mux.Handle("POST /signup/details", s.page(s.signupDetailsSubmit))
+	mux.Handle("GET /recover", s.page(s.recoverForm))
+	mux.Handle("POST /recover", s.page(s.recoverSubmit))
+	mux.Handle("GET /recover/code", s.page(s.recoverCodeForm))
+	mux.Handle("POST /recover/code", s.page(s.recoverCodeSubmit))
+	mux.Handle("POST /recover/resend", s.page(s.recoverResend))
+	mux.Handle("GET /recover/link/{token}", s.page(s.recoverLinkLanding))
+	mux.Handle("POST /recover/link", s.page(s.recoverLinkUse))
+	mux.Handle("GET /recover/password", s.page(s.recoverPasswordForm))
+	mux.Handle("POST /recover/password", s.page(s.recoverPasswordSubmit))
+	mux.Handle("GET /recover/cancel", s.page(s.recoverCancelLanding))
+	mux.Handle("POST /recover/cancel", s.page(s.recoverCancel))
+	mux.Handle("GET /account", s.page(s.accountPage))
+	mux.Handle("GET /account/password", s.page(s.changePasswordForm))
+	mux.Handle("POST /account/password", s.page(s.changePasswordSubmit))
+	mux.Handle("GET /account/emails/add", s.page(s.addEmailForm))
+	mux.Handle("POST /account/emails/add", s.page(s.addEmailSubmit))
+	mux.Handle("GET /account/emails/verify", s.page(s.verifyEmailForm))
+	mux.Handle("POST /account/emails/verify", s.page(s.verifyEmailSubmit))
+	mux.Handle("POST /account/emails/resend", s.page(s.resendEmailCode))
+	mux.Handle("POST /account/emails/primary", s.page(s.setPrimaryEmail))
+	mux.Handle("GET /account/emails/remove", s.page(s.removeEmailForm))
+	mux.Handle("POST /account/emails/remove", s.page(s.removeEmailSubmit))
 	mux.Handle("POST /lang", s.page(s.setLanguage))
 	if s.DevMailbox {
 		mux.Handle("GET /dev/mail", s.page(s.devMail))
@@ -74,7 +123,27 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler()))
 
 	// JSON API twins.
+	mux.Handle("POST /api/v1/signup", s.api(s.apiSignup))
+	mux.Handle("POST /api/v1/signup/code", s.api(s.apiSignupCode))
+	mux.Handle("POST /api/v1/signup/resend", s.api(s.apiSignupResend))
+	mux.Handle("POST /api/v1/signup/complete", s.api(s.apiSignupComplete))
 	mux.Handle("POST /api/v1/login", s.api(s.apiLogin))
+	mux.Handle("POST /api/v1/login/password", s.api(s.apiLoginPassword))
+	mux.Handle("POST /api/v1/login/username", s.api(s.apiLoginUsername))
+	mux.Handle("POST /api/v1/recovery", s.api(s.apiRecovery))
+	mux.Handle("POST /api/v1/recovery/code", s.api(s.apiRecoveryCode))
+	mux.Handle("POST /api/v1/recovery/resend", s.api(s.apiRecoveryResend))
+	mux.Handle("POST /api/v1/recovery/link", s.api(s.apiRecoveryLink))
+	mux.Handle("POST /api/v1/recovery/password", s.api(s.apiRecoveryPassword))
+	mux.Handle("POST /api/v1/recovery/cancel", s.api(s.apiRecoveryCancel))
+	mux.Handle("POST /api/v1/password/check", s.api(s.apiPasswordCheck))
+	mux.Handle("GET /api/v1/account", s.api(s.apiAccount))
+	mux.Handle("POST /api/v1/account/password", s.api(s.apiChangePassword))
+	mux.Handle("POST /api/v1/account/emails", s.api(s.apiAddEmail))
+	mux.Handle("POST /api/v1/account/emails/verify", s.api(s.apiVerifyEmail))
+	mux.Handle("POST /api/v1/account/emails/primary", s.api(s.apiSetPrimaryEmail))
+	mux.Handle("DELETE /api/v1/account/emails", s.api(s.apiRemoveEmail))
+	mux.Handle("POST /api/admin/v1/accounts", s.api(s.apiAdminCreateAccount))
 	mux.Handle("GET /api/v1/session", s.api(s.apiSession))
 	mux.Handle("DELETE /api/v1/session", s.api(s.apiLogout))
 	mux.Handle("/api/", s.api(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))

@@ -56,7 +56,7 @@ func Static() fs.FS {
 }
 
 // Pages lists every page template; New fails if one is missing.
-var Pages = []string{"home", "login", "error", "devmail"}
+var Pages = []string{"home", "login", "login_password", "login_username", "signup", "code", "newpassword", "recover", "message", "account", "account_email", "error", "devmail"}
 
 // LangOption is one entry of the language switcher.
 type LangOption struct {
@@ -161,7 +161,116 @@ type HomePage struct{ Base }
 // LoginPage is the first step of sign-in: the email address.
 type LoginPage struct {
 	Base
+	Email           string
+	Remember        bool
+	EmailEnabled    bool
+	UsernameEnabled bool
+}
+
+// LoginPasswordPage is the password step of email-first sign-in.
+type LoginPasswordPage struct {
+	Base
+	Flow  string
 	Email string
+}
+
+// LoginUsernamePage is username-and-password sign-in.
+type LoginUsernamePage struct {
+	Base
+	Username     string
+	EmailEnabled bool
+}
+
+// SignupPage is the first step of sign-up.
+type SignupPage struct {
+	Base
+	Email string
+}
+
+// CodePage asks for an emailed code (sign-up, recovery, a new address).
+type CodePage struct {
+	Base
+	Heading      string
+	Flow         string
+	Email        string
+	Minutes      int
+	Action       string
+	ResendAction string
+	RestartURL   string
+}
+
+// Rule is a password rule shown before the user types.
+type Rule struct {
+	Key  string
+	Text string
+}
+
+// NewPasswordPage chooses a password: the end of sign-up (with the name),
+// of recovery, and the password change (with the current password).
+type NewPasswordPage struct {
+	Base
+	Heading    string
+	Lead       string
+	Action     string
+	Submit     string
+	Flow       string
+	Email      string
+	AskName    bool
+	Name       string
+	AskCurrent bool
+	Rules      []Rule
+}
+
+// Choice is a radio button.
+type Choice struct {
+	Value, Label, Hint string
+	Checked            bool
+}
+
+// RecoverPage starts a recovery.
+type RecoverPage struct {
+	Base
+	Email   string
+	Methods []Choice
+}
+
+// Hidden is a hidden form field.
+type Hidden struct{ Name, Value string }
+
+// MessagePage shows a short message, optionally with one button that
+// POSTs (used for emailed links: a GET never acts).
+type MessagePage struct {
+	Base
+	Heading    string
+	Paragraphs []string
+	FormAction string
+	FormButton string
+	Hidden     []Hidden
+	LinkURL    string
+	LinkText   string
+}
+
+// EmailRow is one address on the account page.
+type EmailRow struct {
+	Address string
+	Primary bool
+}
+
+// AccountPage is the account overview.
+type AccountPage struct {
+	Base
+	Emails []EmailRow
+}
+
+// AccountEmailPage adds or removes an address.
+type AccountEmailPage struct {
+	Base
+	Heading     string
+	Action      string
+	Submit      string
+	Email       string
+	MakePrimary bool
+	Remove      bool
 }
 
 // ErrorPage is shown for faults and for requests that cannot be served.

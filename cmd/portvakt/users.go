@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/portvakt/portvakt/internal/app"
+	"github.com/portvakt/portvakt/internal/authn/password"
+	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/i18n"
+	"github.com/portvakt/portvakt/internal/problem"
+)
+
+// userAdd creates an account, as an operator does for portals that hand
+// out usernames (IDEP's numeric ones). Without --password-stdin and with
+// --email, the account holder is mailed a link to choose a password.
+func userAdd(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	username := fs.String("username", "", "sign-in `name` (lower-case letters, digits, . _ -)")
+	name := fs.String("name", "", "the person's full `name`")
+	email := fs.String("email", "", "verified main email `address`")
+	lang := fs.String("lang", "en", "`language` of the invitation mail: en, nb or sv")
+	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	cfg, _, ok := loadConfig(fs, args, environ, stderr)
+	if !ok {
+		return 2
+	}
+	var pw string
+	if *pwStdin {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && err != io.EOF {
+			fmt.Fprintln(stderr, "portvakt: read password:", err)
+			return 1
+		}
+		pw = strings.TrimRight(line, "\r\n")
+		if pw == "" {
+			fmt.Fprintln(stderr, "portvakt: --password-stdin given but standard input is empty")
+			return 2
+		}
+	}
+	a, err := app.New(ctx, cfg, app.Options{LogOutput: io.Discard})
+	if err != nil {
+		fmt.Fprintln(stderr, "portvakt:", err)
+		return 1
+	}
+	defer a.Close()
+	acct, err := a.Flows.CreateAccount(ctx, flow.NewAccount{Username: *username, Name: *name, Email: *email, Password: pw, Lang: *lang})
+	if p, ok := problem.As(err); ok {
+		printProblem(stderr, a.Catalog.Lang(*lang), p)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "portvakt:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "created account %s", acct.ID)
+	if acct.Username != "" {
+		fmt.Fprintf(stdout, " (username %s)", acct.Username)
+	}
+	fmt.Fprintln(stdout)
+	if pw == "" && *email != "" {
+		fmt.Fprintf(stdout, "an invitation to choose a password is queued for %s\n", *email)
+	}
+	return 0
+}
+
+func printProblem(w io.Writer, lang *i18n.Lang, p *problem.Problem) {
+	for _, d := range p.Details {
+		if d.Field != "" {
+			fmt.Fprintf(w, "%s: %s\n", d.Field, lang.T(d.Key, d.Args))
+		} else {
+			fmt.Fprintln(w, lang.T(d.Key, d.Args))
+		}
+	}
+}
+
+// policyCheck reads a password from standard input and prints one line per
+// broken rule in the chosen language; it exits 1 if any rule is broken.
+// The policy is a preset (--preset) or a configuration file's (--config).
+func policyCheck(args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("policy check", flag.ContinueOnError)
+	preset := fs.String("preset", "", "policy `preset`: "+strings.Join(password.Presets(), ", "))
+	lang := fs.String("lang", "en", "`language` of the messages: en, nb or sv")
+	email := fs.String("email", "", "the account's email `address`, for the context-word rule")
+	mfa := fs.Bool("mfa", false, "the account has a second factor (NIST allows 8 characters then)")
+	cfg, _, ok := loadConfig(fs, args, environ, stderr)
+	if !ok {
+		return 2
+	}
+	pc := cfg.Password
+	if *preset != "" {
+		pc = password.Config{Preset: *preset}
+	}
+	policy, err := pc.Policy()
+	if err != nil {
+		fmt.Fprintln(stderr, "portvakt:", err)
+		return 2
+	}
+	cat, err := i18n.New(nil)
+	if err != nil {
+		fmt.Fprintln(stderr, "portvakt:", err)
+		return 1
+	}
+	if cat.Supported(*lang) == "" {
+		fmt.Fprintf(stderr, "portvakt: --lang must be one of %s\n", strings.Join(i18n.Languages, ", "))
+		return 2
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && err != io.EOF {
+		fmt.Fprintln(stderr, "portvakt: read password:", err)
+		return 1
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	err = policy.Check(pw, password.Context{Email: *email, HasMFA: *mfa, ServiceName: cfg.ServiceName})
+	if p, ok := problem.As(err); ok {
+		printProblem(stdout, cat.Lang(cat.Supported(*lang)), p)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "portvakt:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, cat.Lang(cat.Supported(*lang)).T("password.ok"))
+	return 0
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portvakt/portvakt/internal/app"
+	"github.com/portvakt/portvakt/internal/config"
+	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/store"
+)
+
+func TestPolicyCheck(t *testing.T) {
+	tests := []struct {
+		args       []string
+		password   string
+		code       int
+		wantOutput []string
+	}{
+		{[]string{"--preset", "udi", "--lang", "nb"}, "Pass@word1", 1, []string{"@"}},
+		{[]string{"--preset", "udi", "--lang", "sv"}, "Passord1æ", 1, []string{"æ"}},
+		{[]string{"--preset", "udi"}, "Passord123", 0, []string{"meets every requirement"}},
+		{[]string{"--preset", "visma", "--lang", "en"}, "password", 1, []string{"capital letter", "digit", "special character"}},
+		{[]string{}, "short", 1, []string{"at least 15 characters"}},
+		{[]string{"--mfa"}, "violet tundra 9", 0, nil},
+	}
+	for _, tt := range tests {
+		var out, errOut bytes.Buffer
+		code := run(t.Context(), append([]string{"policy", "check"}, tt.args...), nil, strings.NewReader(tt.password+"\n"), &out, &errOut)
+		if code != tt.code {
+			t.Errorf("policy check %v < %q = %d, want %d\n%s%s", tt.args, tt.password, code, tt.code, out.String(), errOut.String())
+		}
+		for _, w := range tt.wantOutput {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("policy check %v < %q printed %q, want it to mention %q", tt.args, tt.password, out.String(), w)
+			}
+		}
+		if tt.code == 1 && strings.Count(strings.TrimSpace(out.String()), "\n")+1 < len(tt.wantOutput) {
+			t.Errorf("policy check %v < %q printed fewer lines than broken rules:\n%s", tt.args, tt.password, out.String())
+		}
+	}
+	var out bytes.Buffer
+	if code := run(t.Context(), []string{"policy", "check", "--preset", "nope"}, nil, strings.NewReader("x\n"), &out, &out); code != 2 || !strings.Contains(out.String(), "nope") {
+		t.Errorf("policy check --preset nope = %d %q, want 2 naming the preset", code, out.String())
+	}
+}
+
+func TestUserAdd(t *testing.T) {
+	dsn := filepath.Join(t.TempDir(), "u.db")
+	env := []string{"PORTVAKT_DATABASE_DSN=" + dsn, "PORTVAKT_LOGIN_METHODS=username,email"}
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"user", "add", "--username", "4711", "--name", "Ada Lovelace", "--password-stdin"}, env, strings.NewReader("correct horse battery staple\n"), &out, &errOut)
+	if code != 0 || !strings.Contains(out.String(), "username 4711") {
+		t.Fatalf("user add = %d\n%s%s", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	code = run(t.Context(), []string{"user", "add", "--username", "4711", "--password-stdin"}, env, strings.NewReader("another long passphrase here\n"), &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "already used") {
+		t.Errorf("second user add 4711 = %d, stderr %q; want 1 saying it is taken", code, errOut.String())
+	}
+	errOut.Reset()
+	code = run(t.Context(), []string{"user", "add", "--username", "Bad Name!", "--email", "x@", "--password-stdin", "--lang", "nb"}, env, strings.NewReader("kort\n"), &out, &errOut)
+	for _, want := range []string{"username:", "email:", "password:"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("user add with three mistakes: stderr lacks %q:\n%s", want, errOut.String())
+		}
+	}
+	if code != 1 {
+		t.Errorf("user add with mistakes = %d, want 1", code)
+	}
+
+	// The account signs in with its username and password.
+	cfg, _ := config.Load("", env)
+	a, err := app.New(context.Background(), cfg, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Flows.LoginUsername(t.Context(), flow.Client{}, "4711", "correct horse battery staple"); err != nil {
+		t.Errorf("LoginUsername(4711) = %v", err)
+	}
+
+	// Without a password, an email gets an invitation to choose one.
+	out.Reset()
+	code = run(t.Context(), []string{"user", "add", "--username", "4712", "--email", "kari@example.no", "--lang", "sv"}, env, nil, &out, &errOut)
+	if code != 0 || !strings.Contains(out.String(), "invitation") {
+		t.Fatalf("user add with email = %d\n%s", code, out.String())
+	}
+	msgs, err := a.DB.ListMessages(t.Context(), storeFilter("kari@example.no"))
+	if err != nil || len(msgs) != 1 || !strings.Contains(msgs[0].Text, "/recover/link/") || msgs[0].Locale != "sv" {
+		t.Errorf("invitation = %+v, %v", msgs, err)
+	}
+}
+
+func storeFilter(to string) store.MessageFilter { return store.MessageFilter{To: to} }

@@ -1,0 +1,114 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/portvakt/portvakt/internal/account"
+	"github.com/portvakt/portvakt/internal/authn/password"
+	"github.com/portvakt/portvakt/internal/problem"
+	"github.com/portvakt/portvakt/internal/secret"
+	"github.com/portvakt/portvakt/internal/store"
+)
+
+// NewAccount is what an operator gives to create an account.
+type NewAccount struct {
+	// Username is optional; IDEP-style portals use numeric ones.
+	Username string
+	Name     string
+	// Email is optional when Username is set; it becomes the verified
+	// primary address (the operator vouches for it).
+	Email string
+	// Password is optional. Without one, and with an email, the account
+	// holder is mailed a link to choose their own (an operator should not
+	// know users' passwords).
+	Password string
+	// Lang is the language of the invitation mail.
+	Lang string
+}
+
+// InviteTTL is how long an invitation link works.
+const InviteTTL = 7 * 24 * time.Hour
+
+var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// CreateAccount creates an account for an operator (the CLI and the admin
+// API). Every mistake comes back at once.
+func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (store.Account, error) {
+	p := &problem.Problem{Kind: problem.Invalid}
+	username := strings.ToLower(strings.TrimSpace(in.Username))
+	if username != "" && !usernamePattern.MatchString(username) {
+		p.Add("username", "account.username_invalid", problem.Args{"max": 64})
+	}
+	var email string
+	if strings.TrimSpace(in.Email) != "" {
+		var err error
+		if email, err = account.ParseEmail("email", in.Email); err != nil {
+			pp, _ := problem.As(err)
+			p.Details = append(p.Details, pp.Details...)
+		}
+	}
+	if username == "" && strings.TrimSpace(in.Email) == "" {
+		p.Add("username", "account.identifier_required", nil)
+	}
+	name := strings.TrimSpace(in.Name)
+	if in.Password != "" {
+		if err := s.Policy.Check(in.Password, password.Context{Field: "password", Email: email, Username: username, Name: name, ServiceName: s.ServiceName}); err != nil {
+			pp, ok := problem.As(err)
+			if !ok {
+				return store.Account{}, err
+			}
+			p.Details = append(p.Details, pp.Details...)
+		}
+	}
+	if err := p.OrNil(); err != nil {
+		return store.Account{}, err
+	}
+	now := s.now()
+	acct := store.Account{ID: secret.ID(), Username: username, Name: name, Locale: in.Lang, CreatedAt: now, UpdatedAt: now}
+	var emails []store.Email
+	if email != "" {
+		emails = []store.Email{{Address: email, AccountID: acct.ID, Primary: true, VerifiedAt: now, CreatedAt: now}}
+	}
+	var pw *store.Password
+	if in.Password != "" {
+		hash, err := s.Hasher.Hash(ctx, s.Policy.Prepare(in.Password))
+		if err != nil {
+			return store.Account{}, err
+		}
+		pw = &store.Password{AccountID: acct.ID, Hash: hash, ChangedAt: now}
+	}
+	if err := s.Store.Register(ctx, acct, emails, pw); errors.Is(err, store.ErrConflict) {
+		return store.Account{}, problem.New(problem.Conflict, "username", "account.taken", problem.Args{"username": username, "email": email})
+	} else if err != nil {
+		return store.Account{}, err
+	}
+	s.log().Info("account created", "account", acct.ID, "via", "operator")
+	if pw == nil && email != "" {
+		if err := s.invite(ctx, acct, email, in.Lang); err != nil {
+			return acct, err
+		}
+	}
+	return acct, nil
+}
+
+// invite mails a link with which the account holder sets a password.
+func (s *Service) invite(ctx context.Context, acct store.Account, email, lang string) error {
+	now := s.now()
+	token := secret.Token()
+	f := store.Flow{
+		ID: secret.ID(), Kind: store.FlowRecovery, AccountID: acct.ID, Email: email,
+		State: stateLinkSent, LinkHash: secret.Hash(token), Sends: 1, LastSentAt: now,
+		Data: encodeData(flowData{Method: MethodLink}), CreatedAt: now, ExpiresAt: now.Add(InviteTTL),
+	}
+	if err := s.Store.CreateFlow(ctx, f); err != nil {
+		return err
+	}
+	return s.Mailer.Send(ctx, email, lang, "invite", map[string]any{
+		"name": acct.Name, "username": acct.Username, "link": s.link("/recover/link/" + url.PathEscape(token)), "days": int(InviteTTL.Hours() / 24),
+	})
+}

@@ -1,0 +1,378 @@
+package flow
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/portvakt/portvakt/internal/authn/password"
+	"github.com/portvakt/portvakt/internal/problem"
+	"github.com/portvakt/portvakt/internal/secret"
+	"github.com/portvakt/portvakt/internal/session"
+	"github.com/portvakt/portvakt/internal/store"
+)
+
+// Store is the slice of storage the flows use.
+type Store interface {
+	store.Accounts
+	store.Emails
+	store.Passwords
+	store.Flows
+	store.Counters
+	store.Registrar
+}
+
+// Mailer sends a localized templated mail (notify.Mailer).
+type Mailer interface {
+	Send(ctx context.Context, to, lang, template string, data map[string]any) error
+}
+
+// Config holds the lifetimes and limits of the flows. Zero fields take
+// the defaults documented on each.
+type Config struct {
+	// CodeTTL is how long an emailed code works; default 10 minutes.
+	CodeTTL time.Duration
+	// CodeAttempts is how many wrong codes kill a flow; default 5.
+	CodeAttempts int
+	// ResendAfter is the cool-down between two codes; default 60 seconds.
+	ResendAfter time.Duration
+	// MaxSends caps the codes sent in one flow; default 5.
+	MaxSends int
+	// LinkTTL is how long an emailed link works; default 30 minutes.
+	LinkTTL time.Duration
+	// FlowTTL is how long a sign-in or sign-up may take in all; default 1 hour.
+	FlowTTL time.Duration
+	// MagicLinks offers a one-time login link in recovery.
+	MagicLinks bool
+	// LoginFailures is how many failed sign-ins per identifier within
+	// LoginWindow make further tries wait; default 10 in 15 minutes.
+	LoginFailures int
+	LoginWindow   time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	defInt := func(d *int, v int) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.CodeTTL, 10*time.Minute)
+	def(&c.ResendAfter, time.Minute)
+	def(&c.LinkTTL, 30*time.Minute)
+	def(&c.FlowTTL, time.Hour)
+	def(&c.LoginWindow, 15*time.Minute)
+	defInt(&c.CodeAttempts, 5)
+	defInt(&c.MaxSends, 5)
+	defInt(&c.LoginFailures, 10)
+	return c
+}
+
+// Service runs the self-service flows. Every field but Logger and Now is
+// required. It is safe for concurrent use.
+type Service struct {
+	Store       Store
+	Sessions    *session.Manager
+	Mailer      Mailer
+	Policy      password.Policy
+	Hasher      *password.Hasher
+	Config      Config
+	ServiceName string
+	// PublicURL is the base of every link in a mail.
+	PublicURL string
+	Logger    *slog.Logger
+	Now       func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) cfg() Config { return s.Config.withDefaults() }
+
+func (s *Service) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Client is what the flows know of the caller.
+type Client struct {
+	// Browser is the SHA-256 of the browser-binding cookie (HTML) or of
+	// the flow token (API). A flow answers only to the one that started
+	// it.
+	Browser []byte
+	IP      string
+	// UserAgent is shown in mails ("asked from Firefox on Linux").
+	UserAgent string
+	// Lang is the language of the mails the flow sends.
+	Lang string
+}
+
+// Result is a finished sign-in: the session token for the cookie.
+type Result struct {
+	Token   string
+	Session store.Session
+	Account store.Account
+}
+
+// Problems shared by the flows.
+var (
+	errFlowGone     = problem.New(problem.Expired, "", "flow.gone", nil)
+	errFlowElsewere = problem.New(problem.Forbidden, "", "flow.other_browser", nil)
+)
+
+// loadFlow returns the flow if it exists, is of kind, belongs to this
+// browser and has not expired or been used. Every failure is a Problem
+// that tells the user to start again.
+func (s *Service) loadFlow(ctx context.Context, c Client, id, kind string) (store.Flow, error) {
+	f, err := s.Store.GetFlow(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && f.Kind != kind) {
+		return store.Flow{}, errFlowGone
+	}
+	if err != nil {
+		return store.Flow{}, err
+	}
+	if err := s.checkFlow(f, c); err != nil {
+		return store.Flow{}, err
+	}
+	return f, nil
+}
+
+func (s *Service) checkFlow(f store.Flow, c Client) error {
+	if !f.ConsumedAt.IsZero() || !s.now().Before(f.ExpiresAt) {
+		return errFlowGone
+	}
+	if f.BrowserHash != nil && !secret.Equal(f.BrowserHash, c.Browser) {
+		return errFlowElsewere
+	}
+	return nil
+}
+
+// newFlow starts a flow bound to the client.
+func (s *Service) newFlow(kind string, c Client, email string) store.Flow {
+	now := s.now()
+	return store.Flow{
+		ID:          secret.ID(),
+		Kind:        kind,
+		BrowserHash: c.Browser,
+		Email:       email,
+		CreatedAt:   now,
+		ExpiresAt:   now.Add(s.cfg().FlowTTL),
+	}
+}
+
+// newCode returns a random six-digit code.
+func newCode() string {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		panic(err)
+	}
+	return fmt.Sprintf("%06d", n.Int64())
+}
+
+// codeHash binds a code to its flow, so a code from one flow never works
+// in another. A six-digit code has too few values for a digest to hide it
+// from someone who reads the database; what protects it is its short life
+// and the attempt limit.
+func codeHash(flowID, code string) []byte {
+	sum := sha256.Sum256([]byte("portvakt-code\x00" + flowID + "\x00" + code))
+	return sum[:]
+}
+
+// normalizeCode accepts what people type: spaces, dashes, full-width digits.
+func normalizeCode(in string) string {
+	var b strings.Builder
+	for _, r := range in {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r >= '０' && r <= '９':
+			b.WriteRune('0' + (r - '０'))
+		}
+	}
+	return b.String()
+}
+
+// checkCode verifies a code against the flow inside UpdateFlow, so that
+// parallel submissions are serialized: the attempt count cannot be
+// outrun, and a right code is accepted once. On success the flow's code
+// is cleared and next is applied.
+func (s *Service) checkCode(ctx context.Context, c Client, id, kind, field, code string, next func(*store.Flow)) (store.Flow, error) {
+	cfg := s.cfg()
+	code = normalizeCode(code)
+	if len(code) != 6 {
+		return store.Flow{}, problem.New(problem.Invalid, field, "code.format", problem.Args{"digits": 6})
+	}
+	var outcome error
+	f, err := s.Store.UpdateFlow(ctx, id, func(f store.Flow) (store.Flow, error) {
+		outcome = nil
+		if f.Kind != kind {
+			return f, errFlowGone
+		}
+		if err := s.checkFlow(f, c); err != nil {
+			return f, err
+		}
+		if f.Attempts >= cfg.CodeAttempts {
+			return f, problem.New(problem.TooManyAttempts, field, "code.too_many", problem.Args{"max": cfg.CodeAttempts})
+		}
+		if f.CodeHash != nil && !s.now().Before(f.LastSentAt.Add(cfg.CodeTTL)) {
+			return f, problem.New(problem.Expired, field, "code.expired", problem.Args{"count": int(cfg.CodeTTL.Minutes())})
+		}
+		if f.CodeHash == nil || !secret.Equal(f.CodeHash, codeHash(f.ID, code)) {
+			f.Attempts++
+			left := cfg.CodeAttempts - f.Attempts
+			if left <= 0 {
+				outcome = problem.New(problem.TooManyAttempts, field, "code.too_many", problem.Args{"max": cfg.CodeAttempts})
+			} else {
+				outcome = problem.New(problem.Invalid, field, "code.wrong", problem.Args{"count": left})
+			}
+			return f, nil // keep the counted attempt
+		}
+		f.CodeHash = nil
+		next(&f)
+		return f, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Flow{}, errFlowGone
+	}
+	if err != nil {
+		return store.Flow{}, err
+	}
+	if outcome != nil {
+		return store.Flow{}, outcome
+	}
+	return f, nil
+}
+
+// sendCode puts a fresh code on the flow (the old one stops working) and
+// mails it. The cool-down and the send cap are checked inside the update;
+// the attempt count is never reset. When live is false no code is set and
+// template is a mail without one (the address has no account, or already
+// has one): the flow then looks and times the same to the caller, but no
+// code will ever work in it.
+func (s *Service) sendCode(ctx context.Context, c Client, id, kind, template string, data map[string]any, live bool) error {
+	cfg := s.cfg()
+	var code string
+	var wait time.Duration
+	f, err := s.Store.UpdateFlow(ctx, id, func(f store.Flow) (store.Flow, error) {
+		if f.Kind != kind {
+			return f, errFlowGone
+		}
+		if err := s.checkFlow(f, c); err != nil {
+			return f, err
+		}
+		if f.Sends >= cfg.MaxSends {
+			return f, problem.New(problem.TooManyAttempts, "", "code.send_limit", problem.Args{"max": cfg.MaxSends})
+		}
+		if f.Sends > 0 {
+			if wait = f.LastSentAt.Add(cfg.ResendAfter).Sub(s.now()); wait > 0 {
+				return f, problem.New(problem.TooManyAttempts, "", "code.resend_wait", problem.Args{"count": int((wait + time.Second - 1) / time.Second)})
+			}
+		}
+		code = newCode()
+		if live {
+			f.CodeHash = codeHash(f.ID, code)
+		}
+		f.Sends++
+		f.LastSentAt = s.now()
+		return f, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return errFlowGone
+	}
+	if err != nil {
+		return err
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	if live {
+		data["code"] = code
+	}
+	data["minutes"] = int(cfg.CodeTTL.Minutes())
+	for k, v := range s.requestFacts(c) {
+		data[k] = v
+	}
+	return s.Mailer.Send(ctx, f.Email, c.Lang, template, data)
+}
+
+// requestFacts describes the request for mails: when, from where, with
+// what. The IP is shown whole (it is the user's own) but never logged
+// together with codes.
+func (s *Service) requestFacts(c Client) map[string]any {
+	return map[string]any{
+		"when":    s.now().UTC().Format("2006-01-02 15:04 UTC"),
+		"ip":      c.IP,
+		"browser": describeBrowser(c.UserAgent),
+	}
+}
+
+// flowData is the server-only JSON kept on a flow.
+type flowData struct {
+	Remember  bool   `json:"remember,omitempty"`
+	Method    string `json:"method,omitempty"`
+	MakePrim  bool   `json:"make_primary,omitempty"`
+	RequestIP string `json:"ip,omitempty"`
+	RequestUA string `json:"ua,omitempty"`
+	// Cancel holds the digests of the "this wasn't me" links mailed so
+	// far; any of them cancels the flow.
+	Cancel [][]byte `json:"cancel,omitempty"`
+}
+
+func decodeData(f store.Flow) flowData {
+	var d flowData
+	if f.Data != "" {
+		json.Unmarshal([]byte(f.Data), &d)
+	}
+	return d
+}
+
+func encodeData(d flowData) string {
+	b, _ := json.Marshal(d)
+	return string(b)
+}
+
+// describeBrowser turns a User-Agent into "Firefox on Linux" for mails.
+func describeBrowser(ua string) string {
+	if ua == "" {
+		return "unknown"
+	}
+	browser := "a browser"
+	for _, b := range []struct{ needle, name string }{
+		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"}, {"curl/", "curl"},
+	} {
+		if strings.Contains(ua, b.needle) {
+			browser = b.name
+			break
+		}
+	}
+	osName := ""
+	for _, o := range []struct{ needle, name string }{
+		{"Android", "Android"}, {"iPhone", "iOS"}, {"iPad", "iPadOS"}, {"Windows", "Windows"}, {"Mac OS X", "macOS"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(ua, o.needle) {
+			osName = o.name
+			break
+		}
+	}
+	if osName == "" {
+		return browser
+	}
+	return browser + " / " + osName
+}

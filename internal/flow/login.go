@@ -1,0 +1,192 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/portvakt/portvakt/internal/account"
+	"github.com/portvakt/portvakt/internal/authn/password"
+	"github.com/portvakt/portvakt/internal/problem"
+	"github.com/portvakt/portvakt/internal/session"
+	"github.com/portvakt/portvakt/internal/store"
+)
+
+// Sign-in states.
+const statePassword = "password"
+
+// StartLogin is the email step of email-first sign-in. It never looks the
+// address up: whether or not an account has it, the next step is the
+// password, so the answer tells a stranger nothing.
+func (s *Service) StartLogin(ctx context.Context, c Client, email string, remember bool) (store.Flow, error) {
+	addr, err := account.ParseEmail("email", email)
+	if err != nil {
+		return store.Flow{}, err
+	}
+	f := s.newFlow(store.FlowLogin, c, addr)
+	f.State = statePassword
+	f.Data = encodeData(flowData{Remember: remember})
+	if err := s.Store.CreateFlow(ctx, f); err != nil {
+		return store.Flow{}, err
+	}
+	return f, nil
+}
+
+// LoginFlow returns the sign-in flow for the password page.
+func (s *Service) LoginFlow(ctx context.Context, c Client, flowID string) (store.Flow, error) {
+	return s.loadFlow(ctx, c, flowID, store.FlowLogin)
+}
+
+// Remembered reports whether the user asked to remember the address of
+// the flow on this device.
+func Remembered(f store.Flow) bool { return decodeData(f).Remember }
+
+// LoginPassword is the password step of email-first sign-in.
+func (s *Service) LoginPassword(ctx context.Context, c Client, flowID, pw string) (Result, error) {
+	f, err := s.loadFlow(ctx, c, flowID, store.FlowLogin)
+	if err != nil {
+		return Result{}, err
+	}
+	acct, err := s.checkPassword(ctx, "email:"+strings.ToLower(f.Email), pw, func() (store.Account, error) {
+		e, err := s.Store.GetEmail(ctx, f.Email)
+		if err != nil {
+			return store.Account{}, err
+		}
+		return s.Store.GetAccount(ctx, e.AccountID)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if _, err := s.consume(ctx, c, f.ID, store.FlowLogin, func(*store.Flow) error { return nil }); err != nil {
+		return Result{}, err
+	}
+	return s.finishLogin(ctx, c, acct, []string{"pwd"})
+}
+
+// LoginUsername signs in with a username and password in one step (IDEP
+// uses numeric usernames).
+func (s *Service) LoginUsername(ctx context.Context, c Client, username, pw string) (Result, error) {
+	username = strings.ToLower(strings.TrimSpace(username))
+	p := &problem.Problem{Kind: problem.Invalid}
+	if username == "" {
+		p.Add("username", "login.username_required", nil)
+	}
+	if pw == "" {
+		p.Add("password", "login.password_required", nil)
+	}
+	if err := p.OrNil(); err != nil {
+		return Result{}, err
+	}
+	acct, err := s.checkPassword(ctx, "user:"+username, pw, func() (store.Account, error) {
+		return s.Store.GetAccountByUsername(ctx, username)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return s.finishLogin(ctx, c, acct, []string{"pwd"})
+}
+
+// errWrongCredentials is the one answer for an unknown account, a wrong
+// password and an account without a password, so none can be told apart.
+var errWrongCredentials = problem.New(problem.Unauthorized, "password", "login.wrong_credentials", nil)
+
+// checkPassword verifies pw for the account lookup finds, throttled per
+// identifier key. An unknown account costs the same hash as a known one.
+// The counter counts failures for any identifier, known or not, so its
+// answer reveals nothing either. It fails closed: if the counter cannot
+// be read or written, the sign-in is refused.
+func (s *Service) checkPassword(ctx context.Context, key, pw string, lookup func() (store.Account, error)) (store.Account, error) {
+	cfg := s.cfg()
+	key = "login:" + key
+	n, last, err := s.Store.Failures(ctx, key, s.now(), cfg.LoginWindow)
+	if err != nil {
+		return store.Account{}, err
+	}
+	if n >= cfg.LoginFailures {
+		wait := last.Add(cfg.LoginWindow).Sub(s.now())
+		return store.Account{}, problem.New(problem.TooManyAttempts, "password", "login.throttled", problem.Args{"count": max(1, int((wait+time.Minute-1)/time.Minute))})
+	}
+	if pw == "" {
+		return store.Account{}, problem.New(problem.Invalid, "password", "login.password_required", nil)
+	}
+	acct, err := lookup()
+	var stored store.Password
+	if err == nil {
+		stored, err = s.Store.GetPassword(ctx, acct.ID)
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.Account{}, err
+	}
+	if err != nil {
+		s.Hasher.VerifyDummy(ctx, s.Policy.Prepare(pw))
+		return store.Account{}, s.fail(ctx, key)
+	}
+	ok, rehash, err := s.Hasher.Verify(ctx, s.Policy.Prepare(pw), stored.Hash)
+	if err != nil {
+		return store.Account{}, err
+	}
+	if !ok {
+		return store.Account{}, s.fail(ctx, key)
+	}
+	if n > 0 {
+		if err := s.Store.ResetFailures(ctx, key); err != nil {
+			return store.Account{}, err
+		}
+	}
+	if acct.Disabled {
+		return store.Account{}, problem.New(problem.Forbidden, "", "login.disabled", nil)
+	}
+	if rehash {
+		s.rehash(ctx, acct.ID, stored.Hash, pw)
+	}
+	return acct, nil
+}
+
+func (s *Service) fail(ctx context.Context, key string) error {
+	if _, err := s.Store.AddFailure(ctx, key, s.now(), s.cfg().LoginWindow); err != nil {
+		return err
+	}
+	return errWrongCredentials
+}
+
+// rehash upgrades a stored hash to the current parameters after a
+// successful sign-in. It is best effort: a failure is logged, and a
+// concurrent password change is never overwritten.
+func (s *Service) rehash(ctx context.Context, accountID, old, pw string) {
+	h, err := s.Hasher.Hash(ctx, s.Policy.Prepare(pw))
+	if err != nil {
+		s.log().Warn("rehash failed", "account", accountID, "err", err)
+		return
+	}
+	_, err = s.Store.UpdatePassword(ctx, accountID, func(p store.Password) (store.Password, error) {
+		if p.Hash != old {
+			return p, errors.New("password changed meanwhile")
+		}
+		p.Hash = h
+		return p, nil
+	})
+	if err != nil {
+		s.log().Warn("rehash not stored", "account", accountID, "err", err)
+		return
+	}
+	s.log().Info("password rehashed with current parameters", "account", accountID)
+}
+
+// finishLogin is the single place a sign-in becomes a session. Second
+// factors (a later issue) hook in here, so that no path (password,
+// recovery, magic link) can skip them.
+func (s *Service) finishLogin(ctx context.Context, c Client, acct store.Account, amr []string) (Result, error) {
+	token, sess, err := s.Sessions.Create(ctx, acct.ID, session.Auth{AMR: amr, Level: 1}, session.Client{UserAgent: c.UserAgent, IP: c.IP})
+	if err != nil {
+		return Result{}, err
+	}
+	s.log().Info("signed in", "account", acct.ID, "session", sess.ID, "amr", strings.Join(amr, " "))
+	return Result{Token: token, Session: sess, Account: acct}, nil
+}
+
+// PolicyContext is the password-policy context for an address and name
+// typed into a form (for the live check as the user types).
+func (s *Service) PolicyContext(ctx context.Context, email, name string) password.Context {
+	return password.Context{Field: "password", Email: strings.TrimSpace(email), Name: strings.TrimSpace(name), ServiceName: s.ServiceName}
+}

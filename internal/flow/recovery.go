@@ -1,0 +1,350 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"net/url"
+
+	"github.com/portvakt/portvakt/internal/account"
+	"github.com/portvakt/portvakt/internal/authn/password"
+	"github.com/portvakt/portvakt/internal/problem"
+	"github.com/portvakt/portvakt/internal/secret"
+	"github.com/portvakt/portvakt/internal/store"
+)
+
+// Recovery methods: the user chooses how to get back in.
+const (
+	// MethodCode mails a six-digit code to type into the same flow.
+	MethodCode = "code"
+	// MethodLink mails a link to a page that sets a new password.
+	MethodLink = "link"
+	// MethodMagic mails a one-time sign-in link (no new password).
+	MethodMagic = "magic"
+)
+
+const (
+	stateLinkSent  = "link_sent"
+	stateCancelled = "cancelled"
+)
+
+// RecoveryMethods returns the methods offered, in order.
+func (s *Service) RecoveryMethods() []string {
+	if s.cfg().MagicLinks {
+		return []string{MethodCode, MethodLink, MethodMagic}
+	}
+	return []string{MethodCode, MethodLink}
+}
+
+// StartRecovery begins a recovery for an address by the chosen method. The
+// answer is the same whether or not the address has an account: a flow
+// that waits for a code or a link. If it has none, the mail says so (so a
+// user who mistyped learns it in their own mailbox) and nothing in the
+// flow will ever work.
+//
+// Every recovery mail says when, from which address and which browser it
+// was asked, and has a "this wasn't me" link that cancels the flow.
+func (s *Service) StartRecovery(ctx context.Context, c Client, email, method string) (store.Flow, error) {
+	addr, err := account.ParseEmail("email", email)
+	if err != nil {
+		return store.Flow{}, err
+	}
+	if !contains(s.RecoveryMethods(), method) {
+		return store.Flow{}, problem.New(problem.Invalid, "method", "recovery.method_required", nil)
+	}
+	cfg := s.cfg()
+	f := s.newFlow(store.FlowRecovery, c, addr)
+	cancelToken := secret.Token()
+	d := flowData{Method: method, RequestIP: c.IP, RequestUA: c.UserAgent, Cancel: [][]byte{secret.Hash(cancelToken)}}
+	f.Data = encodeData(d)
+
+	e, err := s.Store.GetEmail(ctx, addr)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.Flow{}, err
+	}
+	if known {
+		f.AccountID = e.AccountID
+	}
+	data := map[string]any{
+		"cancel_url": s.link("/recover/cancel?flow=" + f.ID + "&token=" + cancelToken),
+		"signup_url": s.link("/signup"),
+	}
+
+	switch method {
+	case MethodCode:
+		f.State = stateCodeSent
+		if err := s.Store.CreateFlow(ctx, f); err != nil {
+			return store.Flow{}, err
+		}
+		template := "recovery_code"
+		if !known {
+			template = "recovery_unknown"
+		}
+		if err := s.sendCode(ctx, c, f.ID, store.FlowRecovery, template, data, known); err != nil {
+			return store.Flow{}, err
+		}
+		return s.Store.GetFlow(ctx, f.ID)
+	default:
+		f.State = stateLinkSent
+		token := secret.Token()
+		if known {
+			// Only a known account gets a live link; an unknown one gets
+			// a flow with no link at all, so nothing can consume it.
+			f.LinkHash = secret.Hash(token)
+		}
+		f.ExpiresAt = s.now().Add(cfg.LinkTTL)
+		f.Sends, f.LastSentAt = 1, s.now()
+		if err := s.Store.CreateFlow(ctx, f); err != nil {
+			return store.Flow{}, err
+		}
+		template := "recovery_" + method
+		if !known {
+			template = "recovery_unknown"
+		}
+		data["link"] = s.link("/recover/link/" + url.PathEscape(token))
+		data["minutes"] = int(cfg.LinkTTL.Minutes())
+		for k, v := range s.requestFacts(c) {
+			data[k] = v
+		}
+		if err := s.Mailer.Send(ctx, addr, c.Lang, template, data); err != nil {
+			return store.Flow{}, err
+		}
+		return f, nil
+	}
+}
+
+// RecoveryFlow returns the recovery flow for the page that shows it.
+func (s *Service) RecoveryFlow(ctx context.Context, c Client, flowID string) (store.Flow, error) {
+	return s.loadFlow(ctx, c, flowID, store.FlowRecovery)
+}
+
+// RecoveryMethod is the method the flow was started with.
+func RecoveryMethod(f store.Flow) string { return decodeData(f).Method }
+
+// ResendRecoveryCode mails a new code, with the same limits as sign-up.
+func (s *Service) ResendRecoveryCode(ctx context.Context, c Client, flowID string) error {
+	f, err := s.loadFlow(ctx, c, flowID, store.FlowRecovery)
+	if err != nil {
+		return err
+	}
+	if f.State != stateCodeSent {
+		return errFlowGone
+	}
+	template, known := "recovery_code", f.AccountID != ""
+	if !known {
+		template = "recovery_unknown"
+	}
+	// The new mail gets its own "this wasn't me" link (only digests are
+	// kept, so the first mail's token cannot be sent again); both work.
+	cancelToken := secret.Token()
+	if _, err := s.Store.UpdateFlow(ctx, f.ID, func(f store.Flow) (store.Flow, error) {
+		d := decodeData(f)
+		d.Cancel = append(d.Cancel, secret.Hash(cancelToken))
+		f.Data = encodeData(d)
+		return f, nil
+	}); err != nil {
+		return err
+	}
+	return s.sendCode(ctx, c, f.ID, store.FlowRecovery, template, map[string]any{
+		"cancel_url": s.link("/recover/cancel?flow=" + f.ID + "&token=" + cancelToken),
+		"signup_url": s.link("/signup"),
+	}, known)
+}
+
+// VerifyRecoveryCode checks the code; the flow may then set a password.
+func (s *Service) VerifyRecoveryCode(ctx context.Context, c Client, flowID, code string) (store.Flow, error) {
+	return s.checkCode(ctx, c, flowID, store.FlowRecovery, "code", code, func(f *store.Flow) { f.State = stateVerified })
+}
+
+// LinkInfo describes an emailed link without using it, for the page a GET
+// shows: mail scanners open links, so only the POST from that page acts.
+type LinkInfo struct {
+	Method string
+	Email  string
+}
+
+// InspectLink checks an emailed recovery link without consuming it.
+func (s *Service) InspectLink(ctx context.Context, token string) (LinkInfo, error) {
+	f, err := s.Store.GetFlowByLinkHash(ctx, secret.Hash(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return LinkInfo{}, problem.New(problem.Expired, "", "link.invalid", nil)
+	}
+	if err != nil {
+		return LinkInfo{}, err
+	}
+	if err := s.linkUsable(f); err != nil {
+		return LinkInfo{}, err
+	}
+	return LinkInfo{Method: decodeData(f).Method, Email: f.Email}, nil
+}
+
+func (s *Service) linkUsable(f store.Flow) error {
+	switch {
+	case f.State == stateCancelled:
+		return problem.New(problem.Expired, "", "link.cancelled", nil)
+	case !f.ConsumedAt.IsZero() || f.State != stateLinkSent:
+		return problem.New(problem.Expired, "", "link.used", nil)
+	case !s.now().Before(f.ExpiresAt):
+		return problem.New(problem.Expired, "", "link.expired", problem.Args{"count": int(s.cfg().LinkTTL.Minutes())})
+	}
+	return nil
+}
+
+// UseLink consumes an emailed link; exactly one of many parallel uses
+// succeeds. A reset link moves the flow to the browser that opened it
+// (the mail may be read on another device than the one that asked) and
+// returns the flow, whose next step is a new password. A magic link signs
+// that browser in and returns the result.
+func (s *Service) UseLink(ctx context.Context, c Client, token string) (store.Flow, *Result, error) {
+	f, err := s.Store.GetFlowByLinkHash(ctx, secret.Hash(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Flow{}, nil, problem.New(problem.Expired, "", "link.invalid", nil)
+	}
+	if err != nil {
+		return store.Flow{}, nil, err
+	}
+	method := decodeData(f).Method
+	f, err = s.Store.UpdateFlow(ctx, f.ID, func(f store.Flow) (store.Flow, error) {
+		if err := s.linkUsable(f); err != nil {
+			return f, err
+		}
+		if method == MethodMagic {
+			f.ConsumedAt = s.now()
+		} else {
+			f.State = stateVerified
+			f.BrowserHash = c.Browser
+			f.ExpiresAt = s.now().Add(s.cfg().FlowTTL)
+		}
+		return f, nil
+	})
+	if err != nil {
+		return store.Flow{}, nil, err
+	}
+	if method != MethodMagic {
+		return f, nil, nil
+	}
+	acct, err := s.Store.GetAccount(ctx, f.AccountID)
+	if err != nil {
+		return store.Flow{}, nil, err
+	}
+	if acct.Disabled {
+		return store.Flow{}, nil, problem.New(problem.Forbidden, "", "login.disabled", nil)
+	}
+	res, err := s.finishLogin(ctx, c, acct, []string{"otp"})
+	if err != nil {
+		return store.Flow{}, nil, err
+	}
+	return f, &res, nil
+}
+
+// CompleteRecovery sets a new password for a verified recovery flow, ends
+// every session of the account, mails a confirmation and signs this
+// browser in.
+func (s *Service) CompleteRecovery(ctx context.Context, c Client, flowID, pw string) (Result, error) {
+	f, err := s.loadFlow(ctx, c, flowID, store.FlowRecovery)
+	if err != nil {
+		return Result{}, err
+	}
+	if f.State != stateVerified || f.AccountID == "" {
+		return Result{}, problem.New(problem.Forbidden, "", "recovery.not_verified", nil)
+	}
+	acct, err := s.Store.GetAccount(ctx, f.AccountID)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.setPassword(ctx, acct, f.Email, "password", pw); err != nil {
+		return Result{}, err
+	}
+	if _, err := s.consume(ctx, c, f.ID, store.FlowRecovery, func(f *store.Flow) error { return nil }); err != nil {
+		return Result{}, err
+	}
+	// A reset ends every session and every other pending recovery: if an
+	// attacker had a foothold, it is gone now.
+	if _, err := s.Sessions.RevokeOthers(ctx, acct.ID, ""); err != nil {
+		return Result{}, err
+	}
+	if _, err := s.Store.DeleteAccountFlows(ctx, acct.ID, store.FlowRecovery); err != nil {
+		return Result{}, err
+	}
+	s.notifyPasswordChanged(ctx, c, acct)
+	return s.finishLogin(ctx, c, acct, []string{"otp", "pwd"})
+}
+
+// CancelRecovery is the "this wasn't me" link: it kills the flow (and its
+// link or code), and tells the user what to do if someone knows their
+// address.
+func (s *Service) CancelRecovery(ctx context.Context, flowID, token string) error {
+	_, err := s.Store.UpdateFlow(ctx, flowID, func(f store.Flow) (store.Flow, error) {
+		d := decodeData(f)
+		if f.Kind != store.FlowRecovery || !anyEqual(d.Cancel, secret.Hash(token)) {
+			return f, problem.New(problem.Expired, "", "link.invalid", nil)
+		}
+		f.State = stateCancelled
+		f.CodeHash = nil
+		if f.ConsumedAt.IsZero() {
+			f.ConsumedAt = s.now()
+		}
+		return f, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return problem.New(problem.Expired, "", "link.invalid", nil)
+	}
+	if err == nil {
+		s.log().Warn("recovery cancelled by the account holder", "flow", flowID)
+	}
+	return err
+}
+
+// setPassword checks pw against the policy (with the account's context
+// and history) and stores its hash, keeping the old one in the history.
+func (s *Service) setPassword(ctx context.Context, acct store.Account, email, field, pw string) error {
+	old, err := s.Store.GetPassword(ctx, acct.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	history := append([]string{}, old.History...)
+	if old.Hash != "" {
+		history = append([]string{old.Hash}, history...)
+	}
+	norm := s.Policy.Prepare(pw)
+	if err := s.Policy.Check(pw, password.Context{
+		Field: field, Email: email, Username: acct.Username, Name: acct.Name, ServiceName: s.ServiceName,
+		Reused: func(string) bool {
+			for _, h := range history {
+				if ok, _, _ := s.Hasher.Verify(ctx, norm, h); ok {
+					return true
+				}
+			}
+			return false
+		},
+	}); err != nil {
+		return err
+	}
+	hash, err := s.Hasher.Hash(ctx, norm)
+	if err != nil {
+		return err
+	}
+	if keep := s.Policy.History; len(history) > keep {
+		history = history[:keep]
+	}
+	return s.Store.SetPassword(ctx, store.Password{AccountID: acct.ID, Hash: hash, History: history, ChangedAt: s.now()})
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func anyEqual(list [][]byte, v []byte) bool {
+	found := false
+	for _, x := range list {
+		if secret.Equal(x, v) {
+			found = true
+		}
+	}
+	return found
+}

@@ -1,0 +1,752 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/problem"
+	"github.com/portvakt/portvakt/internal/secret"
+	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/web/ui"
+)
+
+const (
+	browserCookieBase = "portvakt_browser"
+	emailCookie       = "portvakt_email"
+)
+
+func (s *Server) browserCookieName() string {
+	if s.secure() {
+		return "__Host-" + browserCookieBase
+	}
+	return browserCookieBase
+}
+
+// client describes the request to the flows. The browser-binding cookie
+// is created on first need: a random token whose digest the flows store,
+// so a flow answers only to the browser that started it.
+func (s *Server) client(w http.ResponseWriter, r *http.Request) flow.Client {
+	var token string
+	if c, err := r.Cookie(s.browserCookieName()); err == nil && len(c.Value) >= 40 {
+		token = c.Value
+	} else {
+		token = secret.Token()
+		http.SetCookie(w, &http.Cookie{
+			Name: s.browserCookieName(), Value: token, Path: "/", MaxAge: int((400 * 24 * time.Hour).Seconds()),
+			HttpOnly: true, Secure: s.secure(), SameSite: http.SameSiteLaxMode,
+		})
+		// Make the cookie visible to the rest of this request too.
+		r.AddCookie(&http.Cookie{Name: s.browserCookieName(), Value: token})
+	}
+	return flow.Client{Browser: secret.Hash(token), IP: clientIP(r), UserAgent: r.UserAgent(), Lang: stateOf(r).Lang.Tag()}
+}
+
+// signIn replaces whatever session the browser had with the new one
+// (never reusing a token from before sign-in: session fixation).
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, res flow.Result) error {
+	if old := stateOf(r).Session; old != nil && old.ID != res.Session.ID {
+		if err := s.Sessions.Revoke(r.Context(), old.ID); err != nil {
+			return err
+		}
+	}
+	s.setSessionCookie(w, res.Token)
+	return nil
+}
+
+// asProblem returns err as a problem, or nil if it is a fault.
+func asProblem(err error) *problem.Problem {
+	p, _ := problem.As(err)
+	return p
+}
+
+// flowGone shows "start again" for a flow that expired, was used or
+// belongs to another browser.
+func (s *Server) flowProblem(w http.ResponseWriter, r *http.Request, p *problem.Problem, restart string) error {
+	b := s.base(r)
+	page := &ui.MessagePage{Base: b, Heading: b.T("problem.title." + p.Kind.String())}
+	for _, d := range p.Details {
+		page.Paragraphs = append(page.Paragraphs, b.T(d.Key, d.Args))
+	}
+	page.LinkURL, page.LinkText = restart, b.T("flow.start_again")
+	return s.render(w, r, p.Kind.Status(), "message", page)
+}
+
+// isFlowProblem reports whether p is about the flow as a whole (it
+// expired, was used, is another browser's) rather than about a field.
+func isFlowProblem(p *problem.Problem) bool {
+	for _, d := range p.Details {
+		if d.Field != "" && d.Field != "code" {
+			return false
+		}
+	}
+	return len(p.Details) > 0 && (p.Kind == problem.Expired || p.Kind == problem.Forbidden || (p.Kind == problem.TooManyAttempts && p.Details[0].Key == "code.too_many"))
+}
+
+func (s *Server) rules(b ui.Base) []ui.Rule {
+	var out []ui.Rule
+	for _, r := range s.Flows.Policy.Rules() {
+		out = append(out, ui.Rule{Key: r.Key, Text: b.T(r.Key, r.Args)})
+	}
+	return out
+}
+
+// ---- sign-up ----
+
+func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) error {
+	return s.render(w, r, http.StatusOK, "signup", &ui.SignupPage{Base: s.base(r)})
+}
+
+func (s *Server) signupSubmit(w http.ResponseWriter, r *http.Request) error {
+	email := r.PostFormValue("email")
+	f, err := s.Flows.StartSignup(r.Context(), s.client(w, r), email)
+	if p := asProblem(err); p != nil {
+		page := &ui.SignupPage{Base: s.base(r), Email: email}
+		page.Problem = p
+		return s.render(w, r, p.Kind.Status(), "signup", page)
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/signup/code?flow="+f.ID, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) codePage(r *http.Request, f store.Flow, heading, action, resend, restart string) *ui.CodePage {
+	b := s.base(r)
+	return &ui.CodePage{Base: b, Heading: b.T(heading), Flow: f.ID, Email: f.Email, Minutes: int(s.Flows.Config.CodeTTL.Minutes()), Action: action, ResendAction: resend, RestartURL: restart}
+}
+
+func (s *Server) signupCodeForm(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.Flows.SignupFlow(r.Context(), s.client(w, r), r.URL.Query().Get("flow"))
+	if p := asProblem(err); p != nil {
+		return s.flowProblem(w, r, p, "/signup")
+	}
+	if err != nil {
+		return err
+	}
+	if f.State == "verified" {
+		http.Redirect(w, r, "/signup/details?flow="+f.ID, http.StatusSeeOther)
+		return nil
+	}
+	page := s.codePage(r, f, "signup.code.title", "/signup/code", "/signup/resend", "/signup")
+	page.Notice = noticeFrom(r, page.Base)
+	return s.render(w, r, http.StatusOK, "code", page)
+}
+
+func (s *Server) signupCodeSubmit(w http.ResponseWriter, r *http.Request) error {
+	c := s.client(w, r)
+	id := r.PostFormValue("flow")
+	_, err := s.Flows.VerifySignupCode(r.Context(), c, id, r.PostFormValue("code"))
+	return s.afterCode(w, r, c, id, err, "/signup/details?flow="+id, "/signup", func() (store.Flow, error) {
+		return s.Flows.SignupFlow(r.Context(), c, id)
+	}, "signup.code.title", "/signup/code", "/signup/resend")
+}
+
+// afterCode renders the outcome of a code step: on success a redirect,
+// on a wrong code the same page with the message, on a dead flow the
+// start-again page.
+func (s *Server) afterCode(w http.ResponseWriter, r *http.Request, c flow.Client, id string, err error, next, restart string, load func() (store.Flow, error), heading, action, resend string) error {
+	if err == nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return nil
+	}
+	p := asProblem(err)
+	if p == nil {
+		return err
+	}
+	if isFlowProblem(p) {
+		return s.flowProblem(w, r, p, restart)
+	}
+	f, lerr := load()
+	if lp := asProblem(lerr); lp != nil {
+		return s.flowProblem(w, r, lp, restart)
+	}
+	if lerr != nil {
+		return lerr
+	}
+	page := s.codePage(r, f, heading, action, resend, restart)
+	page.Problem = p
+	return s.render(w, r, p.Kind.Status(), "code", page)
+}
+
+func (s *Server) signupResend(w http.ResponseWriter, r *http.Request) error {
+	c := s.client(w, r)
+	id := r.PostFormValue("flow")
+	err := s.Flows.ResendSignupCode(r.Context(), c, id)
+	return s.afterResend(w, r, id, err, "/signup/code?flow=", "/signup", func() (store.Flow, error) {
+		return s.Flows.SignupFlow(r.Context(), c, id)
+	}, "signup.code.title", "/signup/code", "/signup/resend")
+}
+
+func (s *Server) afterResend(w http.ResponseWriter, r *http.Request, id string, err error, back, restart string, load func() (store.Flow, error), heading, action, resend string) error {
+	if err == nil {
+		http.Redirect(w, r, back+id+"&notice=code-resent", http.StatusSeeOther)
+		return nil
+	}
+	p := asProblem(err)
+	if p == nil {
+		return err
+	}
+	f, lerr := load()
+	if lp := asProblem(lerr); lp != nil {
+		return s.flowProblem(w, r, lp, restart)
+	}
+	if lerr != nil {
+		return lerr
+	}
+	page := s.codePage(r, f, heading, action, resend, restart)
+	page.Problem = p
+	return s.render(w, r, p.Kind.Status(), "code", page)
+}
+
+func (s *Server) signupDetailsPage(r *http.Request, f store.Flow, name string) *ui.NewPasswordPage {
+	b := s.base(r)
+	return &ui.NewPasswordPage{Base: b, Heading: b.T("signup.details.title"), Lead: b.T("signup.details.lead", "email", f.Email), Action: "/signup/details", Submit: b.T("signup.create"), Flow: f.ID, Email: f.Email, AskName: true, Name: name, Rules: s.rules(b)}
+}
+
+func (s *Server) signupDetailsForm(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.Flows.SignupFlow(r.Context(), s.client(w, r), r.URL.Query().Get("flow"))
+	if p := asProblem(err); p != nil {
+		return s.flowProblem(w, r, p, "/signup")
+	}
+	if err != nil {
+		return err
+	}
+	if f.State != "verified" {
+		http.Redirect(w, r, "/signup/code?flow="+f.ID, http.StatusSeeOther)
+		return nil
+	}
+	return s.render(w, r, http.StatusOK, "newpassword", s.signupDetailsPage(r, f, ""))
+}
+
+func (s *Server) signupDetailsSubmit(w http.ResponseWriter, r *http.Request) error {
+	c := s.client(w, r)
+	id, name := r.PostFormValue("flow"), r.PostFormValue("name")
+	res, err := s.Flows.CompleteSignup(r.Context(), c, id, name, r.PostFormValue("password"))
+	if p := asProblem(err); p != nil {
+		f, lerr := s.Flows.SignupFlow(r.Context(), c, id)
+		if lp := asProblem(lerr); lp != nil || isFlowProblem(p) {
+			if lp == nil {
+				lp = p
+			}
+			return s.flowProblem(w, r, lp, "/signup")
+		}
+		if lerr != nil {
+			return lerr
+		}
+		page := s.signupDetailsPage(r, f, name)
+		page.Problem = p
+		return s.render(w, r, p.Kind.Status(), "newpassword", page)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.signIn(w, r, res); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account?notice=welcome", http.StatusSeeOther)
+	return nil
+}
+
+// ---- sign-in ----
+
+func (s *Server) loginPage(r *http.Request) *ui.LoginPage {
+	return &ui.LoginPage{Base: s.base(r), EmailEnabled: s.LoginMethods.Email, UsernameEnabled: s.LoginMethods.Username}
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
+	if !s.LoginMethods.Email {
+		http.Redirect(w, r, "/login/username", http.StatusSeeOther)
+		return nil
+	}
+	p := s.loginPage(r)
+	if c, err := r.Cookie(emailCookie); err == nil && r.URL.Query().Get("change") == "" {
+		p.Email, p.Remember = c.Value, true
+	}
+	p.Notice = noticeFrom(r, p.Base)
+	return s.render(w, r, http.StatusOK, "login", p)
+}
+
+// loginSubmit is the email step. It leads to the password step whether
+// or not the address has an account.
+func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
+	if !s.LoginMethods.Email {
+		return errNotFound
+	}
+	email, remember := r.PostFormValue("email"), r.PostFormValue("remember") != ""
+	f, err := s.Flows.StartLogin(r.Context(), s.client(w, r), email, remember)
+	if p := asProblem(err); p != nil {
+		page := s.loginPage(r)
+		page.Email, page.Remember, page.Problem = email, remember, p
+		return s.render(w, r, p.Kind.Status(), "login", page)
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/login/password?flow="+f.ID, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) loginPasswordForm(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.Flows.LoginFlow(r.Context(), s.client(w, r), r.URL.Query().Get("flow"))
+	if p := asProblem(err); p != nil {
+		return s.flowProblem(w, r, p, "/login")
+	}
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "login_password", &ui.LoginPasswordPage{Base: s.base(r), Flow: f.ID, Email: f.Email})
+}
+
+func (s *Server) loginPasswordSubmit(w http.ResponseWriter, r *http.Request) error {
+	c := s.client(w, r)
+	id := r.PostFormValue("flow")
+	f, ferr := s.Flows.LoginFlow(r.Context(), c, id)
+	if p := asProblem(ferr); p != nil {
+		return s.flowProblem(w, r, p, "/login")
+	}
+	if ferr != nil {
+		return ferr
+	}
+	res, err := s.Flows.LoginPassword(r.Context(), c, id, r.PostFormValue("password"))
+	if p := asProblem(err); p != nil {
+		if isFlowProblem(p) {
+			return s.flowProblem(w, r, p, "/login")
+		}
+		page := &ui.LoginPasswordPage{Base: s.base(r), Flow: f.ID, Email: f.Email}
+		page.Problem = p
+		return s.render(w, r, p.Kind.Status(), "login_password", page)
+	}
+	if err != nil {
+		return err
+	}
+	s.rememberEmail(w, f)
+	if err := s.signIn(w, r, res); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}
+
+// rememberEmail keeps (or forgets) the address on this device, as the
+// user chose on the email step.
+func (s *Server) rememberEmail(w http.ResponseWriter, f store.Flow) {
+	c := &http.Cookie{Name: emailCookie, Path: "/", HttpOnly: true, Secure: s.secure(), SameSite: http.SameSiteLaxMode}
+	if flow.Remembered(f) {
+		c.Value, c.MaxAge = f.Email, int((365 * 24 * time.Hour).Seconds())
+	} else {
+		c.MaxAge = -1
+	}
+	http.SetCookie(w, c)
+}
+
+func (s *Server) loginUsernameForm(w http.ResponseWriter, r *http.Request) error {
+	if !s.LoginMethods.Username {
+		return errNotFound
+	}
+	return s.render(w, r, http.StatusOK, "login_username", &ui.LoginUsernamePage{Base: s.base(r), EmailEnabled: s.LoginMethods.Email})
+}
+
+func (s *Server) loginUsernameSubmit(w http.ResponseWriter, r *http.Request) error {
+	if !s.LoginMethods.Username {
+		return errNotFound
+	}
+	username := r.PostFormValue("username")
+	res, err := s.Flows.LoginUsername(r.Context(), s.client(w, r), username, r.PostFormValue("password"))
+	if p := asProblem(err); p != nil {
+		page := &ui.LoginUsernamePage{Base: s.base(r), Username: username, EmailEnabled: s.LoginMethods.Email}
+		page.Problem = p
+		return s.render(w, r, p.Kind.Status(), "login_username", page)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.signIn(w, r, res); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	return nil
+}
+
+// ---- recovery ----
+
+func (s *Server) recoverPage(r *http.Request, email, method string) *ui.RecoverPage {
+	b := s.base(r)
+	p := &ui.RecoverPage{Base: b, Email: email}
+	for _, m := range s.Flows.RecoveryMethods() {
+		p.Methods = append(p.Methods, ui.Choice{Value: m, Label: b.T("recover.method." + m), Hint: b.T("recover.method." + m + ".hint"), Checked: m == method})
+	}
+	return p
+}
+
+func (s *Server) recoverForm(w http.ResponseWriter, r *http.Request) error {
+	return s.render(w, r, http.StatusOK, "recover", s.recoverPage(r, r.URL.Query().Get("email"), flow.MethodCode))
+}
+
+func (s *Server) recoverSubmit(w http.ResponseWriter, r *http.Request) error {
+	email, method := r.PostFormValue("email"), r.PostFormValue("method")
+	f, err := s.Flows.StartRecovery(r.Context(), s.client(w, r), email, method)
+	if p := asProblem(err); p != nil {
+		page := s.recoverPage(r, email, method)
+		page.Problem = p
+		return s.render(w, r, p.Kind.Status(), "recover", page)
+	}
+	if err != nil {
+		return err
+	}
+	if method == flow.MethodCode {
+		http.Redirect(w, r, "/recover/code?flow="+f.ID, http.StatusSeeOther)
+		return nil
+	}
+	b := s.base(r)
+	return s.render(w, r, http.StatusOK, "message", &ui.MessagePage{
+		Base:       b,
+		Heading:    b.T("recover.sent.title"),
+		Paragraphs: []string{b.T("recover.sent.body", "email", f.Email, "count", int(s.Flows.Config.LinkTTL.Minutes())), b.T("code.spam_hint")},
+	})
+}
+
+func (s *Server) recoverCodeForm(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.Flows.RecoveryFlow(r.Context(), s.client(w, r), r.URL.Query().Get("flow"))
+	if p := asProblem(err); p != nil {
+		return s.flowProblem(w, r, p, "/recover")
+	}
+	if err != nil {
+		return err
+	}
+	if f.State == "verified" {
+		http.Redirect(w, r, "/recover/password?flow="+f.ID, http.StatusSeeOther)
+		return nil
+	}
+	page := s.codePage(r, f, "recover.code.title", "/recover/code", "/recover/resend", "/recover")
+	page.Notice = noticeFrom(r, page.Base)
+	return s.render(w, r, http.StatusOK, "code", page)
+}
+
+func (s *Server) recoverCodeSubmit(w http.ResponseWriter, r *http.Request) error {
+	c := s.client(w, r)
+	id := r.PostFormValue("flow")
+	_, err := s.Flows.VerifyRecoveryCode(r.Context(), c, id, r.PostFormValue("code"))
+	return s.afterCode(w, r, c, id, err, "/recover/password?flow="+id, "/recover", func() (store.Flow, error) {
+		return s.Flows.RecoveryFlow(r.Context(), c, id)
+	}, "recover.code.title", "/recover/code", "/recover/resend")
+}
+
+func (s *Server) recoverResend(w http.ResponseWriter, r *http.Request) error {
+	c := s.client(w, r)
+	id := r.PostFormValue("flow")
+	err := s.Flows.ResendRecoveryCode(r.Context(), c, id)
+	return s.afterResend(w, r, id, err, "/recover/code?flow=", "/recover", func() (store.Flow, error) {
+		return s.Flows.RecoveryFlow(r.Context(), c, id)
+	}, "recover.code.title", "/recover/code", "/recover/resend")
+}
+
+// recoverLinkLanding is what an emailed link opens. It only shows a
+// button: mail scanners follow links, and a GET must never use one up.
+func (s *Server) recoverLinkLanding(w http.ResponseWriter, r *http.Request) error {
+	token := r.PathValue("token")
+	info, err := s.Flows.InspectLink(r.Context(), token)
+	b := s.base(r)
+	if p := asProblem(err); p != nil {
+		return s.flowProblem(w, r, p, "/recover")
+	}
+	if err != nil {
+		return err
+	}
+	page := &ui.MessagePage{Base: b, FormAction: "/recover/link", Hidden: []ui.Hidden{{Name: "token", Value: token}}}
+	if info.Method == flow.MethodMagic {
+		page.Heading, page.FormButton = b.T("link.magic.title"), b.T("link.magic.button")
+		page.Paragraphs = []string{b.T("link.magic.body", "email", info.Email)}
+	} else {
+		page.Heading, page.FormButton = b.T("link.reset.title"), b.T("link.reset.button")
+		page.Paragraphs = []string{b.T("link.reset.body", "email", info.Email)}
+	}
+	return s.render(w, r, http.StatusOK, "message", page)
+}
+
+func (s *Server) recoverLinkUse(w http.ResponseWriter, r *http.Request) error {
+	f, res, err := s.Flows.UseLink(r.Context(), s.client(w, r), r.PostFormValue("token"))
+	if p := asProblem(err); p != nil {
+		return s.flowProblem(w, r, p, "/recover")
+	}
+	if err != nil {
+		return err
+	}
+	if res != nil {
+		if err := s.signIn(w, r, *res); err != nil {
+			return err
+		}
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return nil
+	}
+	http.Redirect(w, r, "/recover/password?flow="+f.ID, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) recoverPasswordPage(r *http.Request, f store.Flow) *ui.NewPasswordPage {
+	b := s.base(r)
+	return &ui.NewPasswordPage{Base: b, Heading: b.T("recover.password.title"), Lead: b.T("recover.password.lead", "email", f.Email), Action: "/recover/password", Submit: b.T("recover.password.submit"), Flow: f.ID, Email: f.Email, Rules: s.rules(b)}
+}
+
+func (s *Server) recoverPasswordForm(w http.ResponseWriter, r *http.Request) error {
+	f, err := s.Flows.RecoveryFlow(r.Context(), s.client(w, r), r.URL.Query().Get("flow"))
+	if p := asProblem(err); p != nil {
+		return s.flowProblem(w, r, p, "/recover")
+	}
+	if err != nil {
+		return err
+	}
+	if f.State != "verified" {
+		http.Redirect(w, r, "/recover/code?flow="+f.ID, http.StatusSeeOther)
+		return nil
+	}
+	return s.render(w, r, http.StatusOK, "newpassword", s.recoverPasswordPage(r, f))
+}
+
+func (s *Server) recoverPasswordSubmit(w http.ResponseWriter, r *http.Request) error {
+	c := s.client(w, r)
+	id := r.PostFormValue("flow")
+	res, err := s.Flows.CompleteRecovery(r.Context(), c, id, r.PostFormValue("password"))
+	if p := asProblem(err); p != nil {
+		f, lerr := s.Flows.RecoveryFlow(r.Context(), c, id)
+		if lp := asProblem(lerr); lp != nil || isFlowProblem(p) {
+			if lp == nil {
+				lp = p
+			}
+			return s.flowProblem(w, r, lp, "/recover")
+		}
+		if lerr != nil {
+			return lerr
+		}
+		page := s.recoverPasswordPage(r, f)
+		page.Problem = p
+		return s.render(w, r, p.Kind.Status(), "newpassword", page)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.signIn(w, r, res); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account?notice=password-changed", http.StatusSeeOther)
+	return nil
+}
+
+// recoverCancelLanding is the "this wasn't me" link; like every emailed
+// link, the GET shows a button and only the POST acts.
+func (s *Server) recoverCancelLanding(w http.ResponseWriter, r *http.Request) error {
+	b := s.base(r)
+	q := r.URL.Query()
+	return s.render(w, r, http.StatusOK, "message", &ui.MessagePage{
+		Base: b, Heading: b.T("recover.cancel.title"), Paragraphs: []string{b.T("recover.cancel.body")},
+		FormAction: "/recover/cancel", FormButton: b.T("recover.cancel.button"),
+		Hidden: []ui.Hidden{{Name: "flow", Value: q.Get("flow")}, {Name: "token", Value: q.Get("token")}},
+	})
+}
+
+func (s *Server) recoverCancel(w http.ResponseWriter, r *http.Request) error {
+	err := s.Flows.CancelRecovery(r.Context(), r.PostFormValue("flow"), r.PostFormValue("token"))
+	if p := asProblem(err); p != nil {
+		return s.flowProblem(w, r, p, "/recover")
+	}
+	if err != nil {
+		return err
+	}
+	b := s.base(r)
+	return s.render(w, r, http.StatusOK, "message", &ui.MessagePage{
+		Base: b, Heading: b.T("recover.cancelled.title"), Paragraphs: []string{b.T("recover.cancelled.body")},
+		LinkURL: "/recover", LinkText: b.T("recover.cancelled.change"),
+	})
+}
+
+// ---- account settings ----
+
+// who returns the signed-in caller, or sends the browser to sign in.
+func (s *Server) who(w http.ResponseWriter, r *http.Request) (flow.Who, bool) {
+	st := stateOf(r)
+	if st.Session == nil {
+		http.Redirect(w, r, "/login?notice=sign-in-first", http.StatusSeeOther)
+		return flow.Who{}, false
+	}
+	return flow.Who{Account: *st.Account, Session: *st.Session}, true
+}
+
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
+	who, ok := s.who(w, r)
+	if !ok {
+		return nil
+	}
+	emails, err := s.Flows.Emails(r.Context(), who.Account.ID)
+	if err != nil {
+		return err
+	}
+	p := &ui.AccountPage{Base: s.base(r)}
+	for _, e := range emails {
+		p.Emails = append(p.Emails, ui.EmailRow{Address: e.Address, Primary: e.Primary})
+	}
+	p.Notice = noticeFrom(r, p.Base)
+	return s.render(w, r, http.StatusOK, "account", p)
+}
+
+func (s *Server) changePasswordPage(r *http.Request) *ui.NewPasswordPage {
+	b := s.base(r)
+	return &ui.NewPasswordPage{Base: b, Heading: b.T("account.password.title"), Action: "/account/password", Submit: b.T("account.password.submit"), AskCurrent: true, Rules: s.rules(b)}
+}
+
+func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) error {
+	if _, ok := s.who(w, r); !ok {
+		return nil
+	}
+	return s.render(w, r, http.StatusOK, "newpassword", s.changePasswordPage(r))
+}
+
+func (s *Server) changePasswordSubmit(w http.ResponseWriter, r *http.Request) error {
+	who, ok := s.who(w, r)
+	if !ok {
+		return nil
+	}
+	token, err := s.Flows.ChangePassword(r.Context(), s.client(w, r), who, r.PostFormValue("current_password"), r.PostFormValue("password"))
+	if p := asProblem(err); p != nil {
+		page := s.changePasswordPage(r)
+		page.Problem = p
+		return s.render(w, r, p.Kind.Status(), "newpassword", page)
+	}
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(w, token)
+	http.Redirect(w, r, "/account?notice=password-changed", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) addEmailPage(r *http.Request, email string, primary bool) *ui.AccountEmailPage {
+	b := s.base(r)
+	return &ui.AccountEmailPage{Base: b, Heading: b.T("account.emails.add"), Action: "/account/emails/add", Submit: b.T("signup.send_code"), Email: email, MakePrimary: primary}
+}
+
+func (s *Server) addEmailForm(w http.ResponseWriter, r *http.Request) error {
+	if _, ok := s.who(w, r); !ok {
+		return nil
+	}
+	return s.render(w, r, http.StatusOK, "account_email", s.addEmailPage(r, "", false))
+}
+
+func (s *Server) addEmailSubmit(w http.ResponseWriter, r *http.Request) error {
+	who, ok := s.who(w, r)
+	if !ok {
+		return nil
+	}
+	email, primary := r.PostFormValue("email"), r.PostFormValue("primary") != ""
+	f, err := s.Flows.StartAddEmail(r.Context(), s.client(w, r), who, email, r.PostFormValue("current_password"), primary)
+	if p := asProblem(err); p != nil {
+		page := s.addEmailPage(r, email, primary)
+		page.Problem = p
+		return s.render(w, r, p.Kind.Status(), "account_email", page)
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account/emails/verify?flow="+f.ID, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) verifyEmailForm(w http.ResponseWriter, r *http.Request) error {
+	who, ok := s.who(w, r)
+	if !ok {
+		return nil
+	}
+	f, err := s.Flows.EmailFlow(r.Context(), s.client(w, r), who, r.URL.Query().Get("flow"))
+	if p := asProblem(err); p != nil {
+		return s.flowProblem(w, r, p, "/account/emails/add")
+	}
+	if err != nil {
+		return err
+	}
+	page := s.codePage(r, f, "account.emails.verify", "/account/emails/verify", "/account/emails/resend", "/account/emails/add")
+	page.Notice = noticeFrom(r, page.Base)
+	return s.render(w, r, http.StatusOK, "code", page)
+}
+
+func (s *Server) verifyEmailSubmit(w http.ResponseWriter, r *http.Request) error {
+	who, ok := s.who(w, r)
+	if !ok {
+		return nil
+	}
+	c := s.client(w, r)
+	id := r.PostFormValue("flow")
+	_, err := s.Flows.VerifyAddEmail(r.Context(), c, who, id, r.PostFormValue("code"))
+	if p := asProblem(err); p != nil && p.Kind == problem.Conflict {
+		return s.flowProblem(w, r, p, "/account/emails/add")
+	}
+	return s.afterCode(w, r, c, id, err, "/account?notice=email-added", "/account/emails/add", func() (store.Flow, error) {
+		return s.Flows.EmailFlow(r.Context(), c, who, id)
+	}, "account.emails.verify", "/account/emails/verify", "/account/emails/resend")
+}
+
+func (s *Server) resendEmailCode(w http.ResponseWriter, r *http.Request) error {
+	who, ok := s.who(w, r)
+	if !ok {
+		return nil
+	}
+	c := s.client(w, r)
+	id := r.PostFormValue("flow")
+	err := s.Flows.ResendEmailCode(r.Context(), c, who, id)
+	return s.afterResend(w, r, id, err, "/account/emails/verify?flow=", "/account/emails/add", func() (store.Flow, error) {
+		return s.Flows.EmailFlow(r.Context(), c, who, id)
+	}, "account.emails.verify", "/account/emails/verify", "/account/emails/resend")
+}
+
+func (s *Server) setPrimaryEmail(w http.ResponseWriter, r *http.Request) error {
+	who, ok := s.who(w, r)
+	if !ok {
+		return nil
+	}
+	if err := s.Flows.SetPrimaryEmail(r.Context(), s.client(w, r), who, r.PostFormValue("email")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account?notice=primary-changed", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) removeEmailPage(r *http.Request, email string) *ui.AccountEmailPage {
+	b := s.base(r)
+	return &ui.AccountEmailPage{Base: b, Heading: b.T("account.emails.remove_title"), Action: "/account/emails/remove", Submit: b.T("account.emails.remove"), Email: email, Remove: true}
+}
+
+func (s *Server) removeEmailForm(w http.ResponseWriter, r *http.Request) error {
+	if _, ok := s.who(w, r); !ok {
+		return nil
+	}
+	return s.render(w, r, http.StatusOK, "account_email", s.removeEmailPage(r, r.URL.Query().Get("email")))
+}
+
+func (s *Server) removeEmailSubmit(w http.ResponseWriter, r *http.Request) error {
+	who, ok := s.who(w, r)
+	if !ok {
+		return nil
+	}
+	email := r.PostFormValue("email")
+	err := s.Flows.RemoveEmail(r.Context(), s.client(w, r), who, email, r.PostFormValue("current_password"))
+	if p := asProblem(err); p != nil {
+		page := s.removeEmailPage(r, email)
+		page.Problem = p
+		return s.render(w, r, p.Kind.Status(), "account_email", page)
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account?notice=email-removed", http.StatusSeeOther)
+	return nil
+}
+
+// noticeFrom translates the ?notice= a redirect asked for.
+func noticeFrom(r *http.Request, b ui.Base) string {
+	if b.Notice != "" {
+		return b.Notice
+	}
+	if key, ok := notices[r.URL.Query().Get("notice")]; ok {
+		return b.T(key)
+	}
+	return ""
+}

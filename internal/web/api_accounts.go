@@ -1,0 +1,493 @@
+package web
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/problem"
+	"github.com/portvakt/portvakt/internal/secret"
+	"github.com/portvakt/portvakt/internal/store"
+)
+
+// The JSON twins of the account pages. A flow started through the API is
+// bound to a flow token returned when it starts (instead of a browser
+// cookie); every later call of that flow sends it back with the flow ID.
+// A finished sign-in sets the session cookie, exactly as for a browser:
+// the session token never appears in a response body.
+
+// FlowJSON is a started or advanced flow.
+type FlowJSON struct {
+	FlowID    string    `json:"flow_id"`
+	FlowToken string    `json:"flow_token,omitempty"`
+	Email     string    `json:"email,omitempty"`
+	ExpiresAt time.Time `json:"expires_at,omitempty"`
+	// Next names the next call: "code", "details", "password", "done",
+	// or "check_mail".
+	Next string `json:"next"`
+}
+
+// flowRef identifies an API flow.
+type flowRef struct {
+	FlowID    string `json:"flow_id"`
+	FlowToken string `json:"flow_token"`
+}
+
+func (s *Server) apiClient(r *http.Request, flowToken string) flow.Client {
+	return flow.Client{Browser: secret.Hash("api:" + flowToken), IP: clientIP(r), UserAgent: r.UserAgent(), Lang: stateOf(r).Lang.Tag()}
+}
+
+func newFlowToken() string { return secret.Token() }
+
+// signedIn answers a finished sign-in: the cookie, and the session.
+func (s *Server) apiSignedIn(w http.ResponseWriter, r *http.Request, res flow.Result) error {
+	if err := s.signIn(w, r, res); err != nil {
+		return err
+	}
+	sess := res.Session
+	return writeJSON(w, http.StatusOK, SessionJSON{ID: sess.ID, AccountID: sess.AccountID, AuthTime: sess.AuthTime.UTC(), ExpiresAt: sess.ExpiresAt.UTC(), AMR: sess.AMR, Level: sess.Level})
+}
+
+func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Email string `json:"email"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	tok := newFlowToken()
+	f, err := s.Flows.StartSignup(r.Context(), s.apiClient(r, tok), in.Email)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, FlowJSON{FlowID: f.ID, FlowToken: tok, Email: f.Email, ExpiresAt: f.ExpiresAt.UTC(), Next: "code"})
+}
+
+func (s *Server) apiSignupCode(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		flowRef
+		Code string `json:"code"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	f, err := s.Flows.VerifySignupCode(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Code)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, FlowJSON{FlowID: f.ID, Email: f.Email, Next: "details"})
+}
+
+func (s *Server) apiSignupResend(w http.ResponseWriter, r *http.Request) error {
+	var in flowRef
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.Flows.ResendSignupCode(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, FlowJSON{FlowID: in.FlowID, Next: "code"})
+}
+
+func (s *Server) apiSignupComplete(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		flowRef
+		Name     string `json:"name"`
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	res, err := s.Flows.CompleteSignup(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Name, in.Password)
+	if err != nil {
+		return err
+	}
+	return s.apiSignedIn(w, r, res)
+}
+
+// apiLogin is the email step of email-first sign-in.
+func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
+	if !s.LoginMethods.Email {
+		return errNotFound
+	}
+	var in struct {
+		Email string `json:"email"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	tok := newFlowToken()
+	f, err := s.Flows.StartLogin(r.Context(), s.apiClient(r, tok), in.Email, false)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, FlowJSON{FlowID: f.ID, FlowToken: tok, Email: f.Email, ExpiresAt: f.ExpiresAt.UTC(), Next: "password"})
+}
+
+func (s *Server) apiLoginPassword(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		flowRef
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	res, err := s.Flows.LoginPassword(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Password)
+	if err != nil {
+		return err
+	}
+	return s.apiSignedIn(w, r, res)
+}
+
+func (s *Server) apiLoginUsername(w http.ResponseWriter, r *http.Request) error {
+	if !s.LoginMethods.Username {
+		return errNotFound
+	}
+	var in struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	res, err := s.Flows.LoginUsername(r.Context(), s.apiClient(r, ""), in.Username, in.Password)
+	if err != nil {
+		return err
+	}
+	return s.apiSignedIn(w, r, res)
+}
+
+func (s *Server) apiRecovery(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Email  string `json:"email"`
+		Method string `json:"method"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	tok := newFlowToken()
+	f, err := s.Flows.StartRecovery(r.Context(), s.apiClient(r, tok), in.Email, in.Method)
+	if err != nil {
+		return err
+	}
+	next := "code"
+	if in.Method != flow.MethodCode {
+		next = "check_mail"
+	}
+	return writeJSON(w, http.StatusCreated, FlowJSON{FlowID: f.ID, FlowToken: tok, Email: f.Email, ExpiresAt: f.ExpiresAt.UTC(), Next: next})
+}
+
+func (s *Server) apiRecoveryCode(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		flowRef
+		Code string `json:"code"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	f, err := s.Flows.VerifyRecoveryCode(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Code)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, FlowJSON{FlowID: f.ID, Email: f.Email, Next: "password"})
+}
+
+func (s *Server) apiRecoveryResend(w http.ResponseWriter, r *http.Request) error {
+	var in flowRef
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.Flows.ResendRecoveryCode(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, FlowJSON{FlowID: in.FlowID, Next: "code"})
+}
+
+// apiRecoveryLink uses an emailed link's token. A reset link continues
+// the flow under a new flow token; a magic link signs in.
+func (s *Server) apiRecoveryLink(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Token string `json:"token"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	tok := newFlowToken()
+	f, res, err := s.Flows.UseLink(r.Context(), s.apiClient(r, tok), in.Token)
+	if err != nil {
+		return err
+	}
+	if res != nil {
+		return s.apiSignedIn(w, r, *res)
+	}
+	return writeJSON(w, http.StatusOK, FlowJSON{FlowID: f.ID, FlowToken: tok, Email: f.Email, ExpiresAt: f.ExpiresAt.UTC(), Next: "password"})
+}
+
+func (s *Server) apiRecoveryPassword(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		flowRef
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	res, err := s.Flows.CompleteRecovery(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Password)
+	if err != nil {
+		return err
+	}
+	return s.apiSignedIn(w, r, res)
+}
+
+func (s *Server) apiRecoveryCancel(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		FlowID string `json:"flow_id"`
+		Token  string `json:"token"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.Flows.CancelRecovery(r.Context(), in.FlowID, in.Token); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// PasswordCheckJSON answers the live password check.
+type PasswordCheckJSON struct {
+	OK      bool          `json:"ok"`
+	Message string        `json:"message,omitempty"`
+	Errors  []ProblemItem `json:"errors"`
+}
+
+// apiPasswordCheck tells which rules a password breaks, for the page's
+// live check as the user types. The answer is advice: the same check runs
+// again when the form is submitted.
+func (s *Server) apiPasswordCheck(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Password string `json:"password"`
+		Email    string `json:"email"`
+		Name     string `json:"name"`
+		Flow     string `json:"flow"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	lang := stateOf(r).Lang
+	ctx := s.Flows.PolicyContext(r.Context(), in.Email, in.Name)
+	if acct := stateOf(r).Account; acct != nil {
+		ctx.Username, ctx.Name = acct.Username, acct.Name
+	}
+	out := PasswordCheckJSON{OK: true, Errors: []ProblemItem{}}
+	if err := s.Flows.Policy.Check(in.Password, ctx); err != nil {
+		p := asProblem(err)
+		if p == nil {
+			return err
+		}
+		out.OK = false
+		for _, d := range p.Details {
+			out.Errors = append(out.Errors, ProblemItem{Field: d.Field, Key: d.Key, Message: lang.T(d.Key, d.Args)})
+		}
+	} else {
+		out.Message = lang.T("password.ok")
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// AccountJSON is the signed-in account.
+type AccountJSON struct {
+	ID       string      `json:"id"`
+	Username string      `json:"username,omitempty"`
+	Name     string      `json:"name"`
+	Locale   string      `json:"locale,omitempty"`
+	Emails   []EmailJSON `json:"emails"`
+}
+
+// EmailJSON is one address.
+type EmailJSON struct {
+	Address string `json:"address"`
+	Primary bool   `json:"primary"`
+}
+
+func (s *Server) apiWho(r *http.Request) (flow.Who, error) {
+	st := stateOf(r)
+	if st.Session == nil {
+		return flow.Who{}, errUnauthorized(st)
+	}
+	return flow.Who{Account: *st.Account, Session: *st.Session}, nil
+}
+
+func (s *Server) apiAccount(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	return s.writeAccount(w, r, http.StatusOK, who.Account)
+}
+
+func (s *Server) writeAccount(w http.ResponseWriter, r *http.Request, status int, a store.Account) error {
+	emails, err := s.Flows.Emails(r.Context(), a.ID)
+	if err != nil {
+		return err
+	}
+	out := AccountJSON{ID: a.ID, Username: a.Username, Name: a.Name, Locale: a.Locale, Emails: []EmailJSON{}}
+	for _, e := range emails {
+		out.Emails = append(out.Emails, EmailJSON{Address: e.Address, Primary: e.Primary})
+	}
+	return writeJSON(w, status, out)
+}
+
+func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Current  string `json:"current_password"`
+		Password string `json:"password"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	token, err := s.Flows.ChangePassword(r.Context(), s.apiClient(r, ""), who, in.Current, in.Password)
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(w, token)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiAddEmail(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Email   string `json:"email"`
+		Current string `json:"current_password"`
+		Primary bool   `json:"primary"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	tok := newFlowToken()
+	f, err := s.Flows.StartAddEmail(r.Context(), s.apiClient(r, tok), who, in.Email, in.Current, in.Primary)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, FlowJSON{FlowID: f.ID, FlowToken: tok, Email: f.Email, ExpiresAt: f.ExpiresAt.UTC(), Next: "code"})
+}
+
+func (s *Server) apiVerifyEmail(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		flowRef
+		Code string `json:"code"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	e, err := s.Flows.VerifyAddEmail(r.Context(), s.apiClient(r, in.FlowToken), who, in.FlowID, in.Code)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, EmailJSON{Address: e.Address, Primary: e.Primary})
+}
+
+func (s *Server) apiSetPrimaryEmail(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Email string `json:"email"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.Flows.SetPrimaryEmail(r.Context(), s.apiClient(r, ""), who, in.Email); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) apiRemoveEmail(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Email   string `json:"email"`
+		Current string `json:"current_password"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.Flows.RemoveEmail(r.Context(), s.apiClient(r, ""), who, in.Email, in.Current); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// apiAdminCreateAccount lets an operator's system create accounts:
+//
+//	POST /api/admin/v1/accounts
+//	Authorization: Bearer <admin token>
+//	{"username": "12345", "name": "…", "email": "…", "password": "…"}
+//
+// Without a password, the account holder is mailed a link to choose one.
+func (s *Server) apiAdminCreateAccount(w http.ResponseWriter, r *http.Request) error {
+	if !s.adminAuthorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="portvakt-admin"`)
+		return problem.New(problem.Unauthorized, "", "admin.unauthorized", nil)
+	}
+	var in struct {
+		Username string `json:"username"`
+		Name     string `json:"name"`
+		Email    string `json:"email"`
+		Password string `json:"password"`
+		Language string `json:"language"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	lang := s.Catalog.Supported(in.Language)
+	if lang == "" {
+		lang = stateOf(r).Lang.Tag()
+	}
+	a, err := s.Flows.CreateAccount(r.Context(), flow.NewAccount{Username: in.Username, Name: in.Name, Email: in.Email, Password: in.Password, Lang: lang})
+	if err != nil {
+		return err
+	}
+	return s.writeAccount(w, r, http.StatusCreated, a)
+}
+
+// adminAuthorized checks the bearer token against the configured SHA-256
+// digest, in constant time. With no digest configured, the admin API is
+// closed.
+func (s *Server) adminAuthorized(r *http.Request) bool {
+	if s.AdminTokenSHA256 == "" {
+		return false
+	}
+	want, err := hex.DecodeString(s.AdminTokenSHA256)
+	if err != nil {
+		return false
+	}
+	auth := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || token == "" {
+		return false
+	}
+	got := sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(got[:], want) == 1
+}
