@@ -25,12 +25,20 @@ func userAdd(ctx context.Context, args, environ []string, stdin io.Reader, stdou
 	email := fs.String("email", "", "verified main email `address`")
 	lang := fs.String("lang", "en", "`language` of the invitation mail: en, nb or sv")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	hashStdin := fs.Bool("password-hash-stdin", false, "read an imported password hash (argon2id/argon2i PHC or bcrypt) from standard input")
 	cfg, _, ok := loadConfig(fs, args, environ, stderr)
 	if !ok {
 		return 2
 	}
-	var pw string
-	if *pwStdin {
+	var pw, hash string
+	if *hashStdin {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && err != io.EOF {
+			fmt.Fprintln(stderr, "portvakt: read password hash:", err)
+			return 1
+		}
+		hash = strings.TrimSpace(line)
+	} else if *pwStdin {
 		line, err := bufio.NewReader(stdin).ReadString('\n')
 		if err != nil && err != io.EOF {
 			fmt.Fprintln(stderr, "portvakt: read password:", err)
@@ -48,7 +56,7 @@ func userAdd(ctx context.Context, args, environ []string, stdin io.Reader, stdou
 		return 1
 	}
 	defer a.Close()
-	acct, err := a.Flows.CreateAccount(ctx, flow.NewAccount{Username: *username, Name: *name, Email: *email, Password: pw, Lang: *lang})
+	acct, err := a.Flows.CreateAccount(ctx, flow.NewAccount{Username: *username, Name: *name, Email: *email, Password: pw, PasswordHash: hash, Lang: *lang})
 	if p, ok := problem.As(err); ok {
 		printProblem(stderr, a.Catalog.Lang(*lang), p)
 		return 1
@@ -62,7 +70,7 @@ func userAdd(ctx context.Context, args, environ []string, stdin io.Reader, stdou
 		fmt.Fprintf(stdout, " (username %s)", acct.Username)
 	}
 	fmt.Fprintln(stdout)
-	if pw == "" && *email != "" {
+	if pw == "" && hash == "" && *email != "" {
 		fmt.Fprintf(stdout, "an invitation to choose a password is queued for %s\n", *email)
 	}
 	return 0

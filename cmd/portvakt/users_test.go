@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/portvakt/portvakt/internal/app"
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
@@ -97,3 +99,41 @@ func TestUserAdd(t *testing.T) {
 }
 
 func storeFilter(to string) store.MessageFilter { return store.MessageFilter{To: to} }
+
+func TestUserAddImportsABcryptHash(t *testing.T) {
+	dsn := filepath.Join(t.TempDir(), "h.db")
+	env := []string{"PORTVAKT_DATABASE_DSN=" + dsn, "PORTVAKT_LOGIN_METHODS=username"}
+	hash, _ := bcrypt.GenerateFromPassword([]byte("legacy password from the old portal"), 10)
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"user", "add", "--username", "legacy", "--password-hash-stdin"}, env, strings.NewReader(string(hash)+"\n"), &out, &errOut); code != 0 {
+		t.Fatalf("user add --password-hash-stdin = %d: %s", code, errOut.String())
+	}
+	if code := run(t.Context(), []string{"user", "add", "--username", "broken", "--password-hash-stdin"}, env, strings.NewReader("$2b$99$nonsense\n"), &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "password_hash:") {
+		t.Errorf("user add with a malformed hash = %d: %s", code, errOut.String())
+	}
+	cfg, _ := config.Load("", env)
+	a, err := app.New(context.Background(), cfg, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	res, err := a.Flows.LoginUsername(t.Context(), flow.Client{}, "legacy", "legacy password from the old portal")
+	if err != nil {
+		t.Fatalf("sign-in with the imported bcrypt password: %v", err)
+	}
+	pw, _ := a.DB.GetPassword(t.Context(), res.Account.ID)
+	if !strings.HasPrefix(pw.Hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Errorf("after sign-in the hash is %q, want it upgraded to argon2id", pw.Hash[:20])
+	}
+}
+
+func TestConfigCheckWarnsAboutASeedPolicy(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"config", "check"}, []string{"PORTVAKT_PASSWORD_PRESET=udi"}, nil, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("config check with udi = %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "warning: password:") || !strings.Contains(out.String(), "NIST") {
+		t.Errorf("config check with udi does not warn about the NIST deviation:\n%s", out.String())
+	}
+}

@@ -27,6 +27,11 @@ type NewAccount struct {
 	// holder is mailed a link to choose their own (an operator should not
 	// know users' passwords).
 	Password string
+	// PasswordHash imports a password hashed elsewhere, instead of
+	// Password: an argon2id or argon2i PHC string ($argon2id$v=19$…) or a
+	// bcrypt hash ($2a$, $2b$, $2y$). It is upgraded to the current
+	// parameters at the first sign-in.
+	PasswordHash string
 	// Lang is the language of the invitation mail.
 	Lang string
 }
@@ -65,6 +70,13 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (store.Accou
 			p.Details = append(p.Details, pp.Details...)
 		}
 	}
+	if in.PasswordHash != "" {
+		if in.Password != "" {
+			p.Add("password_hash", "account.hash_and_password", nil)
+		} else if _, err := s.Hasher.NeedsRehash(in.PasswordHash); err != nil {
+			p.Add("password_hash", "account.hash_invalid", nil)
+		}
+	}
 	if err := p.OrNil(); err != nil {
 		return store.Account{}, err
 	}
@@ -81,6 +93,9 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (store.Accou
 			return store.Account{}, err
 		}
 		pw = &store.Password{AccountID: acct.ID, Hash: hash, ChangedAt: now}
+	}
+	if in.PasswordHash != "" {
+		pw = &store.Password{AccountID: acct.ID, Hash: in.PasswordHash, ChangedAt: now}
 	}
 	if err := s.Store.Register(ctx, acct, emails, pw); errors.Is(err, store.ErrConflict) {
 		return store.Account{}, problem.New(problem.Conflict, "username", "account.taken", problem.Args{"username": username, "email": email})

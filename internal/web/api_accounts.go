@@ -456,7 +456,9 @@ func (s *Server) apiAdminCreateAccount(w http.ResponseWriter, r *http.Request) e
 		Name     string `json:"name"`
 		Email    string `json:"email"`
 		Password string `json:"password"`
-		Language string `json:"language"`
+		// PasswordHash imports a bcrypt or argon2 PHC hash instead.
+		PasswordHash string `json:"password_hash"`
+		Language     string `json:"language"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
@@ -465,7 +467,7 @@ func (s *Server) apiAdminCreateAccount(w http.ResponseWriter, r *http.Request) e
 	if lang == "" {
 		lang = stateOf(r).Lang.Tag()
 	}
-	a, err := s.Flows.CreateAccount(r.Context(), flow.NewAccount{Username: in.Username, Name: in.Name, Email: in.Email, Password: in.Password, Lang: lang})
+	a, err := s.Flows.CreateAccount(r.Context(), flow.NewAccount{Username: in.Username, Name: in.Name, Email: in.Email, Password: in.Password, PasswordHash: in.PasswordHash, Lang: lang})
 	if err != nil {
 		return err
 	}
