@@ -13,16 +13,20 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/portvakt/portvakt/internal/authn"
+	"github.com/portvakt/portvakt/internal/authn/sms"
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/i18n"
 	"github.com/portvakt/portvakt/internal/notify"
+	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/session"
 	"github.com/portvakt/portvakt/internal/store/sqlstore"
 	"github.com/portvakt/portvakt/internal/web"
@@ -147,6 +151,16 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, fmt.Errorf("password hashing: %w", err)
 	}
+	sealer, err := sealer(cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	smsSender, err := smsSender(cfg, db, now)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	flows := &flow.Service{
 		Store:    db,
 		Sessions: sessions,
@@ -166,6 +180,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		PublicURL:   cfg.PublicURL,
 		Logger:      logger.With("component", "flow"),
 		Now:         now,
+		MFA:         mfaConfig(cfg),
+		SMS:         smsSender,
+		SMSLimits: flow.SMSLimits{
+			PerNumber: cfg.SMS.PerNumber, PerAccount: cfg.SMS.PerAccount, PerIP: cfg.SMS.PerIP, Global: cfg.SMS.Global,
+			Countries: cfg.SMS.Countries, DefaultRegion: cfg.SMS.DefaultRegion,
+		},
+		Sealer: sealer,
+		Texts:  catalog,
 	}
 
 	var registry *prometheus.Registry
@@ -220,6 +242,72 @@ func mailTransport(cfg config.Config) (notify.Transport, error) {
 		})
 	default:
 		return notify.Dev{}, nil
+	}
+}
+
+// mfaConfig turns the configuration into the flows' terms.
+func mfaConfig(cfg config.Config) flow.MFAConfig {
+	m := flow.MFAConfig{
+		Mode:         cfg.MFA.Mode,
+		RememberDays: cfg.MFA.RememberDays,
+		EmailTTL:     cfg.MFA.EmailTTL.D(),
+		SMSTTL:       cfg.MFA.SMSTTL.D(),
+		ReauthAfter:  cfg.MFA.ReauthAfter.D(),
+		Levels: authn.Levels{
+			authn.Password: cfg.MFA.Levels.Password, authn.Email: cfg.MFA.Levels.Email, authn.SMS: cfg.MFA.Levels.SMS,
+			authn.TOTP: cfg.MFA.Levels.TOTP, authn.Recovery: cfg.MFA.Levels.Recovery, authn.Support: cfg.MFA.Levels.Support,
+			authn.WebAuthn: cfg.MFA.Levels.WebAuthn,
+		},
+		Actions: map[string]int{},
+	}
+	for _, x := range cfg.MFA.Methods {
+		if x == "sms" && cfg.SMS.Sender == "off" {
+			continue
+		}
+		if mm, ok := authn.Parse(x); ok {
+			m.Methods = append(m.Methods, mm)
+		}
+	}
+	for name, a := range cfg.MFA.Actions {
+		m.Actions[name] = a.MinLevel
+	}
+	return m
+}
+
+// sealer builds the key that seals TOTP seeds: the configured one, or for
+// SQLite a key file beside the database, made on first start.
+func sealer(cfg config.Config) (*secret.Sealer, error) {
+	var key []byte
+	var err error
+	switch {
+	case cfg.Secrets.Key != "":
+		key, err = secret.ParseKey(cfg.Secrets.Key)
+	case cfg.Database.Driver == "sqlite":
+		key, err = secret.LoadOrCreateKey(strings.TrimPrefix(cfg.Database.DSN, "file:") + ".key")
+	default:
+		return nil, fmt.Errorf("secrets.key must be set for driver %s", cfg.Database.Driver)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("secrets.key: %w", err)
+	}
+	return secret.NewSealer(key)
+}
+
+// smsSender builds the configured SMS sender; nil when SMS is off.
+func smsSender(cfg config.Config, db *sqlstore.DB, now func() time.Time) (flow.SMSSender, error) {
+	switch cfg.SMS.Sender {
+	case "dev":
+		return sms.Outbox{Outbox: db, Now: now}, nil
+	case "http":
+		h := sms.HTTPGateway{URL: cfg.SMS.HTTP.URL, Method: cfg.SMS.HTTP.Method, BodyTemplate: cfg.SMS.HTTP.BodyTemplate, ContentType: cfg.SMS.HTTP.ContentType}
+		if cfg.SMS.HTTP.AuthHeader != "" {
+			h.Header = map[string]string{"Authorization": cfg.SMS.HTTP.AuthHeader}
+		}
+		return sms.NewHTTPGateway(h)
+	case "twilio":
+		return sms.NewTwilio(sms.Twilio{AccountSID: cfg.SMS.Twilio.AccountSID, AuthToken: cfg.SMS.Twilio.AuthToken, From: cfg.SMS.Twilio.From, BaseURL: cfg.SMS.Twilio.BaseURL})
+	default:
+		return nil, nil
 	}
 }
 

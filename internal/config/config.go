@@ -37,6 +37,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/portvakt/portvakt/internal/authn/password"
+	"github.com/portvakt/portvakt/internal/secret"
 )
 
 // Config is the whole configuration. Field docs are the reference; the
@@ -62,6 +63,99 @@ type Config struct {
 	Admin    Admin    `yaml:"admin"`
 	// Password is the password policy and hashing (see package password).
 	Password password.Config `yaml:"password"`
+	MFA      MFA             `yaml:"mfa"`
+	SMS      SMS             `yaml:"sms"`
+	Secrets  Secrets         `yaml:"secrets"`
+}
+
+// MFA configures second factors.
+type MFA struct {
+	// Mode is off, optional (asked for when the user has set one up) or
+	// required (every sign-in; users without one set one up at sign-in).
+	Mode string `yaml:"mode"`
+	// Methods are the second factors offered: totp, recovery, sms, email,
+	// support.
+	Methods []string `yaml:"methods"`
+	// RememberDays, when above zero, offers "don't ask again in this
+	// browser for N days" at the second step.
+	RememberDays int `yaml:"remember_days"`
+	// EmailTTL is how long an emailed sign-in link and code work.
+	EmailTTL Duration `yaml:"email_ttl"`
+	// SMSTTL is how long an SMS code works.
+	SMSTTL Duration `yaml:"sms_ttl"`
+	// ReauthAfter is how old a sign-in may be before changing sign-in
+	// methods asks for it again.
+	ReauthAfter Duration `yaml:"reauth_after"`
+	// Levels are the methods' strengths (1–4).
+	Levels Levels `yaml:"levels"`
+	// Actions name the minimum level of an action, e.g.
+	// {payment: {min_level: 3}} (file only; no environment variables).
+	Actions map[string]Action `yaml:"actions"`
+}
+
+// Levels are method strengths.
+type Levels struct {
+	Password int `yaml:"password"`
+	Email    int `yaml:"email"`
+	SMS      int `yaml:"sms"`
+	TOTP     int `yaml:"totp"`
+	Recovery int `yaml:"recovery"`
+	Support  int `yaml:"support"`
+	WebAuthn int `yaml:"webauthn"`
+}
+
+// Action is a named action apps may ask a step-up for.
+type Action struct {
+	MinLevel int `yaml:"min_level"`
+}
+
+// SMS configures SMS codes.
+type SMS struct {
+	// Sender is dev (kept in the development mailbox), http (a generic
+	// gateway), twilio, or off.
+	Sender string `yaml:"sender"`
+	// DefaultRegion is the country of numbers typed without a country
+	// code (ISO code, e.g. NO).
+	DefaultRegion string `yaml:"default_region"`
+	// Countries are the ISO codes numbers may be in; empty allows all.
+	Countries []string `yaml:"countries"`
+	// Hourly limits: per number, per account, per IP address, in all.
+	PerNumber  int `yaml:"per_number_hour"`
+	PerAccount int `yaml:"per_account_hour"`
+	PerIP      int `yaml:"per_ip_hour"`
+	Global     int `yaml:"global_hour"`
+	HTTP       SMSHTTP   `yaml:"http"`
+	Twilio     SMSTwilio `yaml:"twilio"`
+}
+
+// SMSHTTP is a generic HTTP SMS gateway.
+type SMSHTTP struct {
+	URL string `yaml:"url"`
+	// Method defaults to POST.
+	Method string `yaml:"method"`
+	// AuthHeader is sent as the Authorization header, e.g. "Bearer …".
+	AuthHeader string `yaml:"auth_header"`
+	// BodyTemplate is a Go text/template over .To and .Text, with a json
+	// function: {"to": {{json .To}}, "message": {{json .Text}}}.
+	BodyTemplate string `yaml:"body_template"`
+	ContentType  string `yaml:"content_type"`
+}
+
+// SMSTwilio is Twilio's (or a compatible) Messages API.
+type SMSTwilio struct {
+	AccountSID string `yaml:"account_sid"`
+	AuthToken  string `yaml:"auth_token"`
+	From       string `yaml:"from"`
+	BaseURL    string `yaml:"base_url"`
+}
+
+// Secrets configures encryption of secrets at rest.
+type Secrets struct {
+	// Key is a base64 32-byte key that seals TOTP seeds in the database.
+	// With SQLite and no key, one is made and kept in a file beside the
+	// database (<dsn>.key); PostgreSQL deployments must set it, the same
+	// on every node.
+	Key string `yaml:"key"`
 }
 
 // Login configures sign-in.
@@ -209,6 +303,15 @@ func Default() Config {
 			LinkTTL:      Duration(30 * time.Minute),
 		},
 		Password: password.Config{Preset: "nist"},
+		MFA: MFA{
+			Mode:        "optional",
+			Methods:     []string{"totp", "recovery", "sms", "email", "support"},
+			EmailTTL:    Duration(30 * time.Minute),
+			SMSTTL:      Duration(5 * time.Minute),
+			ReauthAfter: Duration(10 * time.Minute),
+			Levels:      Levels{Password: 1, Email: 2, SMS: 2, TOTP: 3, Recovery: 3, Support: 3, WebAuthn: 4},
+		},
+		SMS: SMS{Sender: "dev", DefaultRegion: "NO", PerNumber: 5, PerAccount: 10, PerIP: 20, Global: 500},
 	}
 }
 
@@ -475,6 +578,75 @@ func (c Config) Validate() (warnings []string, err error) {
 		if b, err := hex.DecodeString(t); err != nil || len(b) != 32 {
 			add("admin.token_sha256", "must be 64 hexadecimal characters (a SHA-256 digest)")
 		}
+	}
+	oneOf("mfa.mode", c.MFA.Mode, "off", "optional", "required")
+	for _, m := range c.MFA.Methods {
+		switch m {
+		case "totp", "recovery", "sms", "email", "support":
+		default:
+			add("mfa.methods", "must list only totp, recovery, sms, email and support, but has %q", m)
+		}
+	}
+	if c.MFA.Mode == "required" && len(c.MFA.Methods) == 0 {
+		add("mfa.methods", "must list at least one method when mfa.mode is required")
+	}
+	if c.MFA.RememberDays < 0 || c.MFA.RememberDays > 90 {
+		add("mfa.remember_days", "must be between 0 and 90, but is %d", c.MFA.RememberDays)
+	}
+	if c.MFA.RememberDays > 30 {
+		warnings = append(warnings, fmt.Sprintf("mfa.remember_days: %d days without a second factor is longer than the 30 days NIST SP 800-63B-4 allows for a remembered device at AAL2", c.MFA.RememberDays))
+	}
+	if c.MFA.SMSTTL.D() < time.Minute || c.MFA.SMSTTL.D() > 10*time.Minute {
+		add("mfa.sms_ttl", "must be between 1m and 10m, but is %s", c.MFA.SMSTTL)
+	}
+	if c.MFA.EmailTTL.D() < time.Minute || c.MFA.EmailTTL.D() > 24*time.Hour {
+		add("mfa.email_ttl", "must be between 1m and 24h, but is %s", c.MFA.EmailTTL)
+	}
+	if c.MFA.ReauthAfter.D() < time.Minute || c.MFA.ReauthAfter.D() > 12*time.Hour {
+		add("mfa.reauth_after", "must be between 1m and 12h, but is %s", c.MFA.ReauthAfter)
+	}
+	for name, lvl := range map[string]int{"password": c.MFA.Levels.Password, "email": c.MFA.Levels.Email, "sms": c.MFA.Levels.SMS, "totp": c.MFA.Levels.TOTP, "recovery": c.MFA.Levels.Recovery, "support": c.MFA.Levels.Support, "webauthn": c.MFA.Levels.WebAuthn} {
+		if lvl < 1 || lvl > 4 {
+			add("mfa.levels."+name, "must be between 1 and 4, but is %d", lvl)
+		}
+	}
+	for name, a := range c.MFA.Actions {
+		if a.MinLevel < 1 || a.MinLevel > 4 {
+			add("mfa.actions."+name+".min_level", "must be between 1 and 4, but is %d", a.MinLevel)
+		}
+	}
+	oneOf("sms.sender", c.SMS.Sender, "off", "dev", "http", "twilio")
+	switch c.SMS.Sender {
+	case "http":
+		if c.SMS.HTTP.URL == "" {
+			add("sms.http.url", "must be set when sms.sender is http")
+		}
+	case "twilio":
+		if c.SMS.Twilio.AccountSID == "" {
+			add("sms.twilio.account_sid", "must be set when sms.sender is twilio")
+		}
+		if c.SMS.Twilio.AuthToken == "" {
+			add("sms.twilio.auth_token", "must be set when sms.sender is twilio")
+		}
+		if c.SMS.Twilio.From == "" {
+			add("sms.twilio.from", "must be set when sms.sender is twilio (an E.164 number or a messaging service)")
+		}
+	case "dev":
+		if !c.PublicIsLoopback() {
+			warnings = append(warnings, "sms.sender: dev keeps SMS codes in the development mailbox; nobody receives them on a public server")
+		}
+	}
+	for name, n := range map[string]int{"per_number_hour": c.SMS.PerNumber, "per_account_hour": c.SMS.PerAccount, "per_ip_hour": c.SMS.PerIP, "global_hour": c.SMS.Global} {
+		if n < 1 {
+			add("sms."+name, "must be at least 1, but is %d", n)
+		}
+	}
+	if c.Secrets.Key != "" {
+		if _, err := secret.ParseKey(c.Secrets.Key); err != nil {
+			add("secrets.key", "must be 32 bytes in base64 (e.g. the output of: head -c 32 /dev/urandom | base64)")
+		}
+	} else if c.Database.Driver == "postgres" {
+		add("secrets.key", "must be set for driver postgres, the same on every node (e.g. the output of: head -c 32 /dev/urandom | base64)")
 	}
 	for _, e := range c.Password.Validate() {
 		add("password."+e.Path, "%s", e.Message)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/portvakt/portvakt/internal/authn/password"
+	"github.com/portvakt/portvakt/internal/i18n"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/session"
@@ -27,6 +28,10 @@ type Store interface {
 	store.Flows
 	store.Counters
 	store.Registrar
+	store.Factors
+	store.RecoveryCodes
+	store.TrustedBrowsers
+	GetSession(ctx context.Context, id string) (store.Session, error)
 }
 
 // Mailer sends a localized templated mail (notify.Mailer).
@@ -93,6 +98,22 @@ type Service struct {
 	PublicURL string
 	Logger    *slog.Logger
 	Now       func() time.Time
+
+	// MFA says when a second factor is needed and which.
+	MFA MFAConfig
+	// SMS sends SMS codes; nil when SMS is not configured.
+	SMS SMSSender
+	// SMSLimits cap SMS sends against pumping.
+	SMSLimits SMSLimits
+	// Sealer encrypts TOTP seeds at rest.
+	Sealer *secret.Sealer
+	// Texts translates SMS texts.
+	Texts *i18n.Catalog
+}
+
+// SMSSender sends a text message (package sms).
+type SMSSender interface {
+	Send(ctx context.Context, to, text string) error
 }
 
 func (s *Service) now() time.Time {
@@ -122,13 +143,25 @@ type Client struct {
 	UserAgent string
 	// Lang is the language of the mails the flow sends.
 	Lang string
+	// Trust is the digest of the remembered-browser cookie, if any.
+	Trust []byte
 }
 
-// Result is a finished sign-in: the session token for the cookie.
+// Result is a finished sign-in: the session token for the cookie. When
+// Pending is set there is no session yet: the sign-in needs a second
+// factor, in the flow Pending names.
 type Result struct {
 	Token   string
 	Session store.Session
 	Account store.Account
+	Pending string
+	// TrustToken, when set, is the remembered-browser cookie to set.
+	TrustToken string
+	// LostAuthenticator says the user signed in without their lost
+	// authenticator and should set up a new one now.
+	LostAuthenticator bool
+	// ReturnTo is where a reauth or step-up goes back to.
+	ReturnTo string
 }
 
 // Problems shared by the flows.
@@ -213,7 +246,7 @@ func normalizeCode(in string) string {
 // parallel submissions are serialized: the attempt count cannot be
 // outrun, and a right code is accepted once. On success the flow's code
 // is cleared and next is applied.
-func (s *Service) checkCode(ctx context.Context, c Client, id, kind, field, code string, next func(*store.Flow)) (store.Flow, error) {
+func (s *Service) checkCode(ctx context.Context, c Client, id, kind, field, code string, ttl time.Duration, next func(*store.Flow)) (store.Flow, error) {
 	cfg := s.cfg()
 	code = normalizeCode(code)
 	if len(code) != 6 {
@@ -231,8 +264,8 @@ func (s *Service) checkCode(ctx context.Context, c Client, id, kind, field, code
 		if f.Attempts >= cfg.CodeAttempts {
 			return f, problem.New(problem.TooManyAttempts, field, "code.too_many", problem.Args{"max": cfg.CodeAttempts})
 		}
-		if f.CodeHash != nil && !s.now().Before(f.LastSentAt.Add(cfg.CodeTTL)) {
-			return f, problem.New(problem.Expired, field, "code.expired", problem.Args{"count": int(cfg.CodeTTL.Minutes())})
+		if f.CodeHash != nil && !s.now().Before(f.LastSentAt.Add(ttl)) {
+			return f, problem.New(problem.Expired, field, "code.expired", problem.Args{"count": int(ttl.Minutes())})
 		}
 		if f.CodeHash == nil || !secret.Equal(f.CodeHash, codeHash(f.ID, code)) {
 			f.Attempts++
@@ -337,15 +370,24 @@ type flowData struct {
 
 func decodeData(f store.Flow) flowData {
 	var d flowData
-	if f.Data != "" {
-		json.Unmarshal([]byte(f.Data), &d)
-	}
+	decodeJSON(f.Data, &d)
 	return d
 }
 
-func encodeData(d flowData) string {
-	b, _ := json.Marshal(d)
+func encodeData(d flowData) string { return encodeJSON(d) }
+
+func encodeJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain structs are encoded
+	}
 	return string(b)
+}
+
+func decodeJSON(s string, v any) {
+	if s != "" {
+		json.Unmarshal([]byte(s), v) // written by encodeJSON; a bad value reads as zero
+	}
 }
 
 // describeBrowser turns a User-Agent into "Firefox on Linux" for mails.

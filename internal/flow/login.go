@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/portvakt/portvakt/internal/account"
+	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/authn/password"
 	"github.com/portvakt/portvakt/internal/problem"
-	"github.com/portvakt/portvakt/internal/session"
 	"github.com/portvakt/portvakt/internal/store"
 )
 
@@ -61,7 +61,7 @@ func (s *Service) LoginPassword(ctx context.Context, c Client, flowID, pw string
 	if _, err := s.consume(ctx, c, f.ID, store.FlowLogin, func(*store.Flow) error { return nil }); err != nil {
 		return Result{}, err
 	}
-	return s.finishLogin(ctx, c, acct, []string{"pwd"})
+	return s.finishLogin(ctx, c, acct, []authn.Method{authn.Password})
 }
 
 // LoginUsername signs in with a username and password in one step (IDEP
@@ -84,7 +84,7 @@ func (s *Service) LoginUsername(ctx context.Context, c Client, username, pw stri
 	if err != nil {
 		return Result{}, err
 	}
-	return s.finishLogin(ctx, c, acct, []string{"pwd"})
+	return s.finishLogin(ctx, c, acct, []authn.Method{authn.Password})
 }
 
 // errWrongCredentials is the one answer for an unknown account, a wrong
@@ -171,18 +171,6 @@ func (s *Service) rehash(ctx context.Context, accountID, old, pw string) {
 		return
 	}
 	s.log().Info("password rehashed with current parameters", "account", accountID)
-}
-
-// finishLogin is the single place a sign-in becomes a session. Second
-// factors (a later issue) hook in here, so that no path (password,
-// recovery, magic link) can skip them.
-func (s *Service) finishLogin(ctx context.Context, c Client, acct store.Account, amr []string) (Result, error) {
-	token, sess, err := s.Sessions.Create(ctx, acct.ID, session.Auth{AMR: amr, Level: 1}, session.Client{UserAgent: c.UserAgent, IP: c.IP})
-	if err != nil {
-		return Result{}, err
-	}
-	s.log().Info("signed in", "account", acct.ID, "session", sess.ID, "amr", strings.Join(amr, " "))
-	return Result{Token: token, Session: sess, Account: acct}, nil
 }
 
 // PolicyContext is the password-policy context for an address and name

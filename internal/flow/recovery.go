@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/portvakt/portvakt/internal/account"
+	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/authn/password"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
@@ -153,7 +154,7 @@ func (s *Service) ResendRecoveryCode(ctx context.Context, c Client, flowID strin
 
 // VerifyRecoveryCode checks the code; the flow may then set a password.
 func (s *Service) VerifyRecoveryCode(ctx context.Context, c Client, flowID, code string) (store.Flow, error) {
-	return s.checkCode(ctx, c, flowID, store.FlowRecovery, "code", code, func(f *store.Flow) { f.State = stateVerified })
+	return s.checkCode(ctx, c, flowID, store.FlowRecovery, "code", code, s.cfg().CodeTTL, func(f *store.Flow) { f.State = stateVerified })
 }
 
 // LinkInfo describes an emailed link without using it, for the page a GET
@@ -230,7 +231,7 @@ func (s *Service) UseLink(ctx context.Context, c Client, token string) (store.Fl
 	if acct.Disabled {
 		return store.Flow{}, nil, problem.New(problem.Forbidden, "", "login.disabled", nil)
 	}
-	res, err := s.finishLogin(ctx, c, acct, []string{"otp"})
+	res, err := s.finishLogin(ctx, c, acct, []authn.Method{authn.Email})
 	if err != nil {
 		return store.Flow{}, nil, err
 	}
@@ -255,7 +256,8 @@ func (s *Service) CompleteRecovery(ctx context.Context, c Client, flowID, pw str
 	if err := s.setPassword(ctx, acct, f.Email, "password", pw); err != nil {
 		return Result{}, err
 	}
-	if _, err := s.consume(ctx, c, f.ID, store.FlowRecovery, func(f *store.Flow) error { return nil }); err != nil {
+	used, err := s.consume(ctx, c, f.ID, store.FlowRecovery, func(f *store.Flow) error { return nil })
+	if err != nil {
 		return Result{}, err
 	}
 	// A reset ends every session and every other pending recovery: if an
@@ -266,8 +268,17 @@ func (s *Service) CompleteRecovery(ctx context.Context, c Client, flowID, pw str
 	if _, err := s.Store.DeleteAccountFlows(ctx, acct.ID, store.FlowRecovery); err != nil {
 		return Result{}, err
 	}
+	// The used flow went with them; keep it, used, until it expires, so
+	// that its link, opened again, says it was used rather than that it
+	// is not valid. Nothing can use it, so failing to keep it is no fault.
+	if err := s.Store.CreateFlow(ctx, used); err != nil {
+		s.log().Warn("used recovery flow not kept", "flow", used.ID, "err", err)
+	}
+	if err := s.ForgetAllBrowsers(ctx, acct.ID); err != nil {
+		return Result{}, err
+	}
 	s.notifyPasswordChanged(ctx, c, acct)
-	return s.finishLogin(ctx, c, acct, []string{"otp", "pwd"})
+	return s.finishLogin(ctx, c, acct, []authn.Method{authn.Email})
 }
 
 // CancelRecovery is the "this wasn't me" link: it kills the flow (and its

@@ -30,6 +30,10 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, who Who, current
 	if _, err := s.Sessions.RevokeOthers(ctx, who.Account.ID, who.Session.ID); err != nil {
 		return "", err
 	}
+	// A remembered browser is bound to the password that opened it.
+	if err := s.ForgetAllBrowsers(ctx, who.Account.ID); err != nil {
+		return "", err
+	}
 	token, _, err := s.Sessions.Rotate(ctx, who.Session.ID, nil)
 	if err != nil {
 		return "", err
@@ -147,7 +151,7 @@ func (s *Service) VerifyAddEmail(ctx context.Context, c Client, who Who, flowID,
 	if _, err := s.EmailFlow(ctx, c, who, flowID); err != nil {
 		return store.Email{}, err
 	}
-	f, err := s.checkCode(ctx, c, flowID, store.FlowVerifyEmail, "code", code, func(f *store.Flow) {
+	f, err := s.checkCode(ctx, c, flowID, store.FlowVerifyEmail, "code", code, s.cfg().CodeTTL, func(f *store.Flow) {
 		f.State = stateVerified
 		f.ConsumedAt = s.now()
 	})

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/portvakt/portvakt/internal/account"
+	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/authn/password"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
@@ -77,7 +78,7 @@ func (s *Service) VerifySignupCode(ctx context.Context, c Client, flowID, code s
 	if f.State == stateVerified {
 		return f, nil
 	}
-	return s.checkCode(ctx, c, flowID, store.FlowSignup, "code", code, func(f *store.Flow) { f.State = stateVerified })
+	return s.checkCode(ctx, c, flowID, store.FlowSignup, "code", code, s.cfg().CodeTTL, func(f *store.Flow) { f.State = stateVerified })
 }
 
 // SignupFlow returns the sign-up flow for the page that shows it.
@@ -139,7 +140,7 @@ func (s *Service) CompleteSignup(ctx context.Context, c Client, flowID, name, pw
 	}
 	s.log().Info("account created", "account", acct.ID, "via", "signup")
 	s.Mailer.Send(ctx, f.Email, c.Lang, "welcome", map[string]any{"name": name, "login_url": s.link("/login")})
-	return s.finishLogin(ctx, c, acct, []string{"pwd"})
+	return s.finishLogin(ctx, c, acct, []authn.Method{authn.Password})
 }
 
 // consume marks a flow used, after check (run inside the update) passes.

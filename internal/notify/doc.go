@@ -56,7 +56,8 @@
 //	{{url "/reset" "token" .Data.token}}              absolute link under the configured BaseURL
 //
 // The subject is the catalog key mail.<name>.subject, given the Send data
-// and "service" as arguments. Texts live only in the i18n catalogs (never
+// (except "count", which would ask the catalog for a plural form) and
+// "service" as arguments. Texts live only in the i18n catalogs (never
 // in the template files), so a template is translated once for all
 // languages. Links are built only from Config.BaseURL, never from the
 // request, so a forged Host header cannot redirect a reset link.

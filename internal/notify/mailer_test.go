@@ -135,6 +135,41 @@ var sampleData = map[string]map[string]any{
 		"name": "Ada Lovelace", "username": "ada", "days": 7,
 		"link": "https://id.example.com/invite?token=1nv1t3",
 	},
+	notify.TemplateMFAEmail: {
+		"name": "Ada Lovelace", "code": "264901", "count": 10,
+		"link": "https://id.example.com/login/factor/link/f4ct0r",
+		"when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+		"recover_url": "https://id.example.com/recover",
+	},
+	notify.TemplateRecoveryCodeUsed: {
+		// No codes left: the mail says so in words, not "0 codes";
+		// TestRecoveryCodeUsed_count checks the other counts.
+		"name": "Ada Lovelace", "count": 0,
+		"when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+		"recover_url":  "https://id.example.com/recover",
+		"security_url": "https://id.example.com/account/security",
+	},
+	notify.TemplateFactorAdded: {
+		"name": "Ada Lovelace", "factor": "+47 ••• •• 567",
+		"when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+		"recover_url":  "https://id.example.com/recover",
+		"security_url": "https://id.example.com/account/security",
+	},
+	notify.TemplateFactorRemoved: {
+		"name": "Ada Lovelace", "factor": "Authenticator app",
+		"when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+		"recover_url":  "https://id.example.com/recover",
+		"security_url": "https://id.example.com/account/security",
+	},
+	notify.TemplateRecoveryCodesNew: {
+		"name": "Ada Lovelace",
+		"when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+		"recover_url":  "https://id.example.com/recover",
+		"security_url": "https://id.example.com/account/security",
+	},
+	notify.TemplateSupportCode: {
+		"name": "", "code": "k7q4-9xm2-pd3f-h8wa", "count": 24,
+	},
 }
 
 // TestMailer_Send renders every template in every language into the
@@ -398,6 +433,63 @@ func TestTemplates_keysExist(t *testing.T) {
 		for _, m := range key.FindAllStringSubmatch(string(b), -1) {
 			if !cat.Has(m[1]) {
 				t.Errorf("%s uses %q, which is not in the catalog", f, m[1])
+			}
+		}
+	}
+}
+
+// The recovery-code mail words the codes left as a count (1 in the
+// singular form) and none as "no codes left", in every language; only
+// with codes left does it ask to replace them after a stranger's use.
+func TestRecoveryCodeUsed_count(t *testing.T) {
+	cat := newCatalog(t)
+	m := newMailer(t, newOutbox(), newClock())
+	for _, lang := range i18n.Languages {
+		l := cat.Lang(lang)
+		for _, n := range []int{0, 1, 7} {
+			data := map[string]any{}
+			for k, v := range sampleData[notify.TemplateRecoveryCodeUsed] {
+				data[k] = v
+			}
+			data["count"] = n
+			c, err := m.Render(lang, notify.TemplateRecoveryCodeUsed, data)
+			if err != nil {
+				t.Fatalf("Render(%s, count %d): %v", lang, n, err)
+			}
+			want, notWant := l.T("mail.recovery_code_used.remaining", "count", n), l.T("mail.recovery_code_used.none")
+			if n == 0 {
+				want, notWant = notWant, want
+			}
+			then := l.T("mail.recovery_code_used.then_codes")
+			for _, body := range []string{c.Text, c.HTML} {
+				if !strings.Contains(body, want) || strings.Contains(body, notWant) {
+					t.Errorf("%s, count %d: the message does not say %q (or also says %q):\n%s", lang, n, want, notWant, body)
+				}
+				if strings.Contains(body, then) != (n > 0) {
+					t.Errorf("%s, count %d: the message says %q: %v, want %v", lang, n, then, !(n > 0), n > 0)
+				}
+			}
+		}
+	}
+}
+
+// A count of 1 picks the singular form of every plural message a template
+// uses, and must not reach the subject, which has no plural forms (the
+// catalog would log an error and newCatalog fails the test).
+func TestTemplates_countOfOne(t *testing.T) {
+	m := newMailer(t, newOutbox(), newClock())
+	for _, name := range notify.TemplateNames() {
+		if _, ok := sampleData[name]["count"]; !ok {
+			continue
+		}
+		data := map[string]any{}
+		for k, v := range sampleData[name] {
+			data[k] = v
+		}
+		data["count"] = 1
+		for _, lang := range i18n.Languages {
+			if _, err := m.Render(lang, name, data); err != nil {
+				t.Errorf("Render(%s, %s, count 1): %v", lang, name, err)
 			}
 		}
 	}

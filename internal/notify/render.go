@@ -67,6 +67,31 @@ const (
 	// TemplateInvite tells someone an account was created for them: name
 	// (may be ""), username (may be ""), link, days.
 	TemplateInvite = "invite"
+
+	// TemplateMFAEmail carries the code and link of an email second step,
+	// after the password was right: name (may be ""), code, link, count
+	// (minutes), when, ip, browser, recover_url. The link works only in
+	// the browser that started the sign-in; the mail says so.
+	TemplateMFAEmail = "mfa_email"
+	// TemplateRecoveryCodeUsed says a recovery code was used to sign in:
+	// name (may be ""), count (unused codes left, may be 0), when, ip,
+	// browser, recover_url, security_url.
+	TemplateRecoveryCodeUsed = "recovery_code_used"
+	// TemplateFactorAdded says a sign-in method was added: name (may be
+	// ""), factor (a label such as "Authenticator app" or "+47 ••• •• 567",
+	// in the recipient's language), when, ip, browser, recover_url,
+	// security_url.
+	TemplateFactorAdded = "factor_added"
+	// TemplateFactorRemoved says a sign-in method was removed: the same
+	// data as TemplateFactorAdded.
+	TemplateFactorRemoved = "factor_removed"
+	// TemplateRecoveryCodesNew says a new set of recovery codes replaced
+	// the old one: name (may be ""), when, ip, browser, recover_url,
+	// security_url.
+	TemplateRecoveryCodesNew = "recovery_codes_new"
+	// TemplateSupportCode carries a one-time second-step code that support
+	// created for the user: name (may be ""), code, count (hours).
+	TemplateSupportCode = "support_code"
 )
 
 // templateNames lists every template New parses. A name here without its
@@ -86,6 +111,12 @@ var templateNames = []string{
 	TemplateEmailPrimaryChanged,
 	TemplateEmailRemoved,
 	TemplateInvite,
+	TemplateMFAEmail,
+	TemplateRecoveryCodeUsed,
+	TemplateFactorAdded,
+	TemplateFactorRemoved,
+	TemplateRecoveryCodesNew,
+	TemplateSupportCode,
 }
 
 // TemplateNames returns the names of all templates, for previews and
@@ -306,10 +337,14 @@ func (r *renderer) render(lang, name string, data map[string]any) (Content, erro
 		data = map[string]any{}
 	}
 	// The subject sees the caller's values plus "service"; the configured
-	// name wins over a caller's value of the same name.
+	// name wins over a caller's value of the same name. It does not see
+	// "count": given a count, the catalog picks a plural form, and a
+	// subject is a plain message, which has none for a count of 1.
 	args := make(map[string]any, len(data)+1)
 	for k, v := range data {
-		args[k] = v
+		if k != "count" {
+			args[k] = v
+		}
 	}
 	args["service"] = r.service
 	td := TemplateData{

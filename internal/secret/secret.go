@@ -1,8 +1,3 @@
-// Package secret makes and compares the random values Portvakt hands out:
-// session tokens, link tokens, record IDs. Every value comes from
-// crypto/rand; digests are SHA-256, which is right for random tokens of 128
-// bits or more (a slow password hash buys nothing against guessing 2^128
-// values, and would cap throughput). Comparisons of secrets are constant-time.
 package secret
 
 import (

@@ -170,6 +170,9 @@ type Store interface {
 	Flows
 	Counters
 	Registrar
+	Factors
+	RecoveryCodes
+	TrustedBrowsers
 	// Ping checks that the database answers; used by /readyz.
 	Ping(ctx context.Context) error
 	// Close releases the database.

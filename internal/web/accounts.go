@@ -39,11 +39,51 @@ func (s *Server) client(w http.ResponseWriter, r *http.Request) flow.Client {
 		// Make the cookie visible to the rest of this request too.
 		r.AddCookie(&http.Cookie{Name: s.browserCookieName(), Value: token})
 	}
-	return flow.Client{Browser: secret.Hash(token), IP: clientIP(r), UserAgent: r.UserAgent(), Lang: stateOf(r).Lang.Tag()}
+	c := flow.Client{Browser: secret.Hash(token), IP: clientIP(r), UserAgent: r.UserAgent(), Lang: stateOf(r).Lang.Tag()}
+	if t, err := r.Cookie(s.trustCookieName()); err == nil && t.Value != "" {
+		c.Trust = secret.Hash(t.Value)
+	}
+	return c
+}
+
+// land finishes a sign-in: to the second-factor step if one is needed,
+// otherwise the session cookie (and the remembered-browser cookie if the
+// user asked) and on to dest, or to where a reauth or step-up came from.
+func (s *Server) land(w http.ResponseWriter, r *http.Request, res flow.Result, dest string) error {
+	if res.Pending != "" {
+		http.Redirect(w, r, "/login/factor?flow="+res.Pending, http.StatusSeeOther)
+		return nil
+	}
+	if err := s.signIn(w, r, res); err != nil {
+		return err
+	}
+	if res.TrustToken != "" {
+		http.SetCookie(w, &http.Cookie{
+			Name: s.trustCookieName(), Value: res.TrustToken, Path: "/", MaxAge: s.Flows.MFA.RememberDays * 24 * 3600,
+			HttpOnly: true, Secure: s.secure(), SameSite: http.SameSiteLaxMode,
+		})
+	}
+	switch {
+	case res.LostAuthenticator:
+		dest = "/account/security?notice=set-up-totp#totp"
+	case res.ReturnTo != "":
+		dest = localPath(res.ReturnTo)
+	}
+	http.Redirect(w, r, dest, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) trustCookieName() string {
+	if s.secure() {
+		return "__Host-portvakt_trust"
+	}
+	return "portvakt_trust"
 }
 
 // signIn replaces whatever session the browser had with the new one
-// (never reusing a token from before sign-in: session fixation).
+// (never reusing a token from before sign-in: session fixation). A
+// reauth or step-up rotates the same session, which also gets the new
+// cookie.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, res flow.Result) error {
 	if old := stateOf(r).Session; old != nil && old.ID != res.Session.ID {
 		if err := s.Sessions.Revoke(r.Context(), old.ID); err != nil {
@@ -242,11 +282,7 @@ func (s *Server) signupDetailsSubmit(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if err := s.signIn(w, r, res); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/account?notice=welcome", http.StatusSeeOther)
-	return nil
+	return s.land(w, r, res, "/account?notice=welcome")
 }
 
 // ---- sign-in ----
@@ -322,11 +358,7 @@ func (s *Server) loginPasswordSubmit(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	s.rememberEmail(w, f)
-	if err := s.signIn(w, r, res); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
-	return nil
+	return s.land(w, r, res, "/account")
 }
 
 // rememberEmail keeps (or forgets) the address on this device, as the
@@ -362,11 +394,7 @@ func (s *Server) loginUsernameSubmit(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if err := s.signIn(w, r, res); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
-	return nil
+	return s.land(w, r, res, "/account")
 }
 
 // ---- recovery ----
@@ -474,11 +502,7 @@ func (s *Server) recoverLinkUse(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if res != nil {
-		if err := s.signIn(w, r, *res); err != nil {
-			return err
-		}
-		http.Redirect(w, r, "/account", http.StatusSeeOther)
-		return nil
+		return s.land(w, r, *res, "/account")
 	}
 	http.Redirect(w, r, "/recover/password?flow="+f.ID, http.StatusSeeOther)
 	return nil
@@ -526,11 +550,7 @@ func (s *Server) recoverPasswordSubmit(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	if err := s.signIn(w, r, res); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/account?notice=password-changed", http.StatusSeeOther)
-	return nil
+	return s.land(w, r, res, "/account?notice=password-changed")
 }
 
 // recoverCancelLanding is the "this wasn't me" link; like every emailed

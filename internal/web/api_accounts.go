@@ -43,10 +43,21 @@ func (s *Server) apiClient(r *http.Request, flowToken string) flow.Client {
 
 func newFlowToken() string { return secret.Token() }
 
-// signedIn answers a finished sign-in: the cookie, and the session.
-func (s *Server) apiSignedIn(w http.ResponseWriter, r *http.Request, res flow.Result) error {
+// apiSignedIn answers a finished sign-in: the cookie, and the session.
+// When a second factor is needed it answers the flow instead (next:
+// "factor"), which continues under the same flow token.
+func (s *Server) apiSignedIn(w http.ResponseWriter, r *http.Request, res flow.Result, flowToken string) error {
+	if res.Pending != "" {
+		return writeJSON(w, http.StatusOK, FlowJSON{FlowID: res.Pending, FlowToken: flowToken, Next: "factor"})
+	}
 	if err := s.signIn(w, r, res); err != nil {
 		return err
+	}
+	if res.TrustToken != "" {
+		http.SetCookie(w, &http.Cookie{
+			Name: s.trustCookieName(), Value: res.TrustToken, Path: "/", MaxAge: s.Flows.MFA.RememberDays * 24 * 3600,
+			HttpOnly: true, Secure: s.secure(), SameSite: http.SameSiteLaxMode,
+		})
 	}
 	sess := res.Session
 	return writeJSON(w, http.StatusOK, SessionJSON{ID: sess.ID, AccountID: sess.AccountID, AuthTime: sess.AuthTime.UTC(), ExpiresAt: sess.ExpiresAt.UTC(), AMR: sess.AMR, Level: sess.Level})
@@ -106,7 +117,7 @@ func (s *Server) apiSignupComplete(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return s.apiSignedIn(w, r, res)
+	return s.apiSignedIn(w, r, res, in.FlowToken)
 }
 
 // apiLogin is the email step of email-first sign-in.
@@ -140,7 +151,7 @@ func (s *Server) apiLoginPassword(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return s.apiSignedIn(w, r, res)
+	return s.apiSignedIn(w, r, res, in.FlowToken)
 }
 
 func (s *Server) apiLoginUsername(w http.ResponseWriter, r *http.Request) error {
@@ -154,11 +165,12 @@ func (s *Server) apiLoginUsername(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	res, err := s.Flows.LoginUsername(r.Context(), s.apiClient(r, ""), in.Username, in.Password)
+	tok := newFlowToken()
+	res, err := s.Flows.LoginUsername(r.Context(), s.apiClient(r, tok), in.Username, in.Password)
 	if err != nil {
 		return err
 	}
-	return s.apiSignedIn(w, r, res)
+	return s.apiSignedIn(w, r, res, tok)
 }
 
 func (s *Server) apiRecovery(w http.ResponseWriter, r *http.Request) error {
@@ -222,7 +234,7 @@ func (s *Server) apiRecoveryLink(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if res != nil {
-		return s.apiSignedIn(w, r, *res)
+		return s.apiSignedIn(w, r, *res, tok)
 	}
 	return writeJSON(w, http.StatusOK, FlowJSON{FlowID: f.ID, FlowToken: tok, Email: f.Email, ExpiresAt: f.ExpiresAt.UTC(), Next: "password"})
 }
@@ -239,7 +251,7 @@ func (s *Server) apiRecoveryPassword(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	return s.apiSignedIn(w, r, res)
+	return s.apiSignedIn(w, r, res, in.FlowToken)
 }
 
 func (s *Server) apiRecoveryCancel(w http.ResponseWriter, r *http.Request) error {

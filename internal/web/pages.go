@@ -44,14 +44,18 @@ func (s *Server) base(r *http.Request) ui.Base {
 // notices are the messages a redirect may ask the next page to show, by
 // a fixed name in the query, so no text travels in URLs.
 var notices = map[string]string{
-	"signed-out":       "logout.done",
-	"code-resent":      "code.resent",
-	"welcome":          "account.welcome",
-	"password-changed": "account.password.changed",
-	"email-added":      "account.emails.added",
-	"primary-changed":  "account.emails.primary_changed",
-	"email-removed":    "account.emails.removed",
-	"sign-in-first":    "session.required",
+	"signed-out":        "logout.done",
+	"code-resent":       "code.resent",
+	"welcome":           "account.welcome",
+	"password-changed":  "account.password.changed",
+	"email-added":       "account.emails.added",
+	"primary-changed":   "account.emails.primary_changed",
+	"email-removed":     "account.emails.removed",
+	"sign-in-first":     "session.required",
+	"set-up-totp":       "security.totp.lost_notice",
+	"factor-added":      "security.factor_added",
+	"factor-removed":    "security.factor_removed",
+	"browser-forgotten": "security.browsers.forgotten",
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {

@@ -24,13 +24,20 @@ import (
 	"github.com/portvakt/portvakt/internal/web"
 )
 
-// clock is a settable time source.
+// clock is a settable time source that also steps forward a millisecond
+// on every reading (like tailscale's tstest.Clock), so records made in
+// one test keep their order when sorted by time.
 type clock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Millisecond)
+	return c.t
+}
 func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)

@@ -83,7 +83,8 @@ func (db *DB) UpdateAccount(ctx context.Context, id string, fn func(store.Accoun
 }
 
 // DeleteAccount removes the account and, through ON DELETE CASCADE, its
-// sessions, emails, password and flows. It returns an error wrapping
+// sessions, emails, password, flows, factors, recovery codes and trusted
+// browsers. It returns an error wrapping
 // store.ErrNotFound if there was no such account.
 func (db *DB) DeleteAccount(ctx context.Context, id string) error {
 	if err := db.writer().execOne(ctx, "DELETE FROM accounts WHERE id = ?", id); err != nil {

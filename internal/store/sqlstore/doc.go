@@ -41,7 +41,8 @@
 //   - Session.AMR is stored space-separated; the values are RFC 8176
 //     tokens, and values containing spaces are refused.
 //   - Session.TokenHash is BLOB / BYTEA. Deleting an account deletes its
-//     sessions, emails, password and flows through ON DELETE CASCADE.
+//     sessions, emails, password, flows, factors, recovery codes and
+//     trusted browsers through ON DELETE CASCADE.
 //   - An email address is unique through an address_key column holding it
 //     lower-cased by Go (strings.ToLower), the same for both dialects,
 //     whose lower() functions differ outside ASCII; lookups go through the
@@ -53,6 +54,13 @@
 //     or empty and read back as nil, so the unique index on link_hash lets
 //     any number of flows go without a link. An empty Flow.AccountID is
 //     NULL; a set one must name an account (else ErrNotFound).
+//   - Factor.Secret is NULL when nil or empty and reads back as nil. A
+//     partial unique index on (account_id, phone) where kind = 'sms' and
+//     confirmed_at is not the zero time lets an account confirm a phone
+//     as an SMS factor once, while unconfirmed factors (enrolments in
+//     progress) may repeat it.
+//   - A recovery code's key is (account_id, hash); used_at holds the zero
+//     time while it is unused.
 //
 // # Transactions and concurrency
 //
@@ -60,13 +68,18 @@
 // one transaction. On PostgreSQL the read is SELECT … FOR UPDATE, so
 // concurrent updates of one row (from any node) queue up on the row lock
 // and none is lost; that is also what makes a flow consumed through
-// UpdateFlow consumed exactly once. ClaimMessages selects FOR UPDATE SKIP
+// UpdateFlow consumed exactly once, and a TOTP step accepted through
+// UpdateFactor accepted once. ClaimMessages selects FOR UPDATE SKIP
 // LOCKED, so workers on several nodes claim disjoint batches without
 // waiting for one another. SetPrimaryEmail locks all of the account's
 // addresses, in address order, before it moves the primary flag.
-// AddFailure is a single INSERT … ON CONFLICT DO UPDATE … RETURNING
-// (SQLite 3.35 or newer), so parallel failures each get a count of their
-// own.
+// UseRecoveryCode is one UPDATE … WHERE used_at is unused, checked by its
+// row count: parallel uses of one code queue on the row, and the first to
+// commit leaves the others nothing to update. ReplaceRecoveryCodes locks
+// the account's row first, so concurrent replacements never leave a mix
+// of two sets. AddFailure is a single INSERT … ON CONFLICT DO UPDATE …
+// RETURNING (SQLite 3.35 or newer), so parallel failures each get a count
+// of their own.
 //
 // SQLite allows one writer at a time. A DB on SQLite therefore keeps two
 // pools: a writer pool with exactly one connection, which runs every write

@@ -143,3 +143,86 @@ func TestLastFailureNeverGoesBack(t *testing.T) {
 		t.Errorf("Failures = %d, %v, %v; want 2, %v, nil", n, last, err, t0)
 	}
 }
+
+func TestUpdateFactorRefusesAnotherAccount(t *testing.T) {
+	db := openSQLite(t)
+	ctx := t.Context()
+	for _, id := range []string{"acct-1", "acct-2"} {
+		if err := db.CreateAccount(ctx, store.Account{ID: id}); err != nil {
+			t.Fatalf("CreateAccount(%q): %v", id, err)
+		}
+	}
+	want := store.Factor{ID: "f", AccountID: "acct-1", Kind: store.FactorTOTP, Name: "Authenticator", Secret: []byte{1}}
+	if err := db.CreateFactor(ctx, want); err != nil {
+		t.Fatalf("CreateFactor: %v", err)
+	}
+	for name, change := range map[string]func(*store.Factor){
+		"the ID":         func(f *store.Factor) { f.ID = "g" },
+		"the account ID": func(f *store.Factor) { f.AccountID = "acct-2" },
+	} {
+		_, err := db.UpdateFactor(ctx, "f", func(f store.Factor) (store.Factor, error) {
+			change(&f)
+			f.Name = "changed"
+			return f, nil
+		})
+		if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+			t.Errorf("UpdateFactor changing %s = %v, want a plain error", name, err)
+		}
+	}
+	if f, err := db.GetFactor(ctx, "f"); err != nil || f.Name != want.Name || f.AccountID != want.AccountID {
+		t.Errorf(`GetFactor("f") = %+v, %v; want it unchanged`, f, err)
+	}
+}
+
+func TestRecoveryCodesRefuseBadInput(t *testing.T) {
+	db := openSQLite(t)
+	ctx := t.Context()
+	for _, id := range []string{"acct-1", "acct-2"} {
+		if err := db.CreateAccount(ctx, store.Account{ID: id}); err != nil {
+			t.Fatalf("CreateAccount(%q): %v", id, err)
+		}
+	}
+	if err := db.ReplaceRecoveryCodes(ctx, "acct-1", []store.RecoveryCode{{Hash: []byte{1}}}); err != nil {
+		t.Fatalf("ReplaceRecoveryCodes: %v", err)
+	}
+	for name, codes := range map[string][]store.RecoveryCode{
+		"a code of another account": {{Hash: []byte{2}}, {AccountID: "acct-2", Hash: []byte{3}}},
+		"a code without a digest":   {{Hash: []byte{2}}, {Hash: []byte{}}},
+	} {
+		err := db.ReplaceRecoveryCodes(ctx, "acct-1", codes)
+		if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+			t.Errorf("ReplaceRecoveryCodes with %s = %v, want a plain error", name, err)
+		}
+	}
+	for _, id := range []string{"acct-1", "acct-2"} {
+		want := map[string]int{"acct-1": 1, "acct-2": 0}[id]
+		if unused, total, err := db.CountRecoveryCodes(ctx, id); err != nil || unused != want || total != want {
+			t.Errorf("CountRecoveryCodes(%q) = %d, %d, %v; want %d, %d, nil", id, unused, total, err, want, want)
+		}
+	}
+	// The zero time would leave the code unused.
+	_, err := db.UseRecoveryCode(ctx, "acct-1", []byte{1}, time.Time{})
+	if err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UseRecoveryCode at the zero time = %v, want a plain error", err)
+	}
+	if n, err := db.UseRecoveryCode(ctx, "acct-1", []byte{1}, time.UnixMilli(1)); err != nil || n != 0 {
+		t.Errorf("UseRecoveryCode = %d, %v; want 0, nil", n, err)
+	}
+}
+
+func TestTrustedBrowserWithoutTokenIsRefused(t *testing.T) {
+	db := openSQLite(t)
+	ctx := t.Context()
+	if err := db.CreateAccount(ctx, store.Account{ID: "acct-1"}); err != nil {
+		t.Fatalf("CreateAccount: %v", err)
+	}
+	for _, token := range [][]byte{nil, {}} {
+		err := db.CreateTrustedBrowser(ctx, store.TrustedBrowser{ID: "b", AccountID: "acct-1", TokenHash: token})
+		if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
+			t.Errorf("CreateTrustedBrowser with token hash %#v = %v, want a plain error", token, err)
+		}
+	}
+	if list, err := db.ListTrustedBrowsers(ctx, "acct-1"); err != nil || len(list) != 0 {
+		t.Errorf(`ListTrustedBrowsers("acct-1") = %+v, %v; want none`, list, err)
+	}
+}

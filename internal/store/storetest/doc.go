@@ -17,7 +17,11 @@
 // claimers racing for the same messages, case-insensitive email addresses
 // and the one primary address, password history, flows (including twenty
 // parallel submissions of one code consuming it exactly once), failure
-// counters and their window, and the all-or-nothing Register.
+// counters and their window, the all-or-nothing Register, second factors
+// (one confirmed SMS factor per phone and account, twenty parallel
+// updates offering one TOTP step accepting it exactly once), recovery
+// codes (replaced as a set, twenty parallel uses of one code succeeding
+// exactly once) and trusted browsers.
 //
 // Times are fixed (see T0) rather than read from the clock, so a failure
 // reproduces.

@@ -38,6 +38,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	all = append(all, flowTests...)
 	all = append(all, counterTests...)
 	all = append(all, registerTests...)
+	all = append(all, factorTests...)
+	all = append(all, recoveryCodeTests...)
+	all = append(all, trustedBrowserTests...)
+	all = append(all, secondFactorTests...)
 	for _, st := range all {
 		t.Run(st.name, func(t *testing.T) {
 			st.run(t, newStore(t))

@@ -56,7 +56,7 @@ func Static() fs.FS {
 }
 
 // Pages lists every page template; New fails if one is missing.
-var Pages = []string{"home", "login", "login_password", "login_username", "signup", "code", "newpassword", "recover", "message", "account", "account_email", "error", "devmail"}
+var Pages = []string{"home", "login", "login_password", "login_username", "signup", "code", "newpassword", "recover", "message", "account", "account_email", "factor", "totp", "codes", "security", "reauth", "phone", "enrol", "error", "devmail"}
 
 // LangOption is one entry of the language switcher.
 type LangOption struct {
@@ -343,4 +343,92 @@ func (r *Renderer) Render(w io.Writer, page string, data any) error {
 	}
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+// FactorChoice is one way to pass the second-factor step.
+type FactorChoice struct {
+	Key   string
+	Title string
+	// NeedsSend says a code must be sent first (SMS, email); SendText
+	// says where it goes.
+	NeedsSend bool
+	SendText  string
+	Sent      bool
+	SentText  string
+	AskCode   bool
+	CodeLabel string
+	CodeHint  string
+	Numeric   bool
+}
+
+// FactorPage is the second-factor step of sign-in, re-authentication or
+// step-up.
+type FactorPage struct {
+	Base
+	Heading      string
+	Lead         string
+	Flow         string
+	Current      *FactorChoice
+	Others       []FactorChoice
+	Remember     bool
+	RememberDays int
+	OfferLost    bool
+}
+
+// TOTPPage sets up an authenticator app.
+type TOTPPage struct {
+	Base
+	QR     string
+	Groups string
+	Action string
+	Hidden []Hidden
+}
+
+// CodesPage shows recovery codes once.
+type CodesPage struct {
+	Base
+	Codes    []string
+	Download string
+	Next     string
+}
+
+// LabelledItem is a factor or browser with a label to show.
+type LabelledItem struct {
+	ID, Label, Since string
+}
+
+// SecurityPage is "Sign-in and security".
+type SecurityPage struct {
+	Base
+	TOTPAllowed, RecoveryAllowed, SMSAllowed, EmailAllowed bool
+	TOTP                                                   []LabelledItem
+	Phones                                                 []LabelledItem
+	RecoveryUnused, RecoveryTotal                          int
+	RememberDays                                           int
+	Browsers                                               []LabelledItem
+	Level                                                  int
+	AMR                                                    string
+}
+
+// ReauthPage asks for the password again before a sensitive change.
+type ReauthPage struct {
+	Base
+	ReturnTo string
+}
+
+// PhonePage adds a phone for SMS codes.
+type PhonePage struct {
+	Base
+	Phone string
+}
+
+// EnrolPage sets up a second factor inside a sign-in.
+type EnrolPage struct {
+	Base
+	Flow      string
+	CanEmail  bool
+	CanTOTP   bool
+	EmailSent bool
+	Email     string
+	Minutes   int
 }
