@@ -120,10 +120,10 @@ type SMS struct {
 	// Countries are the ISO codes numbers may be in; empty allows all.
 	Countries []string `yaml:"countries"`
 	// Hourly limits: per number, per account, per IP address, in all.
-	PerNumber  int `yaml:"per_number_hour"`
-	PerAccount int `yaml:"per_account_hour"`
-	PerIP      int `yaml:"per_ip_hour"`
-	Global     int `yaml:"global_hour"`
+	PerNumber  int       `yaml:"per_number_hour"`
+	PerAccount int       `yaml:"per_account_hour"`
+	PerIP      int       `yaml:"per_ip_hour"`
+	Global     int       `yaml:"global_hour"`
 	HTTP       SMSHTTP   `yaml:"http"`
 	Twilio     SMSTwilio `yaml:"twilio"`
 }
