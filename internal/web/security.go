@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/base64"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -264,7 +265,7 @@ func (s *Server) enrolTOTP(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "totp", &ui.TOTPPage{Base: s.base(r), QR: e.QR, Groups: e.Groups, Action: "/login/enrol/totp/confirm", Hidden: []ui.Hidden{{Name: "flow", Value: id}}})
+	return s.render(w, r, http.StatusOK, "totp", &ui.TOTPPage{Base: s.base(r), QR: template.URL(e.QR), Groups: e.Groups, Action: "/login/enrol/totp/confirm", Hidden: []ui.Hidden{{Name: "flow", Value: id}}})
 }
 
 func (s *Server) enrolTOTPConfirm(w http.ResponseWriter, r *http.Request) error {
@@ -280,7 +281,7 @@ func (s *Server) enrolTOTPConfirm(w http.ResponseWriter, r *http.Request) error 
 		if eerr != nil {
 			return s.flowProblem(w, r, p, "/login")
 		}
-		page := &ui.TOTPPage{Base: s.base(r), QR: e.QR, Groups: e.Groups, Action: "/login/enrol/totp/confirm", Hidden: []ui.Hidden{{Name: "flow", Value: id}}}
+		page := &ui.TOTPPage{Base: s.base(r), QR: template.URL(e.QR), Groups: e.Groups, Action: "/login/enrol/totp/confirm", Hidden: []ui.Hidden{{Name: "flow", Value: id}}}
 		page.Problem = p
 		return s.render(w, r, p.Kind.Status(), "totp", page)
 	}
@@ -301,7 +302,7 @@ func (s *Server) showCodes(w http.ResponseWriter, r *http.Request, codes []strin
 	}
 	text := strings.Join(codes, "\r\n") + "\r\n"
 	return s.render(w, r, http.StatusOK, "codes", &ui.CodesPage{Base: s.base(r), Codes: codes, Next: next,
-		Download: "data:text/plain;charset=utf-8;base64," + base64.StdEncoding.EncodeToString([]byte(text))})
+		Download: template.URL("data:text/plain;charset=utf-8;base64," + base64.StdEncoding.EncodeToString([]byte(text)))})
 }
 
 // ---- re-authentication and step-up ----
@@ -408,7 +409,7 @@ func (s *Server) securityTOTP(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "totp", &ui.TOTPPage{Base: s.base(r), QR: e.QR, Groups: e.Groups, Action: "/account/security/totp/confirm", Hidden: []ui.Hidden{{Name: "factor", Value: e.FactorID}}})
+	return s.render(w, r, http.StatusOK, "totp", &ui.TOTPPage{Base: s.base(r), QR: template.URL(e.QR), Groups: e.Groups, Action: "/account/security/totp/confirm", Hidden: []ui.Hidden{{Name: "factor", Value: e.FactorID}}})
 }
 
 func (s *Server) securityTOTPConfirm(w http.ResponseWriter, r *http.Request) error {
@@ -425,7 +426,7 @@ func (s *Server) securityTOTPConfirm(w http.ResponseWriter, r *http.Request) err
 		if eerr != nil {
 			return eerr
 		}
-		page := &ui.TOTPPage{Base: s.base(r), QR: e.QR, Groups: e.Groups, Action: "/account/security/totp/confirm", Hidden: []ui.Hidden{{Name: "factor", Value: e.FactorID}}}
+		page := &ui.TOTPPage{Base: s.base(r), QR: template.URL(e.QR), Groups: e.Groups, Action: "/account/security/totp/confirm", Hidden: []ui.Hidden{{Name: "factor", Value: e.FactorID}}}
 		page.Problem = p
 		return s.render(w, r, p.Kind.Status(), "totp", page)
 	}

@@ -378,7 +378,8 @@ type FactorPage struct {
 // TOTPPage sets up an authenticator app.
 type TOTPPage struct {
 	Base
-	QR     string
+	// QR is a data: URI of the PNG we generated (never user input).
+	QR     template.URL
 	Groups string
 	Action string
 	Hidden []Hidden
@@ -387,8 +388,9 @@ type TOTPPage struct {
 // CodesPage shows recovery codes once.
 type CodesPage struct {
 	Base
-	Codes    []string
-	Download string
+	Codes []string
+	// Download is a data: URI of the codes as text (made here).
+	Download template.URL
 	Next     string
 }
 
