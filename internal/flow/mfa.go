@@ -2,6 +2,8 @@ package flow
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -95,14 +97,31 @@ type Option struct {
 	// the authenticator's name.
 	Label string
 	Level int
+	// key, when set, is the option's Key: an email option's key names the
+	// address without spelling it (see emailKey).
+	key string
 }
 
-// Key is a stable identifier of the option for forms.
+// Key is a stable identifier of the option for forms. It goes into pages,
+// URLs and the JSON API, so it never holds an email address: a
+// second-factor step shows the address only masked, to someone who may
+// know no more than the password.
 func (o Option) Key() string {
+	if o.key != "" {
+		return o.key
+	}
 	if o.Target == "" {
 		return string(o.Method)
 	}
 	return string(o.Method) + ":" + o.Target
+}
+
+// emailKey is the key of an account's email option: a digest of the
+// address salted with the account ID (which the step does not show), so
+// the key neither spells the address nor confirms a guessed one.
+func emailKey(accountID, addr string) string {
+	sum := sha256.Sum256([]byte("mfa-email-option\x00" + accountID + "\x00" + strings.ToLower(addr)))
+	return string(authn.Email) + ":" + hex.EncodeToString(sum[:10])
 }
 
 // mfaData is the server-side state of a second-factor flow, kept in the
@@ -173,10 +192,15 @@ func (s *Service) options(ctx context.Context, acct store.Account, used []authn.
 	if err != nil {
 		return nil, err
 	}
+	// enrolled: the account set up a factor of its own, whether or not
+	// this step offers it (a lost authenticator still makes the email a
+	// second factor, as hasEnrolledFactor does for asking at all).
+	enrolled := false
 	for _, f := range factors {
 		if f.ConfirmedAt.IsZero() {
 			continue
 		}
+		enrolled = enrolled || m.allowed(authn.Method(f.Kind))
 		switch f.Kind {
 		case store.FactorTOTP:
 			add(Option{Method: authn.TOTP, Target: f.ID, Label: f.Name})
@@ -184,13 +208,13 @@ func (s *Service) options(ctx context.Context, acct store.Account, used []authn.
 			add(Option{Method: authn.SMS, Target: f.ID, Label: MaskPhone(f.Phone)})
 		}
 	}
-	if m.Mode == MFARequired || len(out) > 0 {
+	if m.Mode == MFARequired || enrolled {
 		emails, err := s.Store.ListEmails(ctx, acct.ID)
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range emails {
-			add(Option{Method: authn.Email, Target: e.Address, Label: MaskEmail(e.Address)})
+			add(Option{Method: authn.Email, Target: e.Address, Label: MaskEmail(e.Address), key: emailKey(acct.ID, e.Address)})
 		}
 	}
 	if unused, _, err := s.Store.CountRecoveryCodes(ctx, acct.ID); err != nil {
