@@ -489,8 +489,10 @@ func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) phoneCodePage(r *http.Request, flowID, phone string) *ui.CodePage {
 	b := s.base(r)
-	return &ui.CodePage{Base: b, Heading: b.T("security.sms.verify"), Flow: flowID, Email: flow.MaskPhone(phone), Minutes: int(s.Flows.MFA.SMSTTL.Minutes()),
-		Action: "/account/security/phones/verify", ResendAction: "/account/security/phones/resend", RestartURL: "/account/security/phones"}
+	minutes := int(s.Flows.MFA.SMSTTL.Minutes())
+	return &ui.CodePage{Base: b, Heading: b.T("security.sms.verify"), Flow: flowID, Email: flow.MaskPhone(phone), Minutes: minutes,
+		Action: "/account/security/phones/verify", ResendAction: "/account/security/phones/resend", RestartURL: "/account/security/phones",
+		SentText: b.T("security.sms.code_sent", "phone", flow.MaskPhone(phone), "count", minutes), Hint: b.T("security.sms.code_hint"), RestartText: b.T("security.sms.wrong_number")}
 }
 
 func (s *Server) phoneVerifyForm(w http.ResponseWriter, r *http.Request) error {

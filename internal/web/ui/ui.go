@@ -197,6 +197,11 @@ type CodePage struct {
 	Action       string
 	ResendAction string
 	RestartURL   string
+	// SentText, Hint and RestartText replace the email wording when the
+	// code went by SMS.
+	SentText    string
+	Hint        string
+	RestartText string
 }
 
 // Rule is a password rule shown before the user types.
