@@ -37,6 +37,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/portvakt/portvakt/internal/authn/password"
+	"github.com/portvakt/portvakt/internal/authn/webauthn"
 	"github.com/portvakt/portvakt/internal/secret"
 )
 
@@ -66,6 +67,43 @@ type Config struct {
 	MFA      MFA             `yaml:"mfa"`
 	SMS      SMS             `yaml:"sms"`
 	Secrets  Secrets         `yaml:"secrets"`
+	WebAuthn WebAuthn        `yaml:"webauthn"`
+}
+
+// WebAuthn configures security keys and passkeys.
+type WebAuthn struct {
+	// RPID is the domain credentials are bound to; empty means the host
+	// of public_url. Changing it later makes every registered credential
+	// unusable.
+	RPID string `yaml:"rp_id"`
+	// RPName is shown by the browser while registering; empty means
+	// service_name.
+	RPName string `yaml:"rp_name"`
+	// Origins may run ceremonies; empty means the origin of public_url.
+	Origins []string `yaml:"origins"`
+	// Attestation is none (the default), indirect or direct.
+	Attestation string `yaml:"attestation"`
+}
+
+// WebAuthnConfig returns the WebAuthn settings with the defaults from the
+// public URL filled in.
+func (c Config) WebAuthnConfig() webauthn.Config {
+	w := webauthn.Config{RPID: c.WebAuthn.RPID, RPName: c.WebAuthn.RPName, Origins: c.WebAuthn.Origins, Attestation: c.WebAuthn.Attestation}
+	if u, err := url.Parse(c.PublicURL); err == nil {
+		if w.RPID == "" {
+			w.RPID = u.Hostname()
+		}
+		if len(w.Origins) == 0 {
+			w.Origins = []string{u.Scheme + "://" + u.Host}
+		}
+	}
+	if w.RPName == "" {
+		w.RPName = c.ServiceName
+	}
+	if w.Attestation == "" {
+		w.Attestation = "none"
+	}
+	return w
 }
 
 // MFA configures second factors.
@@ -647,6 +685,10 @@ func (c Config) Validate() (warnings []string, err error) {
 		}
 	} else if c.Database.Driver == "postgres" {
 		add("secrets.key", "must be set for driver postgres, the same on every node (e.g. the output of: head -c 32 /dev/urandom | base64)")
+	}
+	for _, e := range c.WebAuthnConfig().Validate() {
+		path, msg, _ := strings.Cut(e, ": ")
+		add("webauthn."+path, "%s", msg)
 	}
 	for _, e := range c.Password.Validate() {
 		add("password."+e.Path, "%s", e.Message)

@@ -173,6 +173,7 @@ type Store interface {
 	Factors
 	RecoveryCodes
 	TrustedBrowsers
+	WebAuthnCredentials
 	// Ping checks that the database answers; used by /readyz.
 	Ping(ctx context.Context) error
 	// Close releases the database.

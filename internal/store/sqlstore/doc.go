@@ -41,8 +41,8 @@
 //   - Session.AMR is stored space-separated; the values are RFC 8176
 //     tokens, and values containing spaces are refused.
 //   - Session.TokenHash is BLOB / BYTEA. Deleting an account deletes its
-//     sessions, emails, password, flows, factors, recovery codes and
-//     trusted browsers through ON DELETE CASCADE.
+//     sessions, emails, password, flows, factors, recovery codes,
+//     trusted browsers and WebAuthn credentials through ON DELETE CASCADE.
 //   - An email address is unique through an address_key column holding it
 //     lower-cased by Go (strings.ToLower), the same for both dialects,
 //     whose lower() functions differ outside ASCII; lookups go through the
@@ -61,6 +61,11 @@
 //     progress) may repeat it.
 //   - A recovery code's key is (account_id, hash); used_at holds the zero
 //     time while it is unused.
+//   - A WebAuthn credential's key is its credential ID (BLOB / BYTEA), so
+//     an ID is registered to one account at most. PublicKey and AAGUID are
+//     NULL when nil or empty and read back as nil; Transports is stored
+//     space-separated like Session.AMR (nil and empty read back as nil);
+//     SignCount, a uint32, is an INTEGER / BIGINT with a CHECK on its range.
 //
 // # Transactions and concurrency
 //
@@ -68,10 +73,11 @@
 // one transaction. On PostgreSQL the read is SELECT … FOR UPDATE, so
 // concurrent updates of one row (from any node) queue up on the row lock
 // and none is lost; that is also what makes a flow consumed through
-// UpdateFlow consumed exactly once, and a TOTP step accepted through
-// UpdateFactor accepted once. ClaimMessages selects FOR UPDATE SKIP
-// LOCKED, so workers on several nodes claim disjoint batches without
-// waiting for one another. SetPrimaryEmail locks all of the account's
+// UpdateFlow consumed exactly once, a TOTP step accepted through
+// UpdateFactor accepted once, and a signature counter advanced through
+// UpdateWebAuthnCredential never set back by a concurrent login.
+// ClaimMessages selects FOR UPDATE SKIP LOCKED, so workers on several
+// nodes claim disjoint batches without waiting for one another. SetPrimaryEmail locks all of the account's
 // addresses, in address order, before it moves the primary flag.
 // UseRecoveryCode is one UPDATE … WHERE used_at is unused, checked by its
 // row count: parallel uses of one code queue on the row, and the first to

@@ -21,7 +21,10 @@
 // (one confirmed SMS factor per phone and account, twenty parallel
 // updates offering one TOTP step accepting it exactly once), recovery
 // codes (replaced as a set, twenty parallel uses of one code succeeding
-// exactly once) and trusted browsers.
+// exactly once), trusted browsers, and security keys and passkeys (a
+// credential ID registered to one account only, every field round-tripped
+// including nil against empty bytes, twenty parallel counter updates
+// losing none).
 //
 // Times are fixed (see T0) rather than read from the clock, so a failure
 // reproduces.
