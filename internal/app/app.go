@@ -22,6 +22,7 @@ import (
 
 	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/authn/sms"
+	"github.com/portvakt/portvakt/internal/authn/webauthn"
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/i18n"
@@ -161,6 +162,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	keys, err := webauthn.New(cfg.WebAuthnConfig())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("webauthn: %w", err)
+	}
+	keys.Now = now
 	flows := &flow.Service{
 		Store:    db,
 		Sessions: sessions,
@@ -186,8 +193,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 			PerNumber: cfg.SMS.PerNumber, PerAccount: cfg.SMS.PerAccount, PerIP: cfg.SMS.PerIP, Global: cfg.SMS.Global,
 			Countries: cfg.SMS.Countries, DefaultRegion: cfg.SMS.DefaultRegion,
 		},
-		Sealer: sealer,
-		Texts:  catalog,
+		Sealer:   sealer,
+		Texts:    catalog,
+		WebAuthn: keys,
 	}
 
 	var registry *prometheus.Registry

@@ -111,8 +111,8 @@ type MFA struct {
 	// Mode is off, optional (asked for when the user has set one up) or
 	// required (every sign-in; users without one set one up at sign-in).
 	Mode string `yaml:"mode"`
-	// Methods are the second factors offered: totp, recovery, sms, email,
-	// support.
+	// Methods are the second factors offered: webauthn, totp, recovery,
+	// sms, email, support.
 	Methods []string `yaml:"methods"`
 	// RememberDays, when above zero, offers "don't ask again in this
 	// browser for N days" at the second step.
@@ -343,7 +343,7 @@ func Default() Config {
 		Password: password.Config{Preset: "nist"},
 		MFA: MFA{
 			Mode:        "optional",
-			Methods:     []string{"totp", "recovery", "sms", "email", "support"},
+			Methods:     []string{"webauthn", "totp", "recovery", "sms", "email", "support"},
 			EmailTTL:    Duration(30 * time.Minute),
 			SMSTTL:      Duration(5 * time.Minute),
 			ReauthAfter: Duration(10 * time.Minute),
@@ -620,9 +620,9 @@ func (c Config) Validate() (warnings []string, err error) {
 	oneOf("mfa.mode", c.MFA.Mode, "off", "optional", "required")
 	for _, m := range c.MFA.Methods {
 		switch m {
-		case "totp", "recovery", "sms", "email", "support":
+		case "webauthn", "totp", "recovery", "sms", "email", "support":
 		default:
-			add("mfa.methods", "must list only totp, recovery, sms, email and support, but has %q", m)
+			add("mfa.methods", "must list only webauthn, totp, recovery, sms, email and support, but has %q", m)
 		}
 	}
 	if c.MFA.Mode == "required" && len(c.MFA.Methods) == 0 {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/portvakt/portvakt/internal/authn/password"
+	"github.com/portvakt/portvakt/internal/authn/webauthn"
 	"github.com/portvakt/portvakt/internal/i18n"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
@@ -31,6 +32,7 @@ type Store interface {
 	store.Factors
 	store.RecoveryCodes
 	store.TrustedBrowsers
+	store.WebAuthnCredentials
 	GetSession(ctx context.Context, id string) (store.Session, error)
 }
 
@@ -109,6 +111,8 @@ type Service struct {
 	Sealer *secret.Sealer
 	// Texts translates SMS texts.
 	Texts *i18n.Catalog
+	// WebAuthn runs security-key and passkey ceremonies; nil turns them off.
+	WebAuthn *webauthn.Service
 }
 
 // SMSSender sends a text message (package sms).

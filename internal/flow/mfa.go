@@ -148,6 +148,8 @@ type mfaData struct {
 	Factor string `json:"factor,omitempty"`
 	// Email is the address being added during Enrol.
 	Email string `json:"email,omitempty"`
+	// Key is the server half of a security-key assertion under way.
+	Key []byte `json:"key,omitempty"`
 }
 
 // PendingFactor describes a second-factor flow for its page.
@@ -217,6 +219,11 @@ func (s *Service) options(ctx context.Context, acct store.Account, used []authn.
 			add(Option{Method: authn.Email, Target: e.Address, Label: MaskEmail(e.Address), key: emailKey(acct.ID, e.Address)})
 		}
 	}
+	if has, err := s.hasKeys(ctx, acct.ID); err != nil {
+		return nil, err
+	} else if has && s.WebAuthn != nil {
+		add(Option{Method: authn.WebAuthn})
+	}
 	if unused, _, err := s.Store.CountRecoveryCodes(ctx, acct.ID); err != nil {
 		return nil, err
 	} else if unused > 0 {
@@ -242,6 +249,9 @@ func (s *Service) hasEnrolledFactor(ctx context.Context, accountID string) (bool
 		if !f.ConfirmedAt.IsZero() && s.mfa().allowed(authn.Method(f.Kind)) {
 			return true, nil
 		}
+	}
+	if s.WebAuthn != nil && s.mfa().allowed(authn.WebAuthn) {
+		return s.hasKeys(ctx, accountID)
 	}
 	return false, nil
 }
@@ -302,7 +312,13 @@ func (s *Service) finishLogin(ctx context.Context, c Client, acct store.Account,
 }
 
 func (s *Service) openSession(ctx context.Context, c Client, acct store.Account, used []authn.Method) (Result, error) {
-	amr := authn.AMR(used)
+	return s.openSessionWith(ctx, c, acct, used, nil)
+}
+
+// openSessionWith opens a session for the methods used, with extra amr
+// values (a verified security key's "user").
+func (s *Service) openSessionWith(ctx context.Context, c Client, acct store.Account, used []authn.Method, extraAMR []string) (Result, error) {
+	amr := mergeAMR(authn.AMR(used), extraAMR)
 	token, sess, err := s.Sessions.Create(ctx, acct.ID, session.Auth{AMR: amr, Level: s.mfa().Levels.Max(used)}, session.Client{UserAgent: c.UserAgent, IP: c.IP})
 	if err != nil {
 		return Result{}, err
@@ -526,6 +542,12 @@ func (s *Service) checkFactorCode(ctx context.Context, c Client, flowID, code st
 // completeFactor ends the flow (exactly once) and opens or upgrades the
 // session.
 func (s *Service) completeFactor(ctx context.Context, c Client, flowID string, used authn.Method, remember bool) (Result, error) {
+	return s.completeFactorWith(ctx, c, flowID, used, remember, nil)
+}
+
+// completeFactorWith is completeFactor with amr values the method adds
+// beyond its own (a security key's "user" when it verified the user).
+func (s *Service) completeFactorWith(ctx context.Context, c Client, flowID string, used authn.Method, remember bool, extraAMR []string) (Result, error) {
 	f, err := s.consume(ctx, c, flowID, FlowMFA, func(*store.Flow) error { return nil })
 	if err != nil {
 		return Result{}, err
@@ -539,9 +561,9 @@ func (s *Service) completeFactor(ctx context.Context, c Client, flowID string, u
 	var res Result
 	switch d.Purpose {
 	case "reauth", "stepup":
-		res, err = s.upgradeSession(ctx, acct, d.Session, methods)
+		res, err = s.upgradeSession(ctx, acct, d.Session, methods, extraAMR...)
 	default:
-		res, err = s.openSession(ctx, c, acct, methods)
+		res, err = s.openSessionWith(ctx, c, acct, methods, extraAMR)
 		if err == nil && remember && s.mfa().RememberDays > 0 {
 			res.TrustToken, err = s.rememberBrowser(ctx, c, acct.ID)
 		}
@@ -665,7 +687,7 @@ func (s *Service) updateMFA(ctx context.Context, c Client, flowID string, fn fun
 
 // upgradeSession rotates a session after a reauth or step-up: a new
 // token, a fresh auth time, the union of the methods and the higher level.
-func (s *Service) upgradeSession(ctx context.Context, acct store.Account, sessionID string, methods []authn.Method) (Result, error) {
+func (s *Service) upgradeSession(ctx context.Context, acct store.Account, sessionID string, methods []authn.Method, extraAMR ...string) (Result, error) {
 	sess, err := s.Store.GetSession(ctx, sessionID)
 	if errors.Is(err, store.ErrNotFound) {
 		return Result{}, problem.New(problem.Unauthorized, "", "session.required", nil)
@@ -673,7 +695,7 @@ func (s *Service) upgradeSession(ctx context.Context, acct store.Account, sessio
 	if err != nil {
 		return Result{}, err
 	}
-	amr := mergeAMR(sess.AMR, authn.AMR(methods))
+	amr := mergeAMR(sess.AMR, mergeAMR(authn.AMR(methods), extraAMR))
 	level := max(sess.Level, s.mfa().Levels.Max(methods))
 	token, sess, err := s.Sessions.Rotate(ctx, sessionID, &session.Auth{AMR: amr, Level: level})
 	if err != nil {

@@ -288,7 +288,7 @@ func (s *Server) signupDetailsSubmit(w http.ResponseWriter, r *http.Request) err
 // ---- sign-in ----
 
 func (s *Server) loginPage(r *http.Request) *ui.LoginPage {
-	return &ui.LoginPage{Base: s.base(r), EmailEnabled: s.LoginMethods.Email, UsernameEnabled: s.LoginMethods.Username}
+	return &ui.LoginPage{Base: s.base(r), EmailEnabled: s.LoginMethods.Email, UsernameEnabled: s.LoginMethods.Username, Passkeys: s.Flows.WebAuthn != nil}
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {

@@ -56,6 +56,8 @@ var notices = map[string]string{
 	"factor-added":      "security.factor_added",
 	"factor-removed":    "security.factor_removed",
 	"browser-forgotten": "security.browsers.forgotten",
+	"key-added":         "security.keys.added",
+	"key-renamed":       "security.keys.renamed",
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {

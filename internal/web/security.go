@@ -33,6 +33,8 @@ func (s *Server) choice(b ui.Base, pf flow.PendingFactor, o flow.Option, to stri
 		c.Title, c.CodeLabel, c.CodeHint, c.Numeric = b.T("mfa.recovery.title"), b.T("mfa.recovery.label"), b.T("mfa.recovery.hint"), false
 	case authn.Support:
 		c.Title, c.CodeLabel, c.CodeHint, c.Numeric = b.T("mfa.support.title"), b.T("mfa.support.label"), b.T("mfa.support.hint"), false
+	case authn.WebAuthn:
+		c.Title, c.IsKey, c.AskCode = b.T("mfa.webauthn.title"), true, false
 	}
 	if c.NeedsSend {
 		c.Sent = pf.Sent == c.Key
@@ -395,6 +397,26 @@ func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, br := range sec.Browsers {
 		p.Browsers = append(p.Browsers, ui.LabelledItem{ID: br.ID, Label: b.T("security.browsers.item", "browser", br.UserAgent, "date", br.CreatedAt.UTC().Format("2006-01-02"), "until", br.ExpiresAt.UTC().Format("2006-01-02"))})
+	}
+	p.KeysAllowed = allowed(authn.WebAuthn) && s.Flows.WebAuthn != nil
+	if p.KeysAllowed {
+		keys, err := s.Flows.Keys(r.Context(), who.Account.ID)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			kind := b.T("security.keys.key")
+			if k.Discoverable {
+				kind = b.T("security.keys.passkey")
+			}
+			used := b.T("security.keys.never")
+			if !k.LastUsedAt.IsZero() {
+				used = k.LastUsedAt.UTC().Format("2006-01-02 15:04")
+			}
+			p.Keys = append(p.Keys, ui.KeyItem{ID: base64.RawURLEncoding.EncodeToString(k.ID), Name: k.Name, Kind: kind,
+				Info:   b.T("security.keys.item", "created", k.CreatedAt.UTC().Format("2006-01-02"), "used", used, "counter", k.SignCount),
+				Synced: k.BackupState, CloneWarning: k.CloneWarning})
+		}
 	}
 	p.Notice = noticeFrom(r, b)
 	return s.render(w, r, http.StatusOK, "security", p)

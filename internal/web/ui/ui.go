@@ -165,6 +165,8 @@ type LoginPage struct {
 	Remember        bool
 	EmailEnabled    bool
 	UsernameEnabled bool
+	// Passkeys offers "Sign in with a passkey" (and autofill).
+	Passkeys bool
 }
 
 // LoginPasswordPage is the password step of email-first sign-in.
@@ -364,6 +366,9 @@ type FactorChoice struct {
 	CodeLabel string
 	CodeHint  string
 	Numeric   bool
+	// IsKey says the option is a security key or passkey: a button runs
+	// the ceremony instead of a code field.
+	IsKey bool
 }
 
 // FactorPage is the second-factor step of sign-in, re-authentication or
@@ -415,6 +420,18 @@ type SecurityPage struct {
 	Browsers                                               []LabelledItem
 	Level                                                  int
 	AMR                                                    string
+	KeysAllowed                                            bool
+	Keys                                                   []KeyItem
+}
+
+// KeyKinds are the two register buttons: a security key (false) and a
+// passkey (true).
+func (p *SecurityPage) KeyKinds() []bool { return []bool{false, true} }
+
+// KeyItem is a security key or passkey on the security page.
+type KeyItem struct {
+	ID, Name, Kind, Info string
+	Synced, CloneWarning bool
 }
 
 // ReauthPage asks for the password again before a sensitive change.

@@ -1,0 +1,138 @@
+package web
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+
+	"github.com/portvakt/portvakt/internal/problem"
+)
+
+// Security keys and passkeys. The pages post forms as usual; webauthn.js
+// first asks an options endpoint (JSON) for the ceremony's options, runs
+// navigator.credentials, and puts the browser's answer into the form's
+// "response" field before submitting it. Options endpoints answer JSON
+// (and problem+json), whatever the Accept header.
+
+// ceremonyJSON is what an options endpoint answers.
+type ceremonyJSON struct {
+	Flow    string          `json:"flow"`
+	Options json.RawMessage `json:"options"`
+}
+
+func keyID(s string) ([]byte, error) {
+	id, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(id) == 0 {
+		return nil, problem.New(problem.NotFound, "", "security.factor_gone", nil)
+	}
+	return id, nil
+}
+
+// keyOptions starts registering a key for the signed-in user.
+func (s *Server) keyOptions(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	if s.Flows.NeedsReauth(who.Session) {
+		return problem.New(problem.Forbidden, "", "webauthn.reauth", nil)
+	}
+	id, opts, err := s.Flows.BeginKeyRegistration(r.Context(), s.client(w, r), who, r.PostFormValue("passkey") == "1")
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ceremonyJSON{Flow: id, Options: opts})
+}
+
+// keyRegister finishes registering a key.
+func (s *Server) keyRegister(w http.ResponseWriter, r *http.Request) error {
+	who, ok := s.who(w, r)
+	if !ok {
+		return nil
+	}
+	_, err := s.Flows.FinishKeyRegistration(r.Context(), s.client(w, r), who, r.PostFormValue("flow"), []byte(r.PostFormValue("response")), r.PostFormValue("name"))
+	if p := asProblem(err); p != nil {
+		return s.flowProblem(w, r, p, "/account/security#keys")
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account/security?notice=key-added#keys", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) keyRename(w http.ResponseWriter, r *http.Request) error {
+	who, ok := s.who(w, r)
+	if !ok {
+		return nil
+	}
+	id, err := keyID(r.PostFormValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := s.Flows.RenameKey(r.Context(), who, id, r.PostFormValue("name")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account/security?notice=key-renamed#keys", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) keyRemove(w http.ResponseWriter, r *http.Request) error {
+	who, ok := s.who(w, r)
+	if !ok || !s.fresh(w, r, who, "/account/security") {
+		return nil
+	}
+	id, err := keyID(r.PostFormValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := s.Flows.RemoveKey(r.Context(), s.client(w, r), who, id); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/account/security?notice=factor-removed#keys", http.StatusSeeOther)
+	return nil
+}
+
+// factorKeyOptions starts a security-key assertion in a second-factor step.
+func (s *Server) factorKeyOptions(w http.ResponseWriter, r *http.Request) error {
+	id := r.PostFormValue("flow")
+	opts, err := s.Flows.BeginFactorKey(r.Context(), s.client(w, r), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ceremonyJSON{Flow: id, Options: opts})
+}
+
+func (s *Server) factorKey(w http.ResponseWriter, r *http.Request) error {
+	c := s.client(w, r)
+	id := r.PostFormValue("flow")
+	res, err := s.Flows.VerifyFactorKey(r.Context(), c, id, []byte(r.PostFormValue("response")), r.PostFormValue("remember") != "")
+	if p := asProblem(err); p != nil {
+		return s.factorError(w, r, c, id, "webauthn", p)
+	}
+	if err != nil {
+		return err
+	}
+	return s.land(w, r, res, "/account")
+}
+
+// passkeyOptions starts a passwordless sign-in.
+func (s *Server) passkeyOptions(w http.ResponseWriter, r *http.Request) error {
+	id, opts, err := s.Flows.BeginPasskey(r.Context(), s.client(w, r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ceremonyJSON{Flow: id, Options: opts})
+}
+
+func (s *Server) passkeySignIn(w http.ResponseWriter, r *http.Request) error {
+	res, err := s.Flows.FinishPasskey(r.Context(), s.client(w, r), r.PostFormValue("flow"), []byte(r.PostFormValue("response")))
+	if p := asProblem(err); p != nil {
+		return s.flowProblem(w, r, p, "/login")
+	}
+	if err != nil {
+		return err
+	}
+	return s.land(w, r, res, "/account")
+}
+
