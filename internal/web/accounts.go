@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/portvakt/portvakt/internal/flow"
@@ -68,9 +69,32 @@ func (s *Server) land(w http.ResponseWriter, r *http.Request, res flow.Result, d
 		dest = "/account/security?notice=set-up-totp#totp"
 	case res.ReturnTo != "":
 		dest = localPath(res.ReturnTo)
+	default:
+		if c, err := r.Cookie(returnCookie); err == nil && c.Value != "" {
+			if v, err := url.QueryUnescape(c.Value); err == nil {
+				dest = localPath(v)
+			}
+			s.setReturnTo(w, "")
+		}
 	}
 	http.Redirect(w, r, dest, http.StatusSeeOther)
 	return nil
+}
+
+// returnCookie remembers where a sign-in started from (an app's
+// authorization request, a step-up) across the sign-in's pages, whichever
+// way the user signs in (password, passkey, magic link, sign-up).
+const returnCookie = "portvakt_return"
+
+// setReturnTo keeps a local path to go back to after sign-in; "" forgets it.
+func (s *Server) setReturnTo(w http.ResponseWriter, path string) {
+	c := &http.Cookie{Name: returnCookie, Path: "/", HttpOnly: true, Secure: s.secure(), SameSite: http.SameSiteLaxMode}
+	if path == "" {
+		c.MaxAge = -1
+	} else {
+		c.Value, c.MaxAge = url.QueryEscape(localPath(path)), 3600
+	}
+	http.SetCookie(w, c)
 }
 
 func (s *Server) trustCookieName() string {
@@ -296,6 +320,9 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/login/username", http.StatusSeeOther)
 		return nil
 	}
+	if rt := r.URL.Query().Get("return_to"); rt != "" && localPath(rt) == rt {
+		s.setReturnTo(w, rt)
+	}
 	p := s.loginPage(r)
 	if c, err := r.Cookie(emailCookie); err == nil && r.URL.Query().Get("change") == "" {
 		p.Email, p.Remember = c.Value, true
@@ -376,6 +403,9 @@ func (s *Server) rememberEmail(w http.ResponseWriter, f store.Flow) {
 func (s *Server) loginUsernameForm(w http.ResponseWriter, r *http.Request) error {
 	if !s.LoginMethods.Username {
 		return errNotFound
+	}
+	if rt := r.URL.Query().Get("return_to"); rt != "" && localPath(rt) == rt {
+		s.setReturnTo(w, rt)
 	}
 	return s.render(w, r, http.StatusOK, "login_username", &ui.LoginUsernamePage{Base: s.base(r), EmailEnabled: s.LoginMethods.Email})
 }

@@ -136,3 +136,159 @@ func (s *Server) passkeySignIn(w http.ResponseWriter, r *http.Request) error {
 	return s.land(w, r, res, "/account")
 }
 
+
+// ---- JSON twins ----
+
+// CeremonyAPIJSON starts a WebAuthn ceremony for an API client: pass
+// options to navigator.credentials (or the platform API) and send the
+// credential's JSON back with the flow.
+type CeremonyAPIJSON struct {
+	FlowID    string          `json:"flow_id"`
+	FlowToken string          `json:"flow_token,omitempty"`
+	Options   json.RawMessage `json:"options"`
+}
+
+// KeyJSON is a security key or passkey.
+type KeyJSON struct {
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Passkey      bool   `json:"passkey"`
+	SignCount    uint32 `json:"sign_count"`
+	BackedUp     bool   `json:"backed_up"`
+	CloneWarning bool   `json:"clone_warning"`
+}
+
+func (s *Server) apiPasskeyOptions(w http.ResponseWriter, r *http.Request) error {
+	tok := newFlowToken()
+	id, opts, err := s.Flows.BeginPasskey(r.Context(), s.apiClient(r, tok))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, CeremonyAPIJSON{FlowID: id, FlowToken: tok, Options: opts})
+}
+
+func (s *Server) apiPasskey(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		flowRef
+		Response json.RawMessage `json:"response"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	res, err := s.Flows.FinishPasskey(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Response)
+	if err != nil {
+		return err
+	}
+	return s.apiSignedIn(w, r, res, in.FlowToken)
+}
+
+func (s *Server) apiFactorKeyOptions(w http.ResponseWriter, r *http.Request) error {
+	var in flowRef
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	opts, err := s.Flows.BeginFactorKey(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, CeremonyAPIJSON{FlowID: in.FlowID, Options: opts})
+}
+
+func (s *Server) apiFactorKey(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		flowRef
+		Response json.RawMessage `json:"response"`
+		Remember bool            `json:"remember"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	res, err := s.Flows.VerifyFactorKey(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Response, in.Remember)
+	if err != nil {
+		return err
+	}
+	return s.apiSignedIn(w, r, res, in.FlowToken)
+}
+
+func (s *Server) apiKeys(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	keys, err := s.Flows.Keys(r.Context(), who.Account.ID)
+	if err != nil {
+		return err
+	}
+	out := []KeyJSON{}
+	for _, k := range keys {
+		out = append(out, KeyJSON{ID: base64.RawURLEncoding.EncodeToString(k.ID), Name: k.Name, Passkey: k.Discoverable, SignCount: k.SignCount, BackedUp: k.BackupState, CloneWarning: k.CloneWarning})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) apiKeyOptions(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Passkey bool `json:"passkey"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if s.Flows.NeedsReauth(who.Session) {
+		return problem.New(problem.Forbidden, "", "webauthn.reauth", nil)
+	}
+	tok := newFlowToken()
+	id, opts, err := s.Flows.BeginKeyRegistration(r.Context(), s.apiClient(r, tok), who, in.Passkey)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, CeremonyAPIJSON{FlowID: id, FlowToken: tok, Options: opts})
+}
+
+func (s *Server) apiKeyRegister(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		flowRef
+		Response json.RawMessage `json:"response"`
+		Name     string          `json:"name"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	k, err := s.Flows.FinishKeyRegistration(r.Context(), s.apiClient(r, in.FlowToken), who, in.FlowID, in.Response, in.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, KeyJSON{ID: base64.RawURLEncoding.EncodeToString(k.ID), Name: k.Name, Passkey: k.Discoverable, SignCount: k.SignCount, BackedUp: k.BackupState})
+}
+
+func (s *Server) apiKeyRemove(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		ID string `json:"id"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if s.Flows.NeedsReauth(who.Session) {
+		return problem.New(problem.Forbidden, "", "webauthn.reauth", nil)
+	}
+	id, err := keyID(in.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.Flows.RemoveKey(r.Context(), s.apiClient(r, ""), who, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
