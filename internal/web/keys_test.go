@@ -8,6 +8,7 @@ import (
 
 	"github.com/descope/virtualwebauthn"
 
+	"github.com/portvakt/portvakt/internal/authn/webauthn/webauthntest"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/web"
 )
@@ -27,9 +28,9 @@ func TestAPIKeys(t *testing.T) {
 	rp := virtualwebauthn.RelyingParty{ID: "localhost", Name: "Portvakt", Origin: "http://localhost:8080"}
 	// A user-verifying phone, which keeps the user handle with the passkey.
 	platform := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(acct.ID)})
-	passkey := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	passkey := webauthntest.NewEC2Credential()
 	yubikey := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserNotVerified: true})
-	keyCred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	keyCred := webauthntest.NewEC2Credential()
 
 	c := newAPIClient(t, e, "en")
 	signIn := func() {

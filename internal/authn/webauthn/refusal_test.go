@@ -1,10 +1,6 @@
 package webauthn
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -15,6 +11,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	wa "github.com/go-webauthn/webauthn/webauthn"
 
+	"github.com/portvakt/portvakt/internal/authn/webauthn/webauthntest"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/store"
 )
@@ -26,26 +23,7 @@ var NewEC2Credential = newEC2Credential
 // in for virtualwebauthn.NewCredential(KeyTypeEC2), which encodes a
 // coordinate with a leading zero byte in 31 bytes (about one key in 128),
 // a COSE key that go-webauthn rightly refuses.
-func newEC2Credential() virtualwebauthn.Credential {
-	for {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		pub, err := k.PublicKey.Bytes() // 0x04, X, Y
-		if err != nil {
-			panic(err)
-		}
-		if pub[1] == 0 || pub[33] == 0 {
-			continue
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(k)
-		if err != nil {
-			panic(err)
-		}
-		return virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, der)
-	}
-}
+func newEC2Credential() virtualwebauthn.Credential { return webauthntest.NewEC2Credential() }
 
 // TestRefusal_MapsLibraryErrors checks refusal, the translation of
 // go-webauthn's errors, against the errors the library really returns:
