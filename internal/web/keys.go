@@ -136,7 +136,6 @@ func (s *Server) passkeySignIn(w http.ResponseWriter, r *http.Request) error {
 	return s.land(w, r, res, "/account")
 }
 
-
 // ---- JSON twins ----
 
 // CeremonyAPIJSON starts a WebAuthn ceremony for an API client: pass
