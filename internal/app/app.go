@@ -162,12 +162,15 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	keys, err := webauthn.New(cfg.WebAuthnConfig())
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("webauthn: %w", err)
+	var keys *webauthn.Service
+	if cfg.WebAuthnEnabled() {
+		keys, err = webauthn.New(cfg.WebAuthnConfig())
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("webauthn: %w", err)
+		}
+		keys.Now = now
 	}
-	keys.Now = now
 	flows := &flow.Service{
 		Store:    db,
 		Sessions: sessions,

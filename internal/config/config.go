@@ -85,6 +85,17 @@ type WebAuthn struct {
 	Attestation string `yaml:"attestation"`
 }
 
+// WebAuthnEnabled reports whether security keys and passkeys are on:
+// always when webauthn.rp_id is set, otherwise when the public URL's host
+// is a domain name (WebAuthn has no place for an IP address).
+func (c Config) WebAuthnEnabled() bool {
+	if c.WebAuthn.RPID != "" {
+		return true
+	}
+	u, err := url.Parse(c.PublicURL)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && net.ParseIP(u.Hostname()) == nil
+}
+
 // WebAuthnConfig returns the WebAuthn settings with the defaults from the
 // public URL filled in.
 func (c Config) WebAuthnConfig() webauthn.Config {
@@ -686,9 +697,13 @@ func (c Config) Validate() (warnings []string, err error) {
 	} else if c.Database.Driver == "postgres" {
 		add("secrets.key", "must be set for driver postgres, the same on every node (e.g. the output of: head -c 32 /dev/urandom | base64)")
 	}
-	for _, e := range c.WebAuthnConfig().Validate() {
-		path, msg, _ := strings.Cut(e, ": ")
-		add("webauthn."+path, "%s", msg)
+	if c.WebAuthnEnabled() {
+		for _, e := range c.WebAuthnConfig().Validate() {
+			path, msg, _ := strings.Cut(e, ": ")
+			add("webauthn."+path, "%s", msg)
+		}
+	} else if u, err := url.Parse(c.PublicURL); err == nil && net.ParseIP(u.Hostname()) != nil {
+		warnings = append(warnings, "webauthn: security keys and passkeys are off, because public_url's host is an IP address and WebAuthn needs a domain; set webauthn.rp_id (and webauthn.origins) to use them")
 	}
 	for _, e := range c.Password.Validate() {
 		add("password."+e.Path, "%s", e.Message)

@@ -78,10 +78,21 @@
     form.submit();
   }
 
+  // The passkey autofill's request, waiting in the background until the
+  // user picks a passkey in the email field. A browser runs one request at
+  // a time and refuses a second while one is pending, so a button's
+  // ceremony first withdraws the autofill's (see stopAutofill).
+  var autofill = { stopped: false, abort: null };
+  function stopAutofill() {
+    autofill.stopped = true;
+    if (autofill.abort) { autofill.abort.abort(); autofill.abort = null; }
+  }
+
   document.querySelectorAll("form[data-webauthn]").forEach(function (form) {
     form.addEventListener("submit", function (ev) {
       if (form.dataset.done) return;
       ev.preventDefault();
+      stopAutofill();
       var kind = form.dataset.webauthn;
       fetchOptions(form).then(function (res) {
         if (kind === "register") return navigator.credentials.create({ publicKey: creationOptions(res.options.publicKey || res.options) }).then(function (c) { finish(form, res.flow, c); });
@@ -97,10 +108,12 @@
   var pform = document.querySelector("form[data-webauthn=passkey]");
   if (auto && pform && PublicKeyCredential.isConditionalMediationAvailable) {
     PublicKeyCredential.isConditionalMediationAvailable().then(function (ok) {
-      if (!ok) return;
+      if (!ok || autofill.stopped) return;
       fetchOptions(pform).then(function (res) {
-        return navigator.credentials.get({ mediation: "conditional", publicKey: requestOptions(res.options.publicKey || res.options) })
-          .then(function (c) { finish(pform, res.flow, c); });
+        if (autofill.stopped) return;
+        autofill.abort = window.AbortController ? new AbortController() : null;
+        return navigator.credentials.get({ mediation: "conditional", signal: autofill.abort ? autofill.abort.signal : undefined, publicKey: requestOptions(res.options.publicKey || res.options) })
+          .then(function (c) { if (!autofill.stopped) finish(pform, res.flow, c); });
       }).catch(function () { /* the user signs in another way */ });
     });
   }
