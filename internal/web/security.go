@@ -413,9 +413,16 @@ func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) error {
 			if !k.LastUsedAt.IsZero() {
 				used = k.LastUsedAt.UTC().Format("2006-01-02 15:04")
 			}
+			sync := b.T("security.keys.single")
+			switch {
+			case k.BackupState:
+				sync = b.T("security.keys.synced")
+			case k.BackupEligible:
+				sync = b.T("security.keys.eligible")
+			}
 			p.Keys = append(p.Keys, ui.KeyItem{ID: base64.RawURLEncoding.EncodeToString(k.ID), Name: k.Name, Kind: kind,
-				Info:   b.T("security.keys.item", "created", k.CreatedAt.UTC().Format("2006-01-02"), "used", used, "counter", k.SignCount),
-				Synced: k.BackupState, CloneWarning: k.CloneWarning})
+				Info: b.T("security.keys.item", "created", k.CreatedAt.UTC().Format("2006-01-02"), "used", used, "counter", k.SignCount),
+				Sync: sync, CloneWarning: k.CloneWarning})
 		}
 	}
 	p.Notice = noticeFrom(r, b)

@@ -431,7 +431,10 @@ func (p *SecurityPage) KeyKinds() []bool { return []bool{false, true} }
 // KeyItem is a security key or passkey on the security page.
 type KeyItem struct {
 	ID, Name, Kind, Info string
-	Synced, CloneWarning bool
+	// Sync says whether the key is synced (backed up), may be, or stays
+	// on one device, in words.
+	Sync         string
+	CloneWarning bool
 }
 
 // ReauthPage asks for the password again before a sensitive change.
