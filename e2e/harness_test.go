@@ -11,12 +11,15 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/portvakt/portvakt/internal/app"
 	"github.com/portvakt/portvakt/internal/browsertest"
 	"github.com/portvakt/portvakt/internal/config"
+	"github.com/portvakt/portvakt/internal/notify"
+	"github.com/portvakt/portvakt/internal/notify/notifytest"
 	"github.com/portvakt/portvakt/internal/web"
 )
 
@@ -26,11 +29,20 @@ func TestMain(m *testing.M) { browsertest.Main(m) }
 type server struct {
 	App *app.App
 	URL string
+	// SMTP is the mail server Portvakt delivers to: journeys read mail
+	// from the real SMTP exchange, as a user's mail client would.
+	SMTP *notifytest.Server
 }
 
 // startServer runs the application on a free loopback port with a fresh
 // SQLite database and stops it when the test ends.
 func startServer(t *testing.T, mod ...func(*config.Config)) *server {
+	return runServer(t, app.Options{}, mod...)
+}
+
+// runServer runs the application with opts (a clock, say). Mail goes over
+// SMTP with STARTTLS and AUTH to an in-process server (notifytest).
+func runServer(t *testing.T, opts app.Options, mod ...func(*config.Config)) *server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -47,7 +59,16 @@ func startServer(t *testing.T, mod ...func(*config.Config)) *server {
 	if os.Getenv("PORTVAKT_TEST_LOG") != "" {
 		logOut = os.Stderr
 	}
-	a, err := app.New(t.Context(), cfg, app.Options{Logger: slog.New(slog.NewJSONHandler(logOut, nil))})
+	mailServer := notifytest.StartSMTP(t, notifytest.WithSTARTTLS(), notifytest.WithAuth("portvakt", "mail-secret"))
+	smtpCfg := mailServer.SMTPConfig()
+	smtpCfg.From = cfg.Mail.From
+	transport, err := notify.NewSMTP(smtpCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.MailTransport = transport
+	opts.Logger = slog.New(slog.NewJSONHandler(logOut, nil))
+	a, err := app.New(t.Context(), cfg, opts)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
@@ -61,25 +82,35 @@ func startServer(t *testing.T, mod ...func(*config.Config)) *server {
 		}
 		a.Close()
 	})
-	return &server{App: a, URL: cfg.PublicURL}
+	return &server{App: a, URL: cfg.PublicURL, SMTP: mailServer}
 }
 
-// mails reads the development mailbox as a user's mail client would see
-// it, newest first.
+// mails returns what arrived for to, newest first: emails as the SMTP
+// server received them, and SMS texts from the development mailbox (the
+// dev SMS sender keeps them there).
 func (s *server) mails(t *testing.T, to string) []web.DevMailJSON {
 	t.Helper()
-	req, _ := http.NewRequest("GET", s.URL+"/dev/mail?to="+url.QueryEscape(to), nil)
+	var out []web.DevMailJSON
+	received := s.SMTP.Messages()
+	for i := len(received) - 1; i >= 0; i-- {
+		m := received[i]
+		if slices.Contains(m.To, to) {
+			out = append(out, web.DevMailJSON{ID: fmt.Sprintf("smtp-%d", i), Channel: "email", To: to, Subject: m.Subject, Text: m.Text, HTML: m.HTML,
+				Locale: m.Header.Get("Content-Language"), Sent: true})
+		}
+	}
+	req, _ := http.NewRequest("GET", s.URL+"/dev/mail?channel=sms&to="+url.QueryEscape(to), nil)
 	req.Header.Set("Accept", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out []web.DevMailJSON
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	var sms []web.DevMailJSON
+	if err := json.NewDecoder(resp.Body).Decode(&sms); err != nil {
 		t.Fatalf("dev mailbox: %v", err)
 	}
-	return out
+	return append(sms, out...)
 }
 
 // waitMail waits (bounded) for a message to to arrive.
@@ -96,4 +127,3 @@ func (s *server) waitMail(t *testing.T, to string) web.DevMailJSON {
 	return web.DevMailJSON{}
 }
 
-var _ = fmt.Sprint

@@ -1,14 +1,9 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -70,37 +65,8 @@ func (c *testClock) Advance(d time.Duration) {
 // time the test controls.
 func startServerWithClock(t *testing.T, mod ...func(*config.Config)) (*server, *testClock) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Listen = ln.Addr().String()
-	cfg.PublicURL = "http://" + ln.Addr().String()
-	cfg.Database.DSN = filepath.Join(t.TempDir(), "portvakt.db")
-	for _, m := range mod {
-		m(&cfg)
-	}
-	var logOut io.Writer = io.Discard
-	if os.Getenv("PORTVAKT_TEST_LOG") != "" {
-		logOut = os.Stderr
-	}
 	clock := &testClock{t: mfaEpoch}
-	a, err := app.New(t.Context(), cfg, app.Options{Now: clock.Now, Logger: slog.New(slog.NewJSONHandler(logOut, nil))})
-	if err != nil {
-		t.Fatalf("app.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		a.Close()
-	})
-	return &server{App: a, URL: cfg.PublicURL}, clock
+	return runServer(t, app.Options{Now: clock.Now}, mod...), clock
 }
 
 // mfaAccount creates an account directly, as an operator would, to keep
