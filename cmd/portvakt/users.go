@@ -24,6 +24,7 @@ func userAdd(ctx context.Context, args, environ []string, stdin io.Reader, stdou
 	name := fs.String("name", "", "the person's full `name`")
 	email := fs.String("email", "", "verified main email `address`")
 	lang := fs.String("lang", "en", "`language` of the invitation mail: en, nb or sv")
+	phone := fs.String("phone", "", "verified mobile `number` for SMS codes, such as +4791234567")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	hashStdin := fs.Bool("password-hash-stdin", false, "read an imported password hash (argon2id/argon2i PHC or bcrypt) from standard input")
 	cfg, _, ok := loadConfig(fs, args, environ, stderr)
@@ -56,7 +57,7 @@ func userAdd(ctx context.Context, args, environ []string, stdin io.Reader, stdou
 		return 1
 	}
 	defer a.Close()
-	acct, err := a.Flows.CreateAccount(ctx, flow.NewAccount{Username: *username, Name: *name, Email: *email, Password: pw, PasswordHash: hash, Lang: *lang})
+	acct, err := a.Flows.CreateAccount(ctx, flow.NewAccount{Username: *username, Name: *name, Email: *email, Password: pw, PasswordHash: hash, Phone: *phone, Lang: *lang})
 	if p, ok := problem.As(err); ok {
 		printProblem(stderr, a.Catalog.Lang(*lang), p)
 		return 1

@@ -10,6 +10,7 @@ import (
 
 	"github.com/portvakt/portvakt/internal/account"
 	"github.com/portvakt/portvakt/internal/authn/password"
+	"github.com/portvakt/portvakt/internal/authn/sms"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/store"
@@ -32,6 +33,10 @@ type NewAccount struct {
 	// bcrypt hash ($2a$, $2b$, $2y$). It is upgraded to the current
 	// parameters at the first sign-in.
 	PasswordHash string
+	// Phone, optional, is a mobile number for SMS codes, registered as
+	// verified (the operator vouches for it, as portals with registered
+	// numbers do).
+	Phone string
 	// Lang is the language of the invitation mail.
 	Lang string
 }
@@ -77,6 +82,17 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (store.Accou
 			p.Add("password_hash", "account.hash_invalid", nil)
 		}
 	}
+	var phone string
+	if strings.TrimSpace(in.Phone) != "" {
+		var err error
+		if phone, err = sms.ParsePhone(in.Phone, s.SMSLimits.withDefaults().DefaultRegion); err != nil {
+			pp, ok := problem.As(err)
+			if !ok {
+				return store.Account{}, err
+			}
+			p.Details = append(p.Details, pp.Details...)
+		}
+	}
 	if err := p.OrNil(); err != nil {
 		return store.Account{}, err
 	}
@@ -101,6 +117,11 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (store.Accou
 		return store.Account{}, problem.New(problem.Conflict, "username", "account.taken", problem.Args{"username": username, "email": email})
 	} else if err != nil {
 		return store.Account{}, err
+	}
+	if phone != "" {
+		if err := s.Store.CreateFactor(ctx, store.Factor{ID: secret.ID(), AccountID: acct.ID, Kind: store.FactorSMS, Phone: phone, Name: MaskPhone(phone), ConfirmedAt: now, CreatedAt: now}); err != nil {
+			return acct, err
+		}
 	}
 	s.log().Info("account created", "account", acct.ID, "via", "operator")
 	if pw == nil && email != "" {

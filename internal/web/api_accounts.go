@@ -470,6 +470,7 @@ func (s *Server) apiAdminCreateAccount(w http.ResponseWriter, r *http.Request) e
 		Password string `json:"password"`
 		// PasswordHash imports a bcrypt or argon2 PHC hash instead.
 		PasswordHash string `json:"password_hash"`
+		Phone        string `json:"phone"`
 		Language     string `json:"language"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
@@ -479,7 +480,7 @@ func (s *Server) apiAdminCreateAccount(w http.ResponseWriter, r *http.Request) e
 	if lang == "" {
 		lang = stateOf(r).Lang.Tag()
 	}
-	a, err := s.Flows.CreateAccount(r.Context(), flow.NewAccount{Username: in.Username, Name: in.Name, Email: in.Email, Password: in.Password, PasswordHash: in.PasswordHash, Lang: lang})
+	a, err := s.Flows.CreateAccount(r.Context(), flow.NewAccount{Username: in.Username, Name: in.Name, Email: in.Email, Password: in.Password, PasswordHash: in.PasswordHash, Phone: in.Phone, Lang: lang})
 	if err != nil {
 		return err
 	}
