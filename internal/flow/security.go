@@ -236,6 +236,12 @@ func (s *Service) StepUp(ctx context.Context, c Client, who Who, action, returnT
 	if err != nil {
 		return Result{}, err
 	}
+	return s.StepUpTo(ctx, c, who, lvl, returnTo)
+}
+
+// StepUpTo is StepUp for a level rather than a named action (an app's
+// acr_values, say).
+func (s *Service) StepUpTo(ctx context.Context, c Client, who Who, lvl int, returnTo string) (Result, error) {
 	if who.Session.Level >= lvl {
 		return Result{Account: who.Account, Session: who.Session}, nil
 	}

@@ -174,6 +174,7 @@ type Store interface {
 	RecoveryCodes
 	TrustedBrowsers
 	WebAuthnCredentials
+	OIDC
 	// Ping checks that the database answers; used by /readyz.
 	Ping(ctx context.Context) error
 	// Close releases the database.

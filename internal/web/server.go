@@ -12,6 +12,7 @@ import (
 
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/i18n"
+	"github.com/portvakt/portvakt/internal/op"
 	"github.com/portvakt/portvakt/internal/session"
 	"github.com/portvakt/portvakt/internal/store"
 	"github.com/portvakt/portvakt/internal/web/ui"
@@ -50,6 +51,10 @@ type Server struct {
 	// AdminTokenSHA256 is the hex SHA-256 of the admin API's bearer
 	// token; empty closes the admin API.
 	AdminTokenSHA256 string
+	// OP is the OpenID Provider; nil serves no OpenID Connect.
+	OP *op.Provider
+	// Demo, when not nil, is mounted at /demo.
+	Demo http.Handler
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -214,9 +219,30 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{}))
 	}
 
+	mux.Handle("GET /oidc/continue", s.page(s.oidcContinue))
+	mux.Handle("POST /oidc/consent", s.page(s.oidcConsent))
+	mux.Handle("GET /oidc/logout", s.page(s.oidcLogoutForm))
+	mux.Handle("POST /oidc/logout", s.page(s.oidcLogout))
+	if s.Demo != nil {
+		mux.Handle("/demo", s.Demo)
+		mux.Handle("/demo/", s.Demo)
+	}
+
 	mux.Handle("/", s.page(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 
 	cop := http.NewCrossOriginProtection()
+	if s.OP != nil {
+		// The protocol endpoints answer apps, not our pages: SPAs call
+		// the token, introspection and revocation endpoints across
+		// origins (RFC 9700 relies on PKCE and client authentication
+		// there, not on CSRF checks), and form_post logout comes from
+		// the app's origin.
+		oph := s.OP.Handler()
+		for _, p := range []string{op.PathDiscovery, op.PathAuthorize, op.PathCallback, op.PathToken, op.PathIntrospec, op.PathUserinfo, op.PathRevoke, op.PathEndSession, op.PathKeys} {
+			mux.Handle(p, oph)
+			cop.AddInsecureBypassPattern(p)
+		}
+	}
 	if err := cop.AddTrustedOrigin(s.PublicURL.Scheme + "://" + s.PublicURL.Host); err != nil {
 		s.Logger.Warn("public URL is not a valid trusted origin", "err", err)
 	}

@@ -56,7 +56,7 @@ func Static() fs.FS {
 }
 
 // Pages lists every page template; New fails if one is missing.
-var Pages = []string{"home", "login", "login_password", "login_username", "signup", "code", "newpassword", "recover", "message", "account", "account_email", "factor", "totp", "codes", "security", "reauth", "phone", "enrol", "error", "devmail"}
+var Pages = []string{"home", "login", "login_password", "login_username", "signup", "code", "newpassword", "recover", "message", "account", "account_email", "factor", "totp", "codes", "security", "reauth", "phone", "enrol", "consent", "error", "devmail"}
 
 // LangOption is one entry of the language switcher.
 type LangOption struct {
@@ -458,4 +458,12 @@ type EnrolPage struct {
 	EmailSent bool
 	Email     string
 	Minutes   int
+}
+
+// ConsentPage asks whether an app may have what it asked for.
+type ConsentPage struct {
+	Base
+	Auth   string
+	Client string
+	Scopes []string
 }

@@ -1,0 +1,180 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/portvakt/portvakt/internal/op"
+	"github.com/portvakt/portvakt/internal/web/ui"
+)
+
+// The browser's side of OpenID Connect. /authorize (package op) sends the
+// browser to /oidc/continue?auth=<id>; that page asks the provider what
+// the request still needs from this browser's session (a sign-in, a
+// stronger factor for acr_values, consent for a third-party app) and
+// sends the browser there, back to itself afterwards (the return cookie
+// carries it through every way of signing in), and at last to the
+// provider's callback, which gives the app its code.
+
+// oidcContinueURL is where the provider sends the browser for a request.
+func oidcContinueURL(id string) string { return "/oidc/continue?auth=" + url.QueryEscape(id) }
+
+// OIDCLoginURL is op.Deps.LoginURL: the absolute continue page.
+func OIDCLoginURL(publicURL string) func(string) string {
+	base := strings.TrimRight(publicURL, "/")
+	return func(id string) string { return base + oidcContinueURL(id) }
+}
+
+// OIDCLogoutURL is op.Deps.LogoutURL: the sign-out confirmation page.
+func OIDCLogoutURL(publicURL string) func(string) string {
+	base := strings.TrimRight(publicURL, "/")
+	return func(req string) string { return base + "/oidc/logout?request=" + url.QueryEscape(req) }
+}
+
+func (s *Server) oidcGone(w http.ResponseWriter, r *http.Request) error {
+	b := s.base(r)
+	return s.render(w, r, http.StatusBadRequest, "message", &ui.MessagePage{Base: b, Heading: b.T("oidc.gone.title"), Paragraphs: []string{b.T("oidc.gone.body")}})
+}
+
+func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request) error {
+	if s.OP == nil {
+		return errNotFound
+	}
+	id := r.URL.Query().Get("auth")
+	st := stateOf(r)
+	info, err := s.OP.AuthRequest(r.Context(), id)
+	if errors.Is(err, op.ErrUnknownRequest) {
+		return s.oidcGone(w, r)
+	}
+	if err != nil {
+		return err
+	}
+	next, err := s.OP.Complete(r.Context(), id, st.Session)
+	var need *op.NeedError
+	switch {
+	case errors.Is(err, op.ErrUnknownRequest):
+		return s.oidcGone(w, r)
+	case errors.As(err, &need):
+		back := oidcContinueURL(id)
+		switch need.Need {
+		case op.NeedLogin:
+			if st.Session != nil && info.HintSubject == "" || st.Session != nil && info.HintSubject == st.Session.AccountID {
+				// prompt=login or max_age: the same user signs in again.
+				http.Redirect(w, r, "/account/reauth?return_to="+url.QueryEscape(back), http.StatusSeeOther)
+				return nil
+			}
+			s.setReturnTo(w, back)
+			dest := "/login"
+			if !s.LoginMethods.Email {
+				dest = "/login/username"
+			}
+			http.Redirect(w, r, dest, http.StatusSeeOther)
+			return nil
+		case op.NeedStepUp:
+			who, ok := s.who(w, r)
+			if !ok {
+				return nil
+			}
+			res, err := s.Flows.StepUpTo(r.Context(), s.client(w, r), who, need.Level, back)
+			if err != nil {
+				return err
+			}
+			if res.Pending == "" {
+				http.Redirect(w, r, back, http.StatusSeeOther)
+				return nil
+			}
+			http.Redirect(w, r, "/login/factor?flow="+res.Pending, http.StatusSeeOther)
+			return nil
+		case op.NeedConsent:
+			return s.render(w, r, http.StatusOK, "consent", s.consentPage(r, info))
+		}
+		return err
+	case err != nil:
+		return err
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) consentPage(r *http.Request, info op.AuthRequestInfo) *ui.ConsentPage {
+	b := s.base(r)
+	p := &ui.ConsentPage{Base: b, Auth: info.ID, Client: info.ClientName}
+	if p.Client == "" {
+		p.Client = info.ClientID
+	}
+	for _, sc := range info.Scopes {
+		key := "oidc.scope." + sc
+		if !s.Catalog.Has(key) {
+			key = "oidc.scope.other"
+		}
+		p.Scopes = append(p.Scopes, b.T(key, "scope", sc))
+	}
+	return p
+}
+
+// oidcConsent records the user's answer on the consent page.
+func (s *Server) oidcConsent(w http.ResponseWriter, r *http.Request) error {
+	if s.OP == nil {
+		return errNotFound
+	}
+	who, ok := s.who(w, r)
+	if !ok {
+		return nil
+	}
+	id := r.PostFormValue("auth")
+	info, err := s.OP.AuthRequest(r.Context(), id)
+	if errors.Is(err, op.ErrUnknownRequest) {
+		return s.oidcGone(w, r)
+	}
+	if err != nil {
+		return err
+	}
+	if r.PostFormValue("decision") != "allow" {
+		next, err := s.OP.Abort(r.Context(), id, op.AbortDenied)
+		if errors.Is(err, op.ErrUnknownRequest) {
+			return s.oidcGone(w, r)
+		}
+		if err != nil {
+			return err
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return nil
+	}
+	if err := s.OP.Consent(r.Context(), who.Account.ID, info.ClientID, info.Scopes); err != nil {
+		return err
+	}
+	http.Redirect(w, r, oidcContinueURL(id), http.StatusSeeOther)
+	return nil
+}
+
+// oidcLogoutForm asks before signing out at an app's request
+// (RP-initiated logout); a GET never signs anyone out.
+func (s *Server) oidcLogoutForm(w http.ResponseWriter, r *http.Request) error {
+	if s.OP == nil {
+		return errNotFound
+	}
+	b := s.base(r)
+	return s.render(w, r, http.StatusOK, "message", &ui.MessagePage{Base: b, Heading: b.T("oidc.logout.title"), Paragraphs: []string{b.T("oidc.logout.body")},
+		FormAction: "/oidc/logout", FormButton: b.T("nav.logout"), Hidden: []ui.Hidden{{Name: "request", Value: r.URL.Query().Get("request")}}})
+}
+
+func (s *Server) oidcLogout(w http.ResponseWriter, r *http.Request) error {
+	if s.OP == nil {
+		return errNotFound
+	}
+	next, err := s.OP.EndSession(r.Context(), r.PostFormValue("request"), stateOf(r).Session)
+	if errors.Is(err, op.ErrBadLogoutRequest) {
+		return s.oidcGone(w, r)
+	}
+	if err != nil {
+		return err
+	}
+	s.clearSessionCookie(w)
+	if next == "" {
+		next = "/?notice=signed-out"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
