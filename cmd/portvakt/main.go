@@ -6,6 +6,7 @@
 //	portvakt migrate [--config FILE]
 //	portvakt config check [--config FILE]
 //	portvakt user add [--config FILE] [--username U] [--name N] [--email E] [--password-stdin]
+//	portvakt client add|list|remove
 //	portvakt policy check [--preset NAME | --config FILE] [--lang LANG] < password
 //	portvakt version
 //
@@ -48,6 +49,9 @@ const usage = `Usage:
   portvakt config check [--config FILE]            validate a configuration file
   portvakt user add [--username U] [--name N] [--email E] [--password-stdin] [--lang L] [--config FILE]
                                                    create an account (without a password: mail an invitation)
+  portvakt client add --name N --redirect-uri U [--public] [--third-party] [--grant G] [--scope S]
+                                                   register an app; prints its client_id and secret (once)
+  portvakt client list | client remove ID          list or remove apps
   portvakt policy check [--preset NAME | --config FILE] [--lang en|nb|sv] [--email E] [--mfa] < password
                                                    print every rule the password on stdin breaks
   portvakt version                                 print the version
@@ -80,6 +84,8 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 			return 2
 		}
 		return userAdd(ctx, args[2:], environ, stdin, stdout, stderr)
+	case "client":
+		return client(ctx, args[1:], environ, stdout, stderr)
 	case "policy":
 		if len(args) < 2 || args[1] != "check" {
 			fmt.Fprint(stderr, usage)

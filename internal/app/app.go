@@ -24,9 +24,11 @@ import (
 	"github.com/portvakt/portvakt/internal/authn/sms"
 	"github.com/portvakt/portvakt/internal/authn/webauthn"
 	"github.com/portvakt/portvakt/internal/config"
+	"github.com/portvakt/portvakt/internal/demo"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/i18n"
 	"github.com/portvakt/portvakt/internal/notify"
+	"github.com/portvakt/portvakt/internal/op"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/session"
 	"github.com/portvakt/portvakt/internal/store/sqlstore"
@@ -59,6 +61,7 @@ type App struct {
 	Mailer   *notify.Mailer
 	Worker   *notify.Worker
 	Flows    *flow.Service
+	OP       *op.Provider
 	Web      *web.Server
 
 	handler http.Handler
@@ -201,6 +204,19 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		WebAuthn: keys,
 	}
 
+	var provider *op.Provider
+	if cfg.OIDC.Enabled {
+		provider, err = newProvider(ctx, cfg, db, sealer, now, logger)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	var demoApp http.Handler
+	if provider != nil && cfg.DevDemo() {
+		demoApp = demo.New(cfg.PublicURL)
+	}
+
 	var registry *prometheus.Registry
 	if cfg.Metrics.Enabled {
 		registry = prometheus.NewRegistry()
@@ -224,6 +240,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Flows:            flows,
 		LoginMethods:     web.LoginMethods{Email: cfg.LoginMethod("email"), Username: cfg.LoginMethod("username")},
 		AdminTokenSHA256: cfg.Admin.TokenSHA256,
+		OP:               provider,
+		Demo:             demoApp,
 	}
 	return &App{
 		Config:   cfg,
@@ -234,6 +252,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Mailer:   mailer,
 		Worker:   worker,
 		Flows:    flows,
+		OP:       provider,
 		Web:      srv,
 		handler:  srv.Handler(),
 		now:      now,
@@ -254,6 +273,40 @@ func mailTransport(cfg config.Config) (notify.Transport, error) {
 	default:
 		return notify.Dev{}, nil
 	}
+}
+
+// newProvider builds the OpenID Provider and makes sure it has signing
+// keys before anything is served (a key is never made on a request path).
+func newProvider(ctx context.Context, cfg config.Config, db *sqlstore.DB, sealer *secret.Sealer, now func() time.Time, logger *slog.Logger) (*op.Provider, error) {
+	oc := op.Config{
+		Issuer:          cfg.PublicURL,
+		AccessTokenTTL:  cfg.OIDC.AccessTokenTTL.D(),
+		RefreshTokenTTL: cfg.OIDC.RefreshTokenTTL.D(),
+		Keys:            op.KeyConfig{RotationPeriod: cfg.OIDC.KeyRotation.D()},
+		UILocales:       i18n.Languages,
+	}
+	for _, c := range cfg.OIDC.Clients {
+		oc.Clients = append(oc.Clients, op.ClientConfig{
+			ID: c.ID, SecretHash: c.SecretSHA256, Name: c.Name, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
+			Public: c.Public, ThirdParty: c.ThirdParty, GrantTypes: c.GrantTypes, Scopes: c.Scopes, SigningAlg: c.SigningAlg,
+			BackChannelLogoutURI: c.BackChannelLogoutURI,
+		})
+	}
+	if cfg.DevDemo() {
+		oc.Clients = append(oc.Clients, op.ClientConfig{ID: demo.ClientID, Name: "Portvakt demo app", Public: true,
+			RedirectURIs: []string{strings.TrimRight(cfg.PublicURL, "/") + "/demo/callback"}})
+	}
+	p, err := op.New(oc, op.Deps{
+		Store: db, Sealer: sealer, Now: now, Logger: logger.With("component", "oidc"),
+		LoginURL: web.OIDCLoginURL(cfg.PublicURL), LogoutURL: web.OIDCLogoutURL(cfg.PublicURL),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("oidc: %w", err)
+	}
+	if err := p.EnsureKeys(ctx); err != nil {
+		return nil, fmt.Errorf("oidc signing keys: %w", err)
+	}
+	return p, nil
 }
 
 // mfaConfig turns the configuration into the flows' terms.
@@ -342,6 +395,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); a.Worker.Run(bg) }()
 	go func() { defer wg.Done(); a.sweepSessions(bg) }()
+	if a.OP != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.OP.Run(bg) }()
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -68,6 +68,38 @@ type Config struct {
 	SMS      SMS             `yaml:"sms"`
 	Secrets  Secrets         `yaml:"secrets"`
 	WebAuthn WebAuthn        `yaml:"webauthn"`
+	OIDC     OIDC            `yaml:"oidc"`
+}
+
+// OIDC configures the OpenID Provider for the organisation's apps.
+type OIDC struct {
+	// Enabled serves the provider (discovery, /authorize, tokens …).
+	Enabled bool `yaml:"enabled"`
+	// AccessTokenTTL and RefreshTokenTTL (absolute) bound tokens.
+	AccessTokenTTL  Duration `yaml:"access_token_ttl"`
+	RefreshTokenTTL Duration `yaml:"refresh_token_ttl"`
+	// KeyRotation is how often signing keys are replaced.
+	KeyRotation Duration `yaml:"key_rotation"`
+	// Clients are apps configured in the file (more can be added with
+	// portvakt client add or the admin API). File only.
+	Clients []OIDCClient `yaml:"clients"`
+}
+
+// OIDCClient is an app in the configuration file.
+type OIDCClient struct {
+	ID string `yaml:"id"`
+	// SecretSHA256 is the hex SHA-256 of a confidential client's secret;
+	// none for a public client.
+	SecretSHA256           string   `yaml:"secret_sha256"`
+	Name                   string   `yaml:"name"`
+	RedirectURIs           []string `yaml:"redirect_uris"`
+	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
+	Public                 bool     `yaml:"public"`
+	ThirdParty             bool     `yaml:"third_party"`
+	GrantTypes             []string `yaml:"grant_types"`
+	Scopes                 []string `yaml:"scopes"`
+	SigningAlg             string   `yaml:"signing_alg"`
+	BackChannelLogoutURI   string   `yaml:"backchannel_logout_uri"`
 }
 
 // WebAuthn configures security keys and passkeys.
@@ -295,6 +327,9 @@ type Dev struct {
 	// Mailbox is "auto" (on when the public URL is on localhost), "on" or
 	// "off". It serves /dev/mail, a page (and JSON) of every sent message.
 	Mailbox string `yaml:"mailbox"`
+	// Demo is "auto" (on with the mailbox), "on" or "off": a demo app at
+	// /demo that signs in with Portvakt and shows the ID token's claims.
+	Demo string `yaml:"demo"`
 }
 
 // Metrics configures the Prometheus endpoint.
@@ -342,7 +377,7 @@ func Default() Config {
 		},
 		I18n:    I18n{DefaultLanguage: "en"},
 		Log:     Log{Level: "info", Format: "json"},
-		Dev:     Dev{Mailbox: "auto"},
+		Dev:     Dev{Mailbox: "auto", Demo: "auto"},
 		Metrics: Metrics{Enabled: true},
 		Login:   Login{Methods: []string{"email"}, MagicLinks: true, Failures: 10, Window: Duration(15 * time.Minute)},
 		Flows: Flows{
@@ -360,7 +395,8 @@ func Default() Config {
 			ReauthAfter: Duration(10 * time.Minute),
 			Levels:      Levels{Password: 1, Email: 2, SMS: 2, TOTP: 3, Recovery: 3, Support: 3, WebAuthn: 4},
 		},
-		SMS: SMS{Sender: "dev", DefaultRegion: "NO", PerNumber: 5, PerAccount: 10, PerIP: 20, Global: 500},
+		SMS:  SMS{Sender: "dev", DefaultRegion: "NO", PerNumber: 5, PerAccount: 10, PerIP: 20, Global: 500},
+		OIDC: OIDC{Enabled: true, AccessTokenTTL: Duration(10 * time.Minute), RefreshTokenTTL: Duration(30 * 24 * time.Hour), KeyRotation: Duration(30 * 24 * time.Hour)},
 	}
 }
 
@@ -591,6 +627,25 @@ func (c Config) Validate() (warnings []string, err error) {
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf("log.format", c.Log.Format, "json", "text")
 	oneOf("dev.mailbox", c.Dev.Mailbox, "auto", "on", "off")
+	oneOf("dev.demo", c.Dev.Demo, "auto", "on", "off")
+	if c.OIDC.AccessTokenTTL.D() < time.Minute || c.OIDC.AccessTokenTTL.D() > 24*time.Hour {
+		add("oidc.access_token_ttl", "must be between 1m and 24h, but is %s", c.OIDC.AccessTokenTTL)
+	}
+	if c.OIDC.RefreshTokenTTL.D() < time.Hour || c.OIDC.RefreshTokenTTL.D() > 365*24*time.Hour {
+		add("oidc.refresh_token_ttl", "must be between 1h and 8760h, but is %s", c.OIDC.RefreshTokenTTL)
+	}
+	if c.OIDC.KeyRotation.D() < 24*time.Hour {
+		add("oidc.key_rotation", "must be at least 24h, but is %s", c.OIDC.KeyRotation)
+	}
+	for i, cl := range c.OIDC.Clients {
+		path := fmt.Sprintf("oidc.clients[%d]", i)
+		if cl.ID == "" {
+			add(path+".id", "must be set")
+		}
+		if !cl.Public && cl.SecretSHA256 == "" {
+			add(path+".secret_sha256", "must be set for a confidential client (or set public: true)")
+		}
+	}
 	if c.Dev.Mailbox == "on" && !c.PublicIsLoopback() {
 		warnings = append(warnings, "dev.mailbox: on while public_url is not on localhost shows every sent mail, codes included, to anyone")
 	}
@@ -743,6 +798,17 @@ func (c Config) DevMailbox() bool {
 		return false
 	}
 	return c.PublicIsLoopback()
+}
+
+// DevDemo reports whether /demo is served.
+func (c Config) DevDemo() bool {
+	switch c.Dev.Demo {
+	case "on":
+		return c.OIDC.Enabled
+	case "off":
+		return false
+	}
+	return c.OIDC.Enabled && c.DevMailbox()
 }
 
 // IsLoopbackHost reports whether host is "localhost" or a loopback IP.

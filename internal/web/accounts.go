@@ -562,6 +562,9 @@ func (s *Server) recoverPasswordSubmit(w http.ResponseWriter, r *http.Request) e
 	c := s.client(w, r)
 	id := r.PostFormValue("flow")
 	res, err := s.Flows.CompleteRecovery(r.Context(), c, id, r.PostFormValue("password"))
+	if err == nil {
+		err = s.credentialsChanged(r, res.Account.ID)
+	}
 	if p := asProblem(err); p != nil {
 		f, lerr := s.Flows.RecoveryFlow(r.Context(), c, id)
 		if lp := asProblem(lerr); lp != nil || isFlowProblem(p) {
@@ -663,6 +666,9 @@ func (s *Server) changePasswordSubmit(w http.ResponseWriter, r *http.Request) er
 		return s.render(w, r, p.Kind.Status(), "newpassword", page)
 	}
 	if err != nil {
+		return err
+	}
+	if err := s.credentialsChanged(r, who.Account.ID); err != nil {
 		return err
 	}
 	s.setSessionCookie(w, token)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/op"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/store"
@@ -251,6 +253,9 @@ func (s *Server) apiRecoveryPassword(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
+	if err := s.credentialsChanged(r, res.Account.ID); err != nil {
+		return err
+	}
 	return s.apiSignedIn(w, r, res, in.FlowToken)
 }
 
@@ -367,6 +372,9 @@ func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request) error
 	}
 	token, err := s.Flows.ChangePassword(r.Context(), s.apiClient(r, ""), who, in.Current, in.Password)
 	if err != nil {
+		return err
+	}
+	if err := s.credentialsChanged(r, who.Account.ID); err != nil {
 		return err
 	}
 	s.setSessionCookie(w, token)
@@ -505,4 +513,88 @@ func (s *Server) adminAuthorized(r *http.Request) bool {
 	}
 	got := sha256.Sum256([]byte(token))
 	return subtle.ConstantTimeCompare(got[:], want) == 1
+}
+
+// ClientJSON is an app as the admin API shows it.
+type ClientJSON struct {
+	ID           string   `json:"client_id"`
+	Secret       string   `json:"client_secret,omitempty"`
+	Name         string   `json:"name"`
+	Public       bool     `json:"public"`
+	ThirdParty   bool     `json:"third_party"`
+	RedirectURIs []string `json:"redirect_uris"`
+	GrantTypes   []string `json:"grant_types"`
+	Configured   bool     `json:"configured,omitempty"`
+}
+
+func (s *Server) adminOP(w http.ResponseWriter, r *http.Request) error {
+	if !s.adminAuthorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="portvakt-admin"`)
+		return problem.New(problem.Unauthorized, "", "admin.unauthorized", nil)
+	}
+	if s.OP == nil {
+		return errNotFound
+	}
+	return nil
+}
+
+// apiAdminCreateClient registers an app: POST /api/admin/v1/clients. The
+// secret is in this answer only.
+func (s *Server) apiAdminCreateClient(w http.ResponseWriter, r *http.Request) error {
+	if err := s.adminOP(w, r); err != nil {
+		return err
+	}
+	var in struct {
+		ID                     string   `json:"client_id"`
+		Name                   string   `json:"name"`
+		Public                 bool     `json:"public"`
+		ThirdParty             bool     `json:"third_party"`
+		RedirectURIs           []string `json:"redirect_uris"`
+		PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
+		GrantTypes             []string `json:"grant_types"`
+		Scopes                 []string `json:"scopes"`
+		SigningAlg             string   `json:"signing_alg"`
+		BackChannelLogoutURI   string   `json:"backchannel_logout_uri"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	c, secret, err := s.OP.CreateClient(r.Context(), op.ClientConfig{ID: in.ID, Name: in.Name, Public: in.Public, ThirdParty: in.ThirdParty,
+		RedirectURIs: in.RedirectURIs, PostLogoutRedirectURIs: in.PostLogoutRedirectURIs, GrantTypes: in.GrantTypes, Scopes: in.Scopes,
+		SigningAlg: in.SigningAlg, BackChannelLogoutURI: in.BackChannelLogoutURI})
+	if errors.Is(err, store.ErrConflict) {
+		return problem.New(problem.Conflict, "client_id", "admin.client_taken", problem.Args{"id": in.ID})
+	}
+	if err != nil {
+		return problem.New(problem.Invalid, "", "admin.client_invalid", problem.Args{"error": err.Error()})
+	}
+	return writeJSON(w, http.StatusCreated, ClientJSON{ID: c.ID, Secret: secret, Name: c.Name, Public: c.Public, ThirdParty: c.ThirdParty, RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes})
+}
+
+func (s *Server) apiAdminListClients(w http.ResponseWriter, r *http.Request) error {
+	if err := s.adminOP(w, r); err != nil {
+		return err
+	}
+	list, err := s.OP.ListClients(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []ClientJSON{}
+	for _, c := range list {
+		out = append(out, ClientJSON{ID: c.ID, Name: c.Name, Public: c.Public, ThirdParty: c.ThirdParty, RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Configured: c.Configured})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) apiAdminDeleteClient(w http.ResponseWriter, r *http.Request) error {
+	if err := s.adminOP(w, r); err != nil {
+		return err
+	}
+	if err := s.OP.DeleteClient(r.Context(), r.PathValue("id")); errors.Is(err, store.ErrNotFound) {
+		return errNotFound
+	} else if err != nil {
+		return problem.New(problem.Conflict, "", "admin.client_invalid", problem.Args{"error": err.Error()})
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

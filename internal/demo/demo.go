@@ -1,0 +1,156 @@
+// Package demo is a small app that signs in with Portvakt, the quickest way
+// to see the whole product work: "Log in with Portvakt" runs the
+// authorization code flow with PKCE against Portvakt's own OpenID Provider
+// (as any app would, over HTTP to the public URL), verifies the ID token
+// and shows its claims. Buttons ask for a higher acr to show step-up.
+//
+// It is served at /demo when dev.demo is on (by default: in development,
+// on localhost). It uses zitadel's certified relying-party package, so it
+// is also an independent check of the provider.
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/client/rp"
+	httphelper "github.com/zitadel/oidc/v3/pkg/http"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+)
+
+// ClientID is the demo app's client_id; the app registers it as a public
+// client with the redirect URI /demo/callback.
+const ClientID = "portvakt-demo"
+
+// App is the demo app. Build it with New; it is an http.Handler for
+// /demo and /demo/.
+type App struct {
+	issuer  string
+	client  *http.Client
+	cookies *httphelper.CookieHandler
+	mu      sync.Mutex
+	rp      rp.RelyingParty
+}
+
+// New returns the demo app for the provider at issuer (the public URL).
+// The relying party discovers the provider on first use, when the server
+// is up.
+func New(issuer string) *App {
+	key := make([]byte, 32)
+	rand.Read(key)
+	opts := []httphelper.CookieHandlerOpt{}
+	if strings.HasPrefix(issuer, "http://") {
+		opts = append(opts, httphelper.WithUnsecure())
+	}
+	return &App{issuer: strings.TrimRight(issuer, "/"), client: &http.Client{Timeout: 10 * time.Second}, cookies: httphelper.NewCookieHandler(key, key, opts...)}
+}
+
+func (a *App) relyingParty(ctx context.Context) (rp.RelyingParty, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.rp != nil {
+		return a.rp, nil
+	}
+	r, err := rp.NewRelyingPartyOIDC(ctx, a.issuer, ClientID, "", a.issuer+"/demo/callback",
+		[]string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail}, rp.WithPKCE(a.cookies), rp.WithHTTPClient(a.client))
+	if err != nil {
+		return nil, fmt.Errorf("demo: discover the provider: %w", err)
+	}
+	a.rp = r
+	return r, nil
+}
+
+var page = template.Must(template.New("demo").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Portvakt demo app</title><link rel="stylesheet" href="/static/style.css"></head>
+<body><main id="main">
+<h1>Portvakt demo app</h1>
+{{if .Claims}}
+<p id="signed-in">Signed in with Portvakt. The ID token says:</p>
+<table class="claims" id="claims">{{range .Claims}}<tr><th scope="row">{{.Name}}</th><td data-claim="{{.Name}}">{{.Value}}</td></tr>
+{{end}}</table>
+{{else if .Error}}<p class="field-error" id="demo-error">{{.Error}}</p>
+{{else}}<p>An app of your organisation: it has no accounts of its own and signs you in with Portvakt.</p>{{end}}
+<p><a class="button" id="demo-login" href="/demo/login">Log in with Portvakt</a></p>
+<p>Ask for a stronger sign-in:
+<a id="demo-login-3" href="/demo/login?acr=urn:portvakt:level:3">level 3 (authenticator app)</a>,
+<a id="demo-login-4" href="/demo/login?acr=urn:portvakt:level:4">level 4 (security key or passkey)</a>.</p>
+</main></body></html>`))
+
+type claim struct{ Name, Value string }
+
+type pageData struct {
+	Claims []claim
+	Error  string
+}
+
+// ServeHTTP serves /demo, /demo/login and /demo/callback.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/demo", "/demo/":
+		a.render(w, pageData{})
+	case "/demo/login":
+		party, err := a.relyingParty(r.Context())
+		if err != nil {
+			a.render(w, pageData{Error: err.Error()})
+			return
+		}
+		var params []rp.URLParamOpt
+		if acr := r.URL.Query().Get("acr"); acr != "" {
+			params = append(params, rp.WithURLParam("acr_values", acr))
+		}
+		rp.AuthURLHandler(func() string { return randomState() }, party, params...)(w, r)
+	case "/demo/callback":
+		party, err := a.relyingParty(r.Context())
+		if err != nil {
+			a.render(w, pageData{Error: err.Error()})
+			return
+		}
+		rp.CodeExchangeHandler(func(w http.ResponseWriter, r *http.Request, tokens *oidc.Tokens[*oidc.IDTokenClaims], state string, _ rp.RelyingParty) {
+			a.render(w, pageData{Claims: claimsOf(tokens.IDTokenClaims)})
+		}, party)(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (a *App) render(w http.ResponseWriter, d pageData) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	page.Execute(w, d)
+}
+
+func randomState() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return fmt.Sprintf("%x", b)
+}
+
+// claimsOf lists the ID token's claims, sorted, values as JSON.
+func claimsOf(c *oidc.IDTokenClaims) []claim {
+	b, _ := json.Marshal(c)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	var out []claim
+	for k, v := range m {
+		var val string
+		switch x := v.(type) {
+		case string:
+			val = x
+		default:
+			vb, _ := json.Marshal(x)
+			val = string(vb)
+		}
+		out = append(out, claim{k, val})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
