@@ -1,10 +1,10 @@
 package web
 
 import (
-	"errors"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
