@@ -10,16 +10,6 @@ import (
 	"github.com/portvakt/portvakt/internal/store"
 )
 
-// RunOIDC runs the conformance subtests of the OpenID Provider's records
-// (store.OIDC) like Run runs the others.
-func RunOIDC(t *testing.T, newStore func(t *testing.T) store.Store) {
-	for _, st := range oidcTests {
-		t.Run(st.name, func(t *testing.T) {
-			st.run(t, newStore(t))
-		})
-	}
-}
-
 func newClient(id string) store.Client {
 	return store.Client{
 		ID:                     id,
