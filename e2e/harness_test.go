@@ -126,4 +126,3 @@ func (s *server) waitMail(t *testing.T, to string) web.DevMailJSON {
 	t.Fatalf("no mail to %s within 10s", to)
 	return web.DevMailJSON{}
 }
-

@@ -176,92 +176,164 @@ func (s *Server) signupSubmit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) codePage(r *http.Request, f store.Flow, heading, action, resend, restart string) *ui.CodePage {
-	b := s.base(r)
-	return &ui.CodePage{Base: b, Heading: b.T(heading), Flow: f.ID, Email: f.Email, Minutes: int(s.Flows.Config.CodeTTL.Minutes()), Action: action, ResendAction: resend, RestartURL: restart}
+// codeStep describes one page that asks for an emailed code: the
+// sign-up's, the recovery's, and a new address's. One set of handlers
+// serves all three.
+type codeStep struct {
+	heading, action, resend, restart string
+	// next is where a right code leads, given the flow ID.
+	next func(id string) string
+	// done reports a flow that is past this step, and where it went.
+	done   func(f store.Flow) (string, bool)
+	load   func(r *http.Request, c flow.Client, who flow.Who, id string) (store.Flow, error)
+	verify func(r *http.Request, c flow.Client, who flow.Who, id, code string) error
+	again  func(r *http.Request, c flow.Client, who flow.Who, id string) error
+	// signedIn steps belong to a signed-in user.
+	signedIn bool
 }
 
-func (s *Server) signupCodeForm(w http.ResponseWriter, r *http.Request) error {
-	f, err := s.Flows.SignupFlow(r.Context(), s.client(w, r), r.URL.Query().Get("flow"))
-	if p := asProblem(err); p != nil {
-		return s.flowProblem(w, r, p, "/signup")
+func (s *Server) codeSteps() (signup, recovery, email codeStep) {
+	signup = codeStep{heading: "signup.code.title", action: "/signup/code", resend: "/signup/resend", restart: "/signup",
+		next: func(id string) string { return "/signup/details?flow=" + id },
+		done: func(f store.Flow) (string, bool) { return "/signup/details?flow=" + f.ID, f.State == "verified" },
+		load: func(r *http.Request, c flow.Client, _ flow.Who, id string) (store.Flow, error) {
+			return s.Flows.SignupFlow(r.Context(), c, id)
+		},
+		verify: func(r *http.Request, c flow.Client, _ flow.Who, id, code string) error {
+			_, err := s.Flows.VerifySignupCode(r.Context(), c, id, code)
+			return err
+		},
+		again: func(r *http.Request, c flow.Client, _ flow.Who, id string) error { return s.Flows.ResendSignupCode(r.Context(), c, id) },
+	}
+	recovery = codeStep{heading: "recover.code.title", action: "/recover/code", resend: "/recover/resend", restart: "/recover",
+		next: func(id string) string { return "/recover/password?flow=" + id },
+		done: func(f store.Flow) (string, bool) { return "/recover/password?flow=" + f.ID, f.State == "verified" },
+		load: func(r *http.Request, c flow.Client, _ flow.Who, id string) (store.Flow, error) {
+			return s.Flows.RecoveryFlow(r.Context(), c, id)
+		},
+		verify: func(r *http.Request, c flow.Client, _ flow.Who, id, code string) error {
+			_, err := s.Flows.VerifyRecoveryCode(r.Context(), c, id, code)
+			return err
+		},
+		again: func(r *http.Request, c flow.Client, _ flow.Who, id string) error { return s.Flows.ResendRecoveryCode(r.Context(), c, id) },
+	}
+	email = codeStep{heading: "account.emails.verify", action: "/account/emails/verify", resend: "/account/emails/resend", restart: "/account/emails/add",
+		signedIn: true,
+		next:     func(string) string { return "/account?notice=email-added" },
+		done:     func(store.Flow) (string, bool) { return "", false },
+		load: func(r *http.Request, c flow.Client, who flow.Who, id string) (store.Flow, error) {
+			return s.Flows.EmailFlow(r.Context(), c, who, id)
+		},
+		verify: func(r *http.Request, c flow.Client, who flow.Who, id, code string) error {
+			_, err := s.Flows.VerifyAddEmail(r.Context(), c, who, id, code)
+			return err
+		},
+		again: func(r *http.Request, c flow.Client, who flow.Who, id string) error {
+			return s.Flows.ResendEmailCode(r.Context(), c, who, id)
+		},
+	}
+	return
+}
+
+// codeForm shows a code step.
+func (s *Server) codeForm(step codeStep) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var who flow.Who
+		if step.signedIn {
+			var ok bool
+			if who, ok = s.who(w, r); !ok {
+				return nil
+			}
+		}
+		f, err := step.load(r, s.client(w, r), who, r.URL.Query().Get("flow"))
+		if p := asProblem(err); p != nil {
+			return s.flowProblem(w, r, p, step.restart)
+		}
+		if err != nil {
+			return err
+		}
+		if next, done := step.done(f); done {
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return nil
+		}
+		page := s.codePage(r, f, step.heading, step.action, step.resend, step.restart)
+		page.Notice = noticeFrom(r, page.Base)
+		return s.render(w, r, http.StatusOK, "code", page)
+	}
+}
+
+// codeSubmit checks a code: on success on to the next step, on a wrong
+// code the same page with the message on the field, on a dead flow the
+// start-again page.
+func (s *Server) codeSubmit(step codeStep) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var who flow.Who
+		if step.signedIn {
+			var ok bool
+			if who, ok = s.who(w, r); !ok {
+				return nil
+			}
+		}
+		c := s.client(w, r)
+		id := r.PostFormValue("flow")
+		err := step.verify(r, c, who, id, r.PostFormValue("code"))
+		if err == nil {
+			http.Redirect(w, r, step.next(id), http.StatusSeeOther)
+			return nil
+		}
+		p := asProblem(err)
+		if p == nil {
+			return err
+		}
+		if isFlowProblem(p) || p.Kind == problem.Conflict {
+			return s.flowProblem(w, r, p, step.restart)
+		}
+		return s.codeAgain(w, r, step, c, who, id, p)
+	}
+}
+
+// codeResend sends a new code.
+func (s *Server) codeResend(step codeStep) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var who flow.Who
+		if step.signedIn {
+			var ok bool
+			if who, ok = s.who(w, r); !ok {
+				return nil
+			}
+		}
+		c := s.client(w, r)
+		id := r.PostFormValue("flow")
+		err := step.again(r, c, who, id)
+		if err == nil {
+			http.Redirect(w, r, step.action+"?flow="+id+"&notice=code-resent", http.StatusSeeOther)
+			return nil
+		}
+		p := asProblem(err)
+		if p == nil {
+			return err
+		}
+		return s.codeAgain(w, r, step, c, who, id, p)
+	}
+}
+
+// codeAgain re-renders a code step with a problem on it.
+func (s *Server) codeAgain(w http.ResponseWriter, r *http.Request, step codeStep, c flow.Client, who flow.Who, id string, p *problem.Problem) error {
+	f, err := step.load(r, c, who, id)
+	if lp := asProblem(err); lp != nil {
+		return s.flowProblem(w, r, lp, step.restart)
 	}
 	if err != nil {
 		return err
 	}
-	if f.State == "verified" {
-		http.Redirect(w, r, "/signup/details?flow="+f.ID, http.StatusSeeOther)
-		return nil
-	}
-	page := s.codePage(r, f, "signup.code.title", "/signup/code", "/signup/resend", "/signup")
-	page.Notice = noticeFrom(r, page.Base)
-	return s.render(w, r, http.StatusOK, "code", page)
-}
-
-func (s *Server) signupCodeSubmit(w http.ResponseWriter, r *http.Request) error {
-	c := s.client(w, r)
-	id := r.PostFormValue("flow")
-	_, err := s.Flows.VerifySignupCode(r.Context(), c, id, r.PostFormValue("code"))
-	return s.afterCode(w, r, c, id, err, "/signup/details?flow="+id, "/signup", func() (store.Flow, error) {
-		return s.Flows.SignupFlow(r.Context(), c, id)
-	}, "signup.code.title", "/signup/code", "/signup/resend")
-}
-
-// afterCode renders the outcome of a code step: on success a redirect,
-// on a wrong code the same page with the message, on a dead flow the
-// start-again page.
-func (s *Server) afterCode(w http.ResponseWriter, r *http.Request, c flow.Client, id string, err error, next, restart string, load func() (store.Flow, error), heading, action, resend string) error {
-	if err == nil {
-		http.Redirect(w, r, next, http.StatusSeeOther)
-		return nil
-	}
-	p := asProblem(err)
-	if p == nil {
-		return err
-	}
-	if isFlowProblem(p) {
-		return s.flowProblem(w, r, p, restart)
-	}
-	f, lerr := load()
-	if lp := asProblem(lerr); lp != nil {
-		return s.flowProblem(w, r, lp, restart)
-	}
-	if lerr != nil {
-		return lerr
-	}
-	page := s.codePage(r, f, heading, action, resend, restart)
+	page := s.codePage(r, f, step.heading, step.action, step.resend, step.restart)
 	page.Problem = p
 	return s.render(w, r, p.Kind.Status(), "code", page)
 }
 
-func (s *Server) signupResend(w http.ResponseWriter, r *http.Request) error {
-	c := s.client(w, r)
-	id := r.PostFormValue("flow")
-	err := s.Flows.ResendSignupCode(r.Context(), c, id)
-	return s.afterResend(w, r, id, err, "/signup/code?flow=", "/signup", func() (store.Flow, error) {
-		return s.Flows.SignupFlow(r.Context(), c, id)
-	}, "signup.code.title", "/signup/code", "/signup/resend")
-}
-
-func (s *Server) afterResend(w http.ResponseWriter, r *http.Request, id string, err error, back, restart string, load func() (store.Flow, error), heading, action, resend string) error {
-	if err == nil {
-		http.Redirect(w, r, back+id+"&notice=code-resent", http.StatusSeeOther)
-		return nil
-	}
-	p := asProblem(err)
-	if p == nil {
-		return err
-	}
-	f, lerr := load()
-	if lp := asProblem(lerr); lp != nil {
-		return s.flowProblem(w, r, lp, restart)
-	}
-	if lerr != nil {
-		return lerr
-	}
-	page := s.codePage(r, f, heading, action, resend, restart)
-	page.Problem = p
-	return s.render(w, r, p.Kind.Status(), "code", page)
+func (s *Server) codePage(r *http.Request, f store.Flow, heading, action, resend, restart string) *ui.CodePage {
+	b := s.base(r)
+	return &ui.CodePage{Base: b, Heading: b.T(heading), Flow: f.ID, Email: f.Email, Minutes: int(s.Flows.Config.CodeTTL.Minutes()), Action: action, ResendAction: resend, RestartURL: restart}
 }
 
 func (s *Server) signupDetailsPage(r *http.Request, f store.Flow, name string) *ui.NewPasswordPage {
@@ -463,41 +535,6 @@ func (s *Server) recoverSubmit(w http.ResponseWriter, r *http.Request) error {
 		Heading:    b.T("recover.sent.title"),
 		Paragraphs: []string{b.T("recover.sent.body", "email", f.Email, "count", int(s.Flows.Config.LinkTTL.Minutes())), b.T("code.spam_hint")},
 	})
-}
-
-func (s *Server) recoverCodeForm(w http.ResponseWriter, r *http.Request) error {
-	f, err := s.Flows.RecoveryFlow(r.Context(), s.client(w, r), r.URL.Query().Get("flow"))
-	if p := asProblem(err); p != nil {
-		return s.flowProblem(w, r, p, "/recover")
-	}
-	if err != nil {
-		return err
-	}
-	if f.State == "verified" {
-		http.Redirect(w, r, "/recover/password?flow="+f.ID, http.StatusSeeOther)
-		return nil
-	}
-	page := s.codePage(r, f, "recover.code.title", "/recover/code", "/recover/resend", "/recover")
-	page.Notice = noticeFrom(r, page.Base)
-	return s.render(w, r, http.StatusOK, "code", page)
-}
-
-func (s *Server) recoverCodeSubmit(w http.ResponseWriter, r *http.Request) error {
-	c := s.client(w, r)
-	id := r.PostFormValue("flow")
-	_, err := s.Flows.VerifyRecoveryCode(r.Context(), c, id, r.PostFormValue("code"))
-	return s.afterCode(w, r, c, id, err, "/recover/password?flow="+id, "/recover", func() (store.Flow, error) {
-		return s.Flows.RecoveryFlow(r.Context(), c, id)
-	}, "recover.code.title", "/recover/code", "/recover/resend")
-}
-
-func (s *Server) recoverResend(w http.ResponseWriter, r *http.Request) error {
-	c := s.client(w, r)
-	id := r.PostFormValue("flow")
-	err := s.Flows.ResendRecoveryCode(r.Context(), c, id)
-	return s.afterResend(w, r, id, err, "/recover/code?flow=", "/recover", func() (store.Flow, error) {
-		return s.Flows.RecoveryFlow(r.Context(), c, id)
-	}, "recover.code.title", "/recover/code", "/recover/resend")
 }
 
 // recoverLinkLanding is what an emailed link opens. It only shows a
@@ -705,52 +742,6 @@ func (s *Server) addEmailSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, "/account/emails/verify?flow="+f.ID, http.StatusSeeOther)
 	return nil
-}
-
-func (s *Server) verifyEmailForm(w http.ResponseWriter, r *http.Request) error {
-	who, ok := s.who(w, r)
-	if !ok {
-		return nil
-	}
-	f, err := s.Flows.EmailFlow(r.Context(), s.client(w, r), who, r.URL.Query().Get("flow"))
-	if p := asProblem(err); p != nil {
-		return s.flowProblem(w, r, p, "/account/emails/add")
-	}
-	if err != nil {
-		return err
-	}
-	page := s.codePage(r, f, "account.emails.verify", "/account/emails/verify", "/account/emails/resend", "/account/emails/add")
-	page.Notice = noticeFrom(r, page.Base)
-	return s.render(w, r, http.StatusOK, "code", page)
-}
-
-func (s *Server) verifyEmailSubmit(w http.ResponseWriter, r *http.Request) error {
-	who, ok := s.who(w, r)
-	if !ok {
-		return nil
-	}
-	c := s.client(w, r)
-	id := r.PostFormValue("flow")
-	_, err := s.Flows.VerifyAddEmail(r.Context(), c, who, id, r.PostFormValue("code"))
-	if p := asProblem(err); p != nil && p.Kind == problem.Conflict {
-		return s.flowProblem(w, r, p, "/account/emails/add")
-	}
-	return s.afterCode(w, r, c, id, err, "/account?notice=email-added", "/account/emails/add", func() (store.Flow, error) {
-		return s.Flows.EmailFlow(r.Context(), c, who, id)
-	}, "account.emails.verify", "/account/emails/verify", "/account/emails/resend")
-}
-
-func (s *Server) resendEmailCode(w http.ResponseWriter, r *http.Request) error {
-	who, ok := s.who(w, r)
-	if !ok {
-		return nil
-	}
-	c := s.client(w, r)
-	id := r.PostFormValue("flow")
-	err := s.Flows.ResendEmailCode(r.Context(), c, who, id)
-	return s.afterResend(w, r, id, err, "/account/emails/verify?flow=", "/account/emails/add", func() (store.Flow, error) {
-		return s.Flows.EmailFlow(r.Context(), c, who, id)
-	}, "account.emails.verify", "/account/emails/verify", "/account/emails/resend")
 }
 
 func (s *Server) setPrimaryEmail(w http.ResponseWriter, r *http.Request) error {
