@@ -6,7 +6,8 @@ TESTFLAGS ?= -p 2 -timeout 15m
 
 .PHONY: test test-deps check build bench
 
-# Installs what the tests need (chromium, postgresql, oathtool) when
+# Installs what the tests need (chromium, postgresql, oathtool, Node.js and
+# the openid-client npm package) when
 # missing, then runs every test: unit, storage on SQLite and PostgreSQL,
 # real SMTP, and the browser journeys.
 test: test-deps check
