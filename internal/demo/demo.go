@@ -24,6 +24,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/client/rp"
 	httphelper "github.com/zitadel/oidc/v3/pkg/http"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"golang.org/x/oauth2"
 )
 
 // ClientID is the demo app's client_id; the app registers it as a public
@@ -59,8 +60,14 @@ func (a *App) relyingParty(ctx context.Context) (rp.RelyingParty, error) {
 	if a.rp != nil {
 		return a.rp, nil
 	}
+	// A public client sends its client_id in the body. The default, to
+	// probe with HTTP Basic first and resend on any failure, would send
+	// the code twice when the first answer is lost or unreadable, and
+	// the provider, rightly, takes a second use of a code for theft: it
+	// revokes the grant, and the error hides what went wrong.
 	r, err := rp.NewRelyingPartyOIDC(ctx, a.issuer, ClientID, "", a.issuer+"/demo/callback",
-		[]string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail}, rp.WithPKCE(a.cookies), rp.WithHTTPClient(a.client))
+		[]string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail}, rp.WithPKCE(a.cookies), rp.WithHTTPClient(a.client),
+		rp.WithAuthStyle(oauth2.AuthStyleInParams))
 	if err != nil {
 		return nil, fmt.Errorf("demo: discover the provider: %w", err)
 	}

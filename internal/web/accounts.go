@@ -203,7 +203,9 @@ func (s *Server) codeSteps() (signup, recovery, email codeStep) {
 			_, err := s.Flows.VerifySignupCode(r.Context(), c, id, code)
 			return err
 		},
-		again: func(r *http.Request, c flow.Client, _ flow.Who, id string) error { return s.Flows.ResendSignupCode(r.Context(), c, id) },
+		again: func(r *http.Request, c flow.Client, _ flow.Who, id string) error {
+			return s.Flows.ResendSignupCode(r.Context(), c, id)
+		},
 	}
 	recovery = codeStep{heading: "recover.code.title", action: "/recover/code", resend: "/recover/resend", restart: "/recover",
 		next: func(id string) string { return "/recover/password?flow=" + id },
@@ -215,7 +217,9 @@ func (s *Server) codeSteps() (signup, recovery, email codeStep) {
 			_, err := s.Flows.VerifyRecoveryCode(r.Context(), c, id, code)
 			return err
 		},
-		again: func(r *http.Request, c flow.Client, _ flow.Who, id string) error { return s.Flows.ResendRecoveryCode(r.Context(), c, id) },
+		again: func(r *http.Request, c flow.Client, _ flow.Who, id string) error {
+			return s.Flows.ResendRecoveryCode(r.Context(), c, id)
+		},
 	}
 	email = codeStep{heading: "account.emails.verify", action: "/account/emails/verify", resend: "/account/emails/resend", restart: "/account/emails/add",
 		signedIn: true,

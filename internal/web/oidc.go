@@ -51,6 +51,7 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.oidcLanguage(r, info)
 	next, err := s.OP.Complete(r.Context(), id, st.Session)
 	var need *op.NeedError
 	switch {
@@ -96,6 +97,24 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
+}
+
+// oidcLanguage makes the pages the continue page shows itself (consent,
+// or why a step-up cannot be done) speak the language the app asked for
+// with ui_locales (OIDC Core §3.1.2.1), which comes before the account's,
+// the switcher's and the browser's. The middleware reads ui_locales only
+// from the page's own query, and the provider's redirect here carries
+// just the request's ID.
+func (s *Server) oidcLanguage(r *http.Request, info op.AuthRequestInfo) {
+	if r.URL.Query().Get("ui_locales") != "" {
+		return
+	}
+	for _, tag := range info.UILocales {
+		if l := s.Catalog.Supported(tag); l != "" {
+			stateOf(r).Lang = s.Catalog.Lang(l)
+			return
+		}
+	}
 }
 
 func (s *Server) consentPage(r *http.Request, info op.AuthRequestInfo) *ui.ConsentPage {
