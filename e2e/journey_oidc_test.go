@@ -238,11 +238,16 @@ func TestJourney_OIDC_StepUp(t *testing.T) {
 	if lang, _ := p.Attr("html", "lang"); lang != "nb" {
 		t.Errorf("level 4 page <html lang> = %q, want nb", lang)
 	}
-	if got := p.Text("h1"); got != "Du har ikke lov til å gjøre dette" {
+	if got := p.Text("h1"); got != "Denne appen krever en sterkere innlogging" {
 		t.Errorf("level 4 page heading = %q", got)
 	}
 	if got := p.Text("main p"); !strings.Contains(got, "krever en innloggingsmetode med styrke 4") || !strings.Contains(got, "kontoen din har ingen") {
 		t.Errorf("level 4 page says %q, want that strength 4 is needed and the account has no such method", got)
+	}
+	// Not a dead end: the way back to the app, which hears access_denied.
+	p.Submit(`form[action="/oidc/cancel"] button[type="submit"]`)
+	if u, _ := url.Parse(p.URL()); u.Path != "/demo/callback" || u.Query().Get("error") != "access_denied" {
+		t.Errorf("going back to the app landed on %s, want /demo/callback with error=access_denied", p.URL())
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -142,7 +143,11 @@ func serve(ctx context.Context, args, environ []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "portvakt: invalid configuration:\n%v\n", err)
 		return 2
 	}
-	a, err := app.New(ctx, cfg, app.Options{LogOutput: stderr})
+	// One log stream: libraries that log through slog's default logger
+	// (zitadel/oidc does) write the same JSON lines as Portvakt.
+	logger := app.NewLogger(cfg.Log, stderr)
+	slog.SetDefault(logger)
+	a, err := app.New(ctx, cfg, app.Options{Logger: logger})
 	if err != nil {
 		fmt.Fprintln(stderr, "portvakt:", err)
 		return 1

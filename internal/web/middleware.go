@@ -190,8 +190,12 @@ func (s *Server) withRequestState(next http.Handler) http.Handler {
 		if c, err := r.Cookie(langCookie); err == nil {
 			cookieLang = c.Value
 		}
+		uiLocales := r.URL.Query().Get("ui_locales")
+		if c, err := r.Cookie(uiLocalesCookie); err == nil && uiLocales == "" {
+			uiLocales = c.Value
+		}
 		negotiate := func(accountLang string) *i18n.Lang {
-			return s.Catalog.Lang(s.Catalog.Negotiate(r.URL.Query().Get("ui_locales"), accountLang, cookieLang, r.Header.Get("Accept-Language"), s.DefaultLanguage))
+			return s.Catalog.Lang(s.Catalog.Negotiate(uiLocales, accountLang, cookieLang, r.Header.Get("Accept-Language"), s.DefaultLanguage))
 		}
 		// The language is chosen before the session is loaded, so that
 		// even a failure to load it is explained in the user's language.

@@ -51,7 +51,7 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.oidcLanguage(r, info)
+	s.oidcLanguage(w, r, info)
 	next, err := s.OP.Complete(r.Context(), id, st.Session)
 	var need *op.NeedError
 	switch {
@@ -79,6 +79,18 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request) error {
 				return nil
 			}
 			res, err := s.Flows.StepUpTo(r.Context(), s.client(w, r), who, need.Level, back)
+			if p := asProblem(err); p != nil {
+				// No method strong enough: say so, and offer the way
+				// back to the app rather than a dead end.
+				b := s.base(r)
+				page := &ui.MessagePage{Base: b, Heading: b.T("oidc.stepup.title"), FormAction: "/oidc/cancel",
+					FormButton: b.T("oidc.back_to_app", "client", info.ClientName), Hidden: []ui.Hidden{{Name: "auth", Value: id}},
+					LinkURL: "/account/security", LinkText: b.T("account.security.open")}
+				for _, d := range p.Details {
+					page.Paragraphs = append(page.Paragraphs, b.T(d.Key, d.Args))
+				}
+				return s.render(w, r, p.Kind.Status(), "message", page)
+			}
 			if err != nil {
 				return err
 			}
@@ -105,16 +117,41 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request) error {
 // the switcher's and the browser's. The middleware reads ui_locales only
 // from the page's own query, and the provider's redirect here carries
 // just the request's ID.
-func (s *Server) oidcLanguage(r *http.Request, info op.AuthRequestInfo) {
+func (s *Server) oidcLanguage(w http.ResponseWriter, r *http.Request, info op.AuthRequestInfo) {
 	if r.URL.Query().Get("ui_locales") != "" {
 		return
 	}
 	for _, tag := range info.UILocales {
 		if l := s.Catalog.Supported(tag); l != "" {
 			stateOf(r).Lang = s.Catalog.Lang(l)
+			// The sign-in pages that follow speak it too (the cookie
+			// lasts the browser session; ui_locales outranks the
+			// account's and the switcher's choice, per OIDC Core).
+			http.SetCookie(w, &http.Cookie{Name: uiLocalesCookie, Value: l, Path: "/", HttpOnly: true, Secure: s.secure(), SameSite: http.SameSiteLaxMode})
 			return
 		}
 	}
+}
+
+// uiLocalesCookie carries an app's ui_locales across the sign-in pages.
+const uiLocalesCookie = "portvakt_ui_locales"
+
+// oidcCancel gives up an authorization request the user cannot satisfy
+// (a level their account has no method for) or does not want: the app
+// hears access_denied and the browser goes back to it.
+func (s *Server) oidcCancel(w http.ResponseWriter, r *http.Request) error {
+	if s.OP == nil {
+		return errNotFound
+	}
+	next, err := s.OP.Abort(r.Context(), r.PostFormValue("auth"), op.AbortDenied)
+	if errors.Is(err, op.ErrUnknownRequest) {
+		return s.oidcGone(w, r)
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
 }
 
 func (s *Server) consentPage(r *http.Request, info op.AuthRequestInfo) *ui.ConsentPage {

@@ -89,6 +89,8 @@ func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) error {
 	if tag == "" {
 		return problem.New(problem.Invalid, "lang", "lang.unsupported", problem.Args{"supported": strings.Join(i18n.Languages, ", ")})
 	}
+	// An explicit choice outranks what an app asked for.
+	http.SetCookie(w, &http.Cookie{Name: uiLocalesCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure(), SameSite: http.SameSiteLaxMode})
 	http.SetCookie(w, &http.Cookie{
 		Name:     langCookie,
 		Value:    tag,
