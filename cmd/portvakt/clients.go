@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/portvakt/portvakt/internal/app"
+	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/op"
 )
 
@@ -46,16 +47,11 @@ func client(ctx context.Context, args, environ []string, stdout, stderr io.Write
 		if !ok {
 			return 2
 		}
-		a, err := app.New(ctx, cfg, app.Options{LogOutput: io.Discard})
-		if err != nil {
-			fmt.Fprintln(stderr, "portvakt:", err)
+		a, ok := openProvider(ctx, cfg, stderr)
+		if !ok {
 			return 1
 		}
 		defer a.Close()
-		if a.OP == nil {
-			fmt.Fprintln(stderr, "portvakt: oidc.enabled is false")
-			return 1
-		}
 		c, secret, err := a.OP.CreateClient(ctx, op.ClientConfig{ID: *id, Name: *name, Public: *public, ThirdParty: *third, SigningAlg: *alg,
 			RedirectURIs: redirects, PostLogoutRedirectURIs: postLogout, GrantTypes: grants, Scopes: scopes, BackChannelLogoutURI: *backchannel})
 		if err != nil {
@@ -74,16 +70,11 @@ func client(ctx context.Context, args, environ []string, stdout, stderr io.Write
 		if !ok {
 			return 2
 		}
-		a, err := app.New(ctx, cfg, app.Options{LogOutput: io.Discard})
-		if err != nil {
-			fmt.Fprintln(stderr, "portvakt:", err)
+		a, ok := openProvider(ctx, cfg, stderr)
+		if !ok {
 			return 1
 		}
 		defer a.Close()
-		if a.OP == nil {
-			fmt.Fprintln(stderr, "portvakt: oidc.enabled is false")
-			return 1
-		}
 		clients, err := a.OP.ListClients(ctx)
 		if err != nil {
 			fmt.Fprintln(stderr, "portvakt:", err)
@@ -110,16 +101,11 @@ func client(ctx context.Context, args, environ []string, stdout, stderr io.Write
 			fmt.Fprintln(stderr, "portvakt: client remove takes one client_id")
 			return 2
 		}
-		a, err := app.New(ctx, cfg, app.Options{LogOutput: io.Discard})
-		if err != nil {
-			fmt.Fprintln(stderr, "portvakt:", err)
+		a, ok := openProvider(ctx, cfg, stderr)
+		if !ok {
 			return 1
 		}
 		defer a.Close()
-		if a.OP == nil {
-			fmt.Fprintln(stderr, "portvakt: oidc.enabled is false")
-			return 1
-		}
 		if err := a.OP.DeleteClient(ctx, fs.Arg(0)); err != nil {
 			fmt.Fprintln(stderr, "portvakt:", err)
 			return 1
@@ -129,4 +115,20 @@ func client(ctx context.Context, args, environ []string, stdout, stderr io.Write
 	}
 	fmt.Fprint(stderr, usage)
 	return 2
+}
+
+// openProvider builds the application for a client command; it says why
+// on stderr when it cannot.
+func openProvider(ctx context.Context, cfg config.Config, stderr io.Writer) (*app.App, bool) {
+	a, err := app.New(ctx, cfg, app.Options{LogOutput: io.Discard})
+	if err != nil {
+		fmt.Fprintln(stderr, "portvakt:", err)
+		return nil, false
+	}
+	if a.OP == nil {
+		a.Close()
+		fmt.Fprintln(stderr, "portvakt: oidc.enabled is false")
+		return nil, false
+	}
+	return a, true
 }

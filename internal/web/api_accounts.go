@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -80,30 +81,36 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, FlowJSON{FlowID: f.ID, FlowToken: tok, Email: f.Email, ExpiresAt: f.ExpiresAt.UTC(), Next: "code"})
 }
 
-func (s *Server) apiSignupCode(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		flowRef
-		Code string `json:"code"`
+// apiCode is the JSON twin of a code step: {flow_id, flow_token, code}.
+func (s *Server) apiCode(verify func(ctx context.Context, c flow.Client, id, code string) (store.Flow, error), next string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var in struct {
+			flowRef
+			Code string `json:"code"`
+		}
+		if err := decodeJSON(r, &in); err != nil {
+			return err
+		}
+		f, err := verify(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Code)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, FlowJSON{FlowID: f.ID, Email: f.Email, Next: next})
 	}
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	f, err := s.Flows.VerifySignupCode(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Code)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, FlowJSON{FlowID: f.ID, Email: f.Email, Next: "details"})
 }
 
-func (s *Server) apiSignupResend(w http.ResponseWriter, r *http.Request) error {
-	var in flowRef
-	if err := decodeJSON(r, &in); err != nil {
-		return err
+// apiResend is the JSON twin of "send a new code": {flow_id, flow_token}.
+func (s *Server) apiResend(again func(ctx context.Context, c flow.Client, id string) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var in flowRef
+		if err := decodeJSON(r, &in); err != nil {
+			return err
+		}
+		if err := again(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID); err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusAccepted, FlowJSON{FlowID: in.FlowID, Next: "code"})
 	}
-	if err := s.Flows.ResendSignupCode(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID); err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusAccepted, FlowJSON{FlowID: in.FlowID, Next: "code"})
 }
 
 func (s *Server) apiSignupComplete(w http.ResponseWriter, r *http.Request) error {
@@ -193,32 +200,6 @@ func (s *Server) apiRecovery(w http.ResponseWriter, r *http.Request) error {
 		next = "check_mail"
 	}
 	return writeJSON(w, http.StatusCreated, FlowJSON{FlowID: f.ID, FlowToken: tok, Email: f.Email, ExpiresAt: f.ExpiresAt.UTC(), Next: next})
-}
-
-func (s *Server) apiRecoveryCode(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		flowRef
-		Code string `json:"code"`
-	}
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	f, err := s.Flows.VerifyRecoveryCode(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Code)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, FlowJSON{FlowID: f.ID, Email: f.Email, Next: "password"})
-}
-
-func (s *Server) apiRecoveryResend(w http.ResponseWriter, r *http.Request) error {
-	var in flowRef
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	if err := s.Flows.ResendRecoveryCode(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID); err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusAccepted, FlowJSON{FlowID: in.FlowID, Next: "code"})
 }
 
 // apiRecoveryLink uses an emailed link's token. A reset link continues
