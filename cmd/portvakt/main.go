@@ -50,6 +50,8 @@ const usage = `Usage:
   portvakt config check [--config FILE]            validate a configuration file
   portvakt user add [--username U] [--name N] [--email E] [--password-stdin] [--lang L] [--config FILE]
                                                    create an account (without a password: mail an invitation)
+  portvakt user require-mfa (--username U | --email E) [--off]
+                                                   make an account set up a second factor at its next sign-in
   portvakt client add --name N --redirect-uri U [--public] [--third-party] [--grant G] [--scope S]
                                                    register an app; prints its client_id and secret (once)
   portvakt client list | client remove ID          list or remove apps
@@ -80,11 +82,14 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		}
 		return configCheck(args[2:], environ, stdout, stderr)
 	case "user":
-		if len(args) < 2 || args[1] != "add" {
-			fmt.Fprint(stderr, usage)
-			return 2
+		switch {
+		case len(args) >= 2 && args[1] == "add":
+			return userAdd(ctx, args[2:], environ, stdin, stdout, stderr)
+		case len(args) >= 2 && args[1] == "require-mfa":
+			return userRequireMFA(ctx, args[2:], environ, stdout, stderr)
 		}
-		return userAdd(ctx, args[2:], environ, stdin, stdout, stderr)
+		fmt.Fprint(stderr, usage)
+		return 2
 	case "client":
 		return client(ctx, args[1:], environ, stdout, stderr)
 	case "policy":

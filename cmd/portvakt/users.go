@@ -25,6 +25,9 @@ func userAdd(ctx context.Context, args, environ []string, stdin io.Reader, stdou
 	email := fs.String("email", "", "verified main email `address`")
 	lang := fs.String("lang", "en", "`language` of the invitation mail: en, nb or sv")
 	phone := fs.String("phone", "", "verified mobile `number` for SMS codes, such as +4791234567")
+	requireMFA := fs.Bool("require-mfa", false, "make the person set up a second factor at the first sign-in")
+	var groups listFlag
+	fs.Var(&groups, "group", "a `group` the account belongs to (repeatable), for policies such as mfa.required_groups")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	hashStdin := fs.Bool("password-hash-stdin", false, "read an imported password hash (argon2id/argon2i PHC or bcrypt) from standard input")
 	cfg, _, ok := loadConfig(fs, args, environ, stderr)
@@ -57,7 +60,7 @@ func userAdd(ctx context.Context, args, environ []string, stdin io.Reader, stdou
 		return 1
 	}
 	defer a.Close()
-	acct, err := a.Flows.CreateAccount(ctx, flow.NewAccount{Username: *username, Name: *name, Email: *email, Password: pw, PasswordHash: hash, Phone: *phone, Lang: *lang})
+	acct, err := a.Flows.CreateAccount(ctx, flow.NewAccount{Username: *username, Name: *name, Email: *email, Password: pw, PasswordHash: hash, Phone: *phone, Groups: groups, MFARequired: *requireMFA, Lang: *lang})
 	if p, ok := problem.As(err); ok {
 		printProblem(stderr, a.Catalog.Lang(*lang), p)
 		return 1
@@ -134,5 +137,54 @@ func policyCheck(args, environ []string, stdin io.Reader, stdout, stderr io.Writ
 		return 1
 	}
 	fmt.Fprintln(stdout, cat.Lang(cat.Supported(*lang)).T("password.ok"))
+	return 0
+}
+
+// userRequireMFA makes an existing account set up a second factor at its
+// next sign-in (or, with --off, lifts that).
+func userRequireMFA(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("user require-mfa", flag.ContinueOnError)
+	username := fs.String("username", "", "the account's `username`")
+	email := fs.String("email", "", "or its email `address`")
+	off := fs.Bool("off", false, "lift the requirement")
+	cfg, _, ok := loadConfig(fs, args, environ, stderr)
+	if !ok {
+		return 2
+	}
+	a, err := app.New(ctx, cfg, app.Options{LogOutput: io.Discard})
+	if err != nil {
+		fmt.Fprintln(stderr, "portvakt:", err)
+		return 1
+	}
+	defer a.Close()
+	var id string
+	switch {
+	case *username != "":
+		acct, err := a.DB.GetAccountByUsername(ctx, strings.ToLower(*username))
+		if err != nil {
+			fmt.Fprintln(stderr, "portvakt: no account with that username")
+			return 1
+		}
+		id = acct.ID
+	case *email != "":
+		e, err := a.DB.GetEmail(ctx, *email)
+		if err != nil {
+			fmt.Fprintln(stderr, "portvakt: no account with that address")
+			return 1
+		}
+		id = e.AccountID
+	default:
+		fmt.Fprintln(stderr, "portvakt: give --username or --email")
+		return 2
+	}
+	if err := a.Flows.RequireMFA(ctx, id, !*off); err != nil {
+		fmt.Fprintln(stderr, "portvakt:", err)
+		return 1
+	}
+	if *off {
+		fmt.Fprintln(stdout, "a second factor is no longer required of", id)
+	} else {
+		fmt.Fprintln(stdout, "a second factor is required of", id, "from the next sign-in")
+	}
 	return 0
 }

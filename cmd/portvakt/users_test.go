@@ -137,3 +137,31 @@ func TestConfigCheckWarnsAboutASeedPolicy(t *testing.T) {
 		t.Errorf("config check with udi does not warn about the NIST deviation:\n%s", out.String())
 	}
 }
+
+func TestUserRequireMFA(t *testing.T) {
+	env := []string{"PORTVAKT_DATABASE_DSN=" + filepath.Join(t.TempDir(), "m.db"), "PORTVAKT_LOGIN_METHODS=username"}
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"user", "add", "--username", "9001", "--group", "finance", "--password-stdin"}, env, strings.NewReader("correct horse battery staple\n"), &out, &errOut); code != 0 {
+		t.Fatalf("user add = %d: %s", code, errOut.String())
+	}
+	if code := run(t.Context(), []string{"user", "require-mfa", "--username", "9001"}, env, nil, &out, &errOut); code != 0 || !strings.Contains(out.String(), "required") {
+		t.Fatalf("user require-mfa = %d: %s%s", code, out.String(), errOut.String())
+	}
+	cfg, _ := config.Load("", env)
+	a, err := app.New(context.Background(), cfg, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	acct, _ := a.DB.GetAccountByUsername(t.Context(), "9001")
+	if !acct.MFARequired || len(acct.Groups) != 1 || acct.Groups[0] != "finance" {
+		t.Errorf("account = %+v", acct)
+	}
+	res, err := a.Flows.LoginUsername(t.Context(), flow.Client{}, "9001", "correct horse battery staple")
+	if err != nil || res.Pending == "" {
+		t.Errorf("sign-in after require-mfa = %+v, %v; want the second-factor set-up", res, err)
+	}
+	if code := run(t.Context(), []string{"user", "require-mfa", "--username", "nobody"}, env, nil, &out, &errOut); code != 1 {
+		t.Errorf("require-mfa for an unknown user = %d, want 1", code)
+	}
+}

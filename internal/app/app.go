@@ -322,7 +322,8 @@ func mfaConfig(cfg config.Config) flow.MFAConfig {
 			authn.TOTP: cfg.MFA.Levels.TOTP, authn.Recovery: cfg.MFA.Levels.Recovery, authn.Support: cfg.MFA.Levels.Support,
 			authn.WebAuthn: cfg.MFA.Levels.WebAuthn,
 		},
-		Actions: map[string]int{},
+		Actions:        map[string]int{},
+		RequiredGroups: cfg.MFA.RequiredGroups,
 	}
 	for _, x := range cfg.MFA.Methods {
 		if x == "sms" && cfg.SMS.Sender == "off" {

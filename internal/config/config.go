@@ -172,6 +172,9 @@ type MFA struct {
 	// Actions name the minimum level of an action, e.g.
 	// {payment: {min_level: 3}} (file only; no environment variables).
 	Actions map[string]Action `yaml:"actions"`
+	// RequiredGroups make a second factor required for members of these
+	// groups when mode is optional.
+	RequiredGroups []string `yaml:"required_groups"`
 }
 
 // Levels are method strengths.

@@ -37,8 +37,29 @@ type NewAccount struct {
 	// verified (the operator vouches for it, as portals with registered
 	// numbers do).
 	Phone string
+	// Groups are the account's groups (letters, digits, . _ -).
+	Groups []string
+	// MFARequired makes the account set up a second factor at its next
+	// sign-in, whatever the configured mode.
+	MFARequired bool
 	// Lang is the language of the invitation mail.
 	Lang string
+}
+
+var groupPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// RequireMFA makes an account set up and use a second factor from its next
+// sign-in on (an operator's "enrolment forced at next login").
+func (s *Service) RequireMFA(ctx context.Context, accountID string, required bool) error {
+	_, err := s.Store.UpdateAccount(ctx, accountID, func(a store.Account) (store.Account, error) {
+		a.MFARequired = required
+		a.UpdatedAt = s.now()
+		return a, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return problem.New(problem.NotFound, "", "account.not_found", nil)
+	}
+	return err
 }
 
 // InviteTTL is how long an invitation link works.
@@ -64,6 +85,11 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (store.Accou
 	}
 	if username == "" && strings.TrimSpace(in.Email) == "" {
 		p.Add("username", "account.identifier_required", nil)
+	}
+	for _, g := range in.Groups {
+		if !groupPattern.MatchString(g) {
+			p.Add("groups", "account.group_invalid", problem.Args{"group": g})
+		}
 	}
 	name := strings.TrimSpace(in.Name)
 	if in.Password != "" {
@@ -97,7 +123,7 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (store.Accou
 		return store.Account{}, err
 	}
 	now := s.now()
-	acct := store.Account{ID: secret.ID(), Username: username, Name: name, Locale: in.Lang, CreatedAt: now, UpdatedAt: now}
+	acct := store.Account{ID: secret.ID(), Username: username, Name: name, Locale: in.Lang, Groups: in.Groups, MFARequired: in.MFARequired, CreatedAt: now, UpdatedAt: now}
 	var emails []store.Email
 	if email != "" {
 		emails = []store.Email{{Address: email, AccountID: acct.ID, Primary: true, VerifiedAt: now, CreatedAt: now}}

@@ -64,6 +64,9 @@ type MFAConfig struct {
 	ReauthAfter time.Duration
 	// Actions name the minimum level an action needs, e.g. payment: 3.
 	Actions map[string]int
+	// RequiredGroups make a second factor required for members of these
+	// groups, whatever Mode says (except off).
+	RequiredGroups []string
 }
 
 func (m MFAConfig) allowed(x authn.Method) bool { return slices.Contains(m.Methods, x) }
@@ -210,7 +213,7 @@ func (s *Service) options(ctx context.Context, acct store.Account, used []authn.
 			add(Option{Method: authn.SMS, Target: f.ID, Label: MaskPhone(f.Phone)})
 		}
 	}
-	if m.Mode == MFARequired || enrolled {
+	if s.requiredFor(acct) || enrolled {
 		emails, err := s.Store.ListEmails(ctx, acct.ID)
 		if err != nil {
 			return nil, err
@@ -256,17 +259,34 @@ func (s *Service) hasEnrolledFactor(ctx context.Context, accountID string) (bool
 	return false, nil
 }
 
+// requiredFor reports whether the account must use a second factor: the
+// mode says so, or one of its groups does, or an operator asked for it.
+func (s *Service) requiredFor(acct store.Account) bool {
+	m := s.mfa()
+	if m.Mode == MFAOff {
+		return false
+	}
+	if m.Mode == MFARequired || acct.MFARequired {
+		return true
+	}
+	for _, g := range acct.Groups {
+		if slices.Contains(m.RequiredGroups, g) {
+			return true
+		}
+	}
+	return false
+}
+
 // secondFactorNeeded decides whether a sign-in that used used must also
 // pass a second factor.
 func (s *Service) secondFactorNeeded(ctx context.Context, acct store.Account, used []authn.Method) (bool, error) {
-	m := s.mfa()
-	if m.Mode == MFAOff || distinctMethods(used) >= 2 {
+	if s.mfa().Mode == MFAOff || distinctMethods(used) >= 2 {
 		return false, nil
 	}
-	if m.Mode == MFAOptional {
-		return s.hasEnrolledFactor(ctx, acct.ID)
+	if s.requiredFor(acct) {
+		return true, nil
 	}
-	return true, nil
+	return s.hasEnrolledFactor(ctx, acct.ID)
 }
 
 func distinctMethods(used []authn.Method) int {
@@ -296,7 +316,7 @@ func (s *Service) finishLogin(ctx context.Context, c Client, acct store.Account,
 			if err != nil {
 				return Result{}, err
 			}
-			if len(opts) > 0 || s.mfa().Mode == MFARequired {
+			if len(opts) > 0 || s.requiredFor(acct) {
 				// With none to offer, a required second factor is set up
 				// now, inside the sign-in (IDEP asks for an email address
 				// at the first sign-in).

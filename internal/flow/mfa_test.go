@@ -582,3 +582,51 @@ func TestMaskEmail(t *testing.T) {
 		}
 	}
 }
+
+// A second factor required per group and per account: members of a
+// required group, and an account an operator flagged, set one up at their
+// next sign-in; others sign in with the password alone.
+func TestRequiredByGroupOrOperator(t *testing.T) {
+	e := newEnv(t)
+	withMFA(t, e, flow.MFAOptional, 0)
+	e.svc.MFA.RequiredGroups = []string{"finance"}
+	mk := func(username string, groups []string) {
+		t.Helper()
+		if _, err := e.svc.CreateAccount(t.Context(), flow.NewAccount{Username: username, Name: username, Password: goodPassword, Groups: groups}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("ann", []string{"finance"})
+	mk("bob", []string{"sales"})
+	mk("cid", nil)
+	if _, err := e.svc.CreateAccount(t.Context(), flow.NewAccount{Username: "bad", Password: goodPassword, Groups: []string{"has space"}}); err == nil {
+		t.Error("a group name with a space was accepted")
+	}
+	login := func(u string) flow.Result {
+		t.Helper()
+		r, err := e.svc.LoginUsername(t.Context(), browserA, u, goodPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := login("ann"); r.Pending == "" {
+		t.Error("a member of a required group signed in with the password alone")
+	} else if pf, _ := e.svc.Factor(t.Context(), browserA, r.Pending); !pf.Enrol {
+		t.Error("a member of a required group without a factor is not asked to set one up")
+	}
+	if r := login("bob"); r.Pending != "" || r.Token == "" {
+		t.Errorf("a member of another group was asked for a second factor: %+v", r)
+	}
+	acct, _ := e.db.GetAccountByUsername(t.Context(), "cid")
+	if err := e.svc.RequireMFA(t.Context(), acct.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if r := login("cid"); r.Pending == "" {
+		t.Error("an account an operator flagged signed in with the password alone")
+	}
+	e.svc.RequireMFA(t.Context(), acct.ID, false)
+	if r := login("cid"); r.Pending != "" {
+		t.Error("lifting the requirement did not take")
+	}
+}

@@ -23,13 +23,19 @@ var (
 // (stored lower-cased by the caller). Locale is the account's preferred
 // language tag ("en", "nb", "sv") or empty.
 type Account struct {
-	ID        string
-	Username  string
-	Name      string
-	Locale    string
-	Disabled  bool
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID       string
+	Username string
+	Name     string
+	Locale   string
+	Disabled bool
+	// Groups are the account's group names (no spaces), for policy such
+	// as mfa.required_groups.
+	Groups []string
+	// MFARequired forces a second factor for this account whatever the
+	// configured mode (an operator's "set one up at the next sign-in").
+	MFARequired bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Accounts stores accounts.

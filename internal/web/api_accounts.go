@@ -458,9 +458,11 @@ func (s *Server) apiAdminCreateAccount(w http.ResponseWriter, r *http.Request) e
 		Email    string `json:"email"`
 		Password string `json:"password"`
 		// PasswordHash imports a bcrypt or argon2 PHC hash instead.
-		PasswordHash string `json:"password_hash"`
-		Phone        string `json:"phone"`
-		Language     string `json:"language"`
+		PasswordHash string   `json:"password_hash"`
+		Phone        string   `json:"phone"`
+		Groups       []string `json:"groups"`
+		MFARequired  bool     `json:"mfa_required"`
+		Language     string   `json:"language"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
@@ -469,7 +471,7 @@ func (s *Server) apiAdminCreateAccount(w http.ResponseWriter, r *http.Request) e
 	if lang == "" {
 		lang = stateOf(r).Lang.Tag()
 	}
-	a, err := s.Flows.CreateAccount(r.Context(), flow.NewAccount{Username: in.Username, Name: in.Name, Email: in.Email, Password: in.Password, PasswordHash: in.PasswordHash, Phone: in.Phone, Lang: lang})
+	a, err := s.Flows.CreateAccount(r.Context(), flow.NewAccount{Username: in.Username, Name: in.Name, Email: in.Email, Password: in.Password, PasswordHash: in.PasswordHash, Phone: in.Phone, Groups: in.Groups, MFARequired: in.MFARequired, Lang: lang})
 	if err != nil {
 		return err
 	}

@@ -5,11 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/portvakt/portvakt/internal/store"
 )
 
-const accountColumns = "id, username, name, locale, disabled, created_at, updated_at"
+const accountColumns = "id, username, name, locale, disabled, groups, mfa_required, created_at, updated_at"
 
 // CreateAccount inserts a. It returns an error wrapping store.ErrConflict
 // if a.ID or a non-empty a.Username is taken. An empty username is stored
@@ -24,10 +25,14 @@ func (db *DB) CreateAccount(ctx context.Context, a store.Account) error {
 // insertAccount is CreateAccount on a pool or in a transaction.
 func insertAccount(ctx context.Context, c conn, a store.Account) error {
 	_, err := c.exec(ctx,
-		"INSERT INTO accounts ("+accountColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
-		a.ID, nullIfEmpty(a.Username), a.Name, a.Locale, a.Disabled, millis(a.CreatedAt), millis(a.UpdatedAt))
+		"INSERT INTO accounts ("+accountColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		a.ID, nullIfEmpty(a.Username), a.Name, a.Locale, a.Disabled, joinGroups(a.Groups), a.MFARequired, millis(a.CreatedAt), millis(a.UpdatedAt))
 	return err
 }
+
+// joinGroups stores group names space-separated; a name with a space
+// could not be read back, so callers validate names.
+func joinGroups(g []string) string { return strings.Join(g, " ") }
 
 // GetAccount returns the account with the given ID, or an error wrapping
 // store.ErrNotFound.
@@ -72,8 +77,8 @@ func (db *DB) UpdateAccount(ctx context.Context, id string, fn func(store.Accoun
 				return fmt.Errorf("updater changed the ID to %q", a.ID)
 			}
 			return c.execOne(ctx,
-				"UPDATE accounts SET username = ?, name = ?, locale = ?, disabled = ?, created_at = ?, updated_at = ? WHERE id = ?",
-				nullIfEmpty(a.Username), a.Name, a.Locale, a.Disabled, millis(a.CreatedAt), millis(a.UpdatedAt), id)
+				"UPDATE accounts SET username = ?, name = ?, locale = ?, disabled = ?, groups = ?, mfa_required = ?, created_at = ?, updated_at = ? WHERE id = ?",
+				nullIfEmpty(a.Username), a.Name, a.Locale, a.Disabled, joinGroups(a.Groups), a.MFARequired, millis(a.CreatedAt), millis(a.UpdatedAt), id)
 		})
 	if err != nil {
 		return store.Account{}, err
@@ -98,10 +103,11 @@ func getAccount(ctx context.Context, c conn, where string, args ...any) (store.A
 	var (
 		a                    store.Account
 		username             sql.NullString
+		groups               string
 		createdAt, updatedAt int64
 	)
 	err := c.queryRow(ctx, "SELECT "+accountColumns+" FROM accounts WHERE "+where, args...).
-		Scan(&a.ID, &username, &a.Name, &a.Locale, &a.Disabled, &createdAt, &updatedAt)
+		Scan(&a.ID, &username, &a.Name, &a.Locale, &a.Disabled, &groups, &a.MFARequired, &createdAt, &updatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Account{}, store.ErrNotFound
 	}
@@ -109,6 +115,9 @@ func getAccount(ctx context.Context, c conn, where string, args ...any) (store.A
 		return store.Account{}, err
 	}
 	a.Username = username.String
+	if groups != "" {
+		a.Groups = strings.Fields(groups) // none reads back as nil
+	}
 	a.CreatedAt, a.UpdatedAt = fromMillis(createdAt), fromMillis(updatedAt)
 	return a, nil
 }

@@ -30,7 +30,7 @@ func mustCreateAccount(tb testing.TB, s store.Store, a store.Account) store.Acco
 var accountTests = []subtest{
 	{"a created account reads back by ID and by username", func(t *testing.T, s store.Store) {
 		want := newAccount("acct-1", "kari")
-		want.Disabled = true
+		want.Disabled, want.Groups, want.MFARequired = true, []string{"finance", "support"}, true
 		mustCreateAccount(t, s, want)
 		got, err := s.GetAccount(t.Context(), "acct-1")
 		must(t, `GetAccount("acct-1")`, err)
@@ -88,6 +88,7 @@ var accountTests = []subtest{
 		got, err := s.UpdateAccount(t.Context(), "acct-1", func(a store.Account) (store.Account, error) {
 			seen = a
 			a.Username, a.Name, a.Locale, a.Disabled = "kari2", "Kari Nordmann", "sv", true
+			a.Groups, a.MFARequired = []string{"payroll"}, true
 			a.UpdatedAt = T0.Add(time.Minute)
 			return a, nil
 		})
@@ -95,6 +96,7 @@ var accountTests = []subtest{
 		wantEqual(t, "the updater's argument", seen, newAccount("acct-1", "kari"))
 		want := newAccount("acct-1", "kari2")
 		want.Name, want.Locale, want.Disabled, want.UpdatedAt = "Kari Nordmann", "sv", true, T0.Add(time.Minute)
+		want.Groups, want.MFARequired = []string{"payroll"}, true
 		wantEqual(t, `UpdateAccount("acct-1") result`, got, want)
 		got, err = s.GetAccount(t.Context(), "acct-1")
 		must(t, `GetAccount("acct-1")`, err)
