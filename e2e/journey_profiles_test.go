@@ -47,6 +47,9 @@ func TestJourney_Profile_UDI(t *testing.T) {
 	}
 	p.Fill("#name", "Ali Hassan")
 	p.Fill("#password", "Passord1æ@")
+	// The rules are checked as the user types, before anything is sent.
+	p.WaitText("#password-live", "@")
+	p.WaitText("#password-live", "æ")
 	p.Submit(`form[action="/signup/details"] button[type="submit"]`)
 	errs := strings.Join(fieldErrors(t, p, "password"), " | ")
 	for _, want := range []string{"@", "æ"} {
@@ -58,6 +61,7 @@ func TestJourney_Profile_UDI(t *testing.T) {
 		t.Errorf("the name field holds %q after the error", got)
 	}
 	p.Fill("#password", "Passord123")
+	p.WaitText("#password-live", "Passordet oppfyller alle kravene")
 	p.Submit(`form[action="/signup/details"] button[type="submit"]`)
 	wantPath(t, p, "/account")
 }
