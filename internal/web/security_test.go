@@ -182,3 +182,37 @@ func TestSecurityPages(t *testing.T) {
 		t.Error("the used recovery code is still counted")
 	}
 }
+
+// Signing in never keeps the browser's earlier session token (fixation):
+// the token from before is dead afterwards, and the new one differs.
+func TestSignInReplacesTheSessionToken(t *testing.T) {
+	e := newEnv(t)
+	const pw = "correct horse battery staple"
+	if _, err := e.app.Flows.CreateAccount(t.Context(), flow.NewAccount{Name: "Kari", Email: "kari@example.no", Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	c := newFormClient(t, e)
+	c.signIn("kari@example.no", pw)
+	u, _ := url.Parse(e.srv.URL)
+	before := sessionCookie(c.client.Jar.Cookies(u))
+	if before == "" {
+		t.Fatal("no session cookie after sign-in")
+	}
+	c.signIn("kari@example.no", pw)
+	after := sessionCookie(c.client.Jar.Cookies(u))
+	if after == "" || after == before {
+		t.Fatalf("the session token was kept across a sign-in")
+	}
+	if _, err := e.app.Sessions.Load(t.Context(), before); err == nil {
+		t.Error("the token from before the sign-in still works")
+	}
+}
+
+func sessionCookie(cs []*http.Cookie) string {
+	for _, c := range cs {
+		if c.Name == "portvakt_session" {
+			return c.Value
+		}
+	}
+	return ""
+}
