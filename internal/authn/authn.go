@@ -22,6 +22,18 @@
 //	webauthn   4      hwk (+ user when the authenticator verified the user)
 //
 // "mfa" is added to amr when two or more methods were used.
+//
+// # A deliberate difference from STYLE.md §6
+//
+// The style guide sketches an authn.Method interface (Begin, Verify) that
+// every method implements, with package flow driving them generically.
+// The methods turned out too unlike each other for one interface to help:
+// a password is checked with a hasher and a throttle, TOTP advances a
+// replay counter inside a factor's update, SMS and email codes live on a
+// flow with send limits, WebAuthn needs a server-side ceremony half. So
+// each method is a small package of pure functions (password, totp,
+// recovery, sms, webauthn) and package flow composes them explicitly;
+// what is shared is this package's vocabulary of methods, levels and amr.
 package authn
 
 import "slices"
