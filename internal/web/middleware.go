@@ -222,7 +222,11 @@ func (s *Server) withRequestState(next http.Handler) http.Handler {
 				st.Expired = true
 				s.clearSessionCookie(w)
 			case errors.Is(err, session.ErrNoSession):
-				s.clearSessionCookie(w)
+				// An unknown token is treated as no session, but its
+				// cookie is left alone: the request may be one the page
+				// sent (a live password check, say) just before the
+				// session's token was rotated, and clearing the cookie in
+				// its answer would sign the browser out of the new token.
 			default:
 				s.fail(w, r, err)
 				return

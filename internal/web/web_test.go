@@ -408,8 +408,17 @@ func TestSessionRotation(t *testing.T) {
 	if fresh == old || s2.Level != 3 {
 		t.Fatalf("Rotate gave the same token or kept the level: %v", s2)
 	}
-	if resp, _ := e.do(t, "GET", "/api/v1/session", nil, map[string]string{"Cookie": "portvakt_session=" + old}); resp.StatusCode != 401 {
+	resp, _ := e.do(t, "GET", "/api/v1/session", nil, map[string]string{"Cookie": "portvakt_session=" + old})
+	if resp.StatusCode != 401 {
 		t.Errorf("the pre-rotation token still works: %d", resp.StatusCode)
+	}
+	// A request still carrying the old token (one the page sent just
+	// before the rotation) must not clear the cookie: its answer may reach
+	// the browser after the new token did.
+	for _, c := range resp.Cookies() {
+		if c.Name == "portvakt_session" {
+			t.Errorf("a request with a rotated-away token set the session cookie: %v", c)
+		}
 	}
 	resp, body := e.do(t, "GET", "/api/v1/session", nil, map[string]string{"Cookie": "portvakt_session=" + fresh})
 	if resp.StatusCode != 200 || !strings.Contains(body, `"amr":["pwd","otp"]`) || !strings.Contains(body, `"level":3`) {
