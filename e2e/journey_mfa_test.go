@@ -385,7 +385,7 @@ func TestJourney_MFA_StepUp(t *testing.T) {
 	mfaEnterCode(t, p, mfaCodeIn(t, texts.next(t, "")))
 	mfaAt(t, p, "/account")
 	p.Open(srv.URL + "/account/security")
-	if got := p.Text("#session-level"); got != "Strength 2, methods: pwd sms otp mfa." {
+	if got := p.Text("#session-level"); got != "Strength 2, methods: pwd sms mfa." {
 		t.Errorf("after password and SMS: %q", got)
 	}
 

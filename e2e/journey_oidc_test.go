@@ -169,6 +169,9 @@ func TestJourney_OIDC_StepUp(t *testing.T) {
 			t.Errorf("amr after password and SMS = %q, want %s among them", amr, want)
 		}
 	}
+	if slices.Contains(amr, "otp") {
+		t.Errorf("amr after password and SMS = %q claims an authenticator app", amr)
+	}
 	if first["sid"] == "" {
 		t.Error("the ID token has no sid")
 	}

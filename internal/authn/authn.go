@@ -15,7 +15,7 @@
 //	method     level  amr
 //	password   1      pwd
 //	email      2      mca (a one-time link or code by a second channel)
-//	sms        2      sms, otp
+//	sms        2      sms
 //	totp       3      otp
 //	recovery   3      otp  (a single-use recovery code)
 //	support    3      otp  (a one-time code issued by support)
@@ -105,7 +105,7 @@ func AMR(methods []Method) []string {
 		case Email:
 			add("mca")
 		case SMS:
-			add("sms", "otp")
+			add("sms")
 		case TOTP, Recovery, Support:
 			add("otp")
 		case WebAuthn:

@@ -13,7 +13,7 @@ func TestAMR(t *testing.T) {
 		want    []string
 	}{
 		{[]authn.Method{authn.Password}, []string{"pwd"}},
-		{[]authn.Method{authn.Password, authn.SMS}, []string{"pwd", "sms", "otp", "mfa"}},
+		{[]authn.Method{authn.Password, authn.SMS}, []string{"pwd", "sms", "mfa"}},
 		{[]authn.Method{authn.Password, authn.TOTP}, []string{"pwd", "otp", "mfa"}},
 		{[]authn.Method{authn.Password, authn.Email}, []string{"pwd", "mca", "mfa"}},
 		{[]authn.Method{authn.Password, authn.SMS, authn.TOTP}, []string{"pwd", "sms", "otp", "mfa"}},

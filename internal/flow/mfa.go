@@ -734,13 +734,9 @@ func mergeAMR(a, b []string) []string {
 			out = append(out, v)
 		}
 	}
-	kinds := 0
-	for _, v := range out {
-		if v != "otp" || !slices.Contains(out, "sms") {
-			kinds++
-		}
-	}
-	if kinds >= 2 {
+	// Each value names a factor of its own (sms and otp, say, are the
+	// phone and the authenticator app), so two of them are two factors.
+	if len(out) >= 2 {
 		out = append(out, "mfa")
 	}
 	return out

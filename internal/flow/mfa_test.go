@@ -363,7 +363,7 @@ func TestStepUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Session.Level != 2 || !slices.Equal(out.Session.AMR, []string{"pwd", "sms", "otp", "mfa"}) {
+	if out.Session.Level != 2 || !slices.Equal(out.Session.AMR, []string{"pwd", "sms", "mfa"}) {
 		t.Errorf("SMS session: level %d amr %v", out.Session.Level, out.Session.AMR)
 	}
 	sw := flow.Who{Account: out.Account, Session: out.Session}
