@@ -57,21 +57,9 @@ func (db *DB) GetEmail(ctx context.Context, address string) (store.Email, error)
 // CreatedAt, oldest first (ties by address). An unknown account has none;
 // that is not an error.
 func (db *DB) ListEmails(ctx context.Context, accountID string) ([]store.Email, error) {
-	rows, err := db.reader().query(ctx, "SELECT "+emailColumns+
+	list, err := queryAll(ctx, db.reader(), scanEmail, "SELECT "+emailColumns+
 		" FROM emails WHERE account_id = ? ORDER BY is_primary DESC, created_at, address_key", accountID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list emails of %q: %w", accountID, err)
-	}
-	defer rows.Close()
-	var list []store.Email
-	for rows.Next() {
-		e, err := scanEmail(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: list emails of %q: %w", accountID, err)
-		}
-		list = append(list, e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: list emails of %q: %w", accountID, err)
 	}
 	return list, nil

@@ -45,21 +45,9 @@ func (db *DB) GetFactor(ctx context.Context, id string) (store.Factor, error) {
 // ListFactors returns the account's factors, oldest (by CreatedAt) first,
 // ties by ID. An unknown account has none; that is not an error.
 func (db *DB) ListFactors(ctx context.Context, accountID string) ([]store.Factor, error) {
-	rows, err := db.reader().query(ctx,
+	list, err := queryAll(ctx, db.reader(), scanFactor,
 		"SELECT "+factorColumns+" FROM factors WHERE account_id = ? ORDER BY created_at, id", accountID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list factors of %q: %w", accountID, err)
-	}
-	defer rows.Close()
-	var list []store.Factor
-	for rows.Next() {
-		f, err := scanFactor(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: list factors of %q: %w", accountID, err)
-		}
-		list = append(list, f)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: list factors of %q: %w", accountID, err)
 	}
 	return list, nil

@@ -120,20 +120,8 @@ func (db *DB) GetClient(ctx context.Context, id string) (store.Client, error) {
 
 // ListClients returns every stored client, by ID.
 func (db *DB) ListClients(ctx context.Context) ([]store.Client, error) {
-	rows, err := db.reader().query(ctx, "SELECT "+clientColumns+" FROM oidc_clients ORDER BY id")
+	list, err := queryAll(ctx, db.reader(), scanClient, "SELECT "+clientColumns+" FROM oidc_clients ORDER BY id")
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list clients: %w", err)
-	}
-	defer rows.Close()
-	var list []store.Client
-	for rows.Next() {
-		c, err := scanClient(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: list clients: %w", err)
-		}
-		list = append(list, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: list clients: %w", err)
 	}
 	return list, nil
@@ -263,22 +251,10 @@ func (db *DB) GetConsent(ctx context.Context, accountID, clientID string) (store
 // ListConsents returns the account's consents by client ID; an unknown
 // account has none.
 func (db *DB) ListConsents(ctx context.Context, accountID string) ([]store.Consent, error) {
-	rows, err := db.reader().query(ctx,
+	list, err := queryAll(ctx, db.reader(), scanConsent,
 		"SELECT account_id, client_id, scopes, granted_at FROM oidc_consents WHERE account_id = ? ORDER BY client_id",
 		accountID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list consents of %q: %w", accountID, err)
-	}
-	defer rows.Close()
-	var list []store.Consent
-	for rows.Next() {
-		c, err := scanConsent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: list consents of %q: %w", accountID, err)
-		}
-		list = append(list, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: list consents of %q: %w", accountID, err)
 	}
 	return list, nil

@@ -61,21 +61,9 @@ func grantWhere(f store.GrantFilter) (string, []any) {
 // newest first.
 func (db *DB) ListGrants(ctx context.Context, f store.GrantFilter) ([]store.Grant, error) {
 	where, args := grantWhere(f)
-	rows, err := db.reader().query(ctx, "SELECT "+grantColumns+" FROM oidc_grants WHERE "+where+
+	list, err := queryAll(ctx, db.reader(), scanGrant, "SELECT "+grantColumns+" FROM oidc_grants WHERE "+where+
 		" ORDER BY created_at DESC, id DESC", args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list grants: %w", err)
-	}
-	defer rows.Close()
-	var list []store.Grant
-	for rows.Next() {
-		g, err := scanGrant(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: list grants: %w", err)
-		}
-		list = append(list, g)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: list grants: %w", err)
 	}
 	return list, nil

@@ -101,21 +101,9 @@ func (db *DB) DeleteSession(ctx context.Context, id string) error {
 // ListSessions returns the account's sessions, newest (by CreatedAt)
 // first. An unknown account has no sessions; that is not an error.
 func (db *DB) ListSessions(ctx context.Context, accountID string) ([]store.Session, error) {
-	rows, err := db.reader().query(ctx,
+	list, err := queryAll(ctx, db.reader(), scanSession,
 		"SELECT "+sessionColumns+" FROM sessions WHERE account_id = ? ORDER BY created_at DESC, id DESC", accountID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list sessions of %q: %w", accountID, err)
-	}
-	defer rows.Close()
-	var list []store.Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: list sessions of %q: %w", accountID, err)
-		}
-		list = append(list, s)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: list sessions of %q: %w", accountID, err)
 	}
 	return list, nil

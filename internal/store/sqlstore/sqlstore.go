@@ -234,3 +234,24 @@ func truncTime(t time.Time) time.Time { return fromMillis(millis(t)) }
 func placeholders(n int) string {
 	return strings.Join(slices.Repeat([]string{"?"}, n), ", ")
 }
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner = interface{ Scan(...any) error }
+
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](ctx context.Context, c conn, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := c.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, v)
+	}
+	return list, rows.Err()
+}

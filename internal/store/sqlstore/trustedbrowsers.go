@@ -56,21 +56,9 @@ func (db *DB) GetTrustedBrowser(ctx context.Context, tokenHash []byte) (store.Tr
 // CreatedAt) first, ties by ID, expired ones included. An unknown account
 // has none; that is not an error.
 func (db *DB) ListTrustedBrowsers(ctx context.Context, accountID string) ([]store.TrustedBrowser, error) {
-	rows, err := db.reader().query(ctx, "SELECT "+trustedBrowserColumns+
+	list, err := queryAll(ctx, db.reader(), scanTrustedBrowser, "SELECT "+trustedBrowserColumns+
 		" FROM trusted_browsers WHERE account_id = ? ORDER BY created_at DESC, id DESC", accountID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list trusted browsers of %q: %w", accountID, err)
-	}
-	defer rows.Close()
-	var list []store.TrustedBrowser
-	for rows.Next() {
-		b, err := scanTrustedBrowser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: list trusted browsers of %q: %w", accountID, err)
-		}
-		list = append(list, b)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: list trusted browsers of %q: %w", accountID, err)
 	}
 	return list, nil

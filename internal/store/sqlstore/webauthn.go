@@ -59,21 +59,9 @@ func (db *DB) GetWebAuthnCredential(ctx context.Context, id []byte) (store.WebAu
 // CreatedAt) first, ties by ID. An unknown account has none; that is not
 // an error.
 func (db *DB) ListWebAuthnCredentials(ctx context.Context, accountID string) ([]store.WebAuthnCredential, error) {
-	rows, err := db.reader().query(ctx, "SELECT "+webAuthnColumns+
+	list, err := queryAll(ctx, db.reader(), scanWebAuthnCredential, "SELECT "+webAuthnColumns+
 		" FROM webauthn_credentials WHERE account_id = ? ORDER BY created_at, id", accountID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list webauthn credentials of %q: %w", accountID, err)
-	}
-	defer rows.Close()
-	var list []store.WebAuthnCredential
-	for rows.Next() {
-		c, err := scanWebAuthnCredential(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: list webauthn credentials of %q: %w", accountID, err)
-		}
-		list = append(list, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: list webauthn credentials of %q: %w", accountID, err)
 	}
 	return list, nil
