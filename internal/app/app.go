@@ -212,6 +212,15 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 			return nil, err
 		}
 	}
+	if provider != nil {
+		// Every session that ends (sign-out, a password change ending
+		// the others, a reset) logs its apps out over the back channel.
+		sessions.Ended = func(ctx context.Context, id string) {
+			if err := provider.BackChannelLogout(ctx, id); err != nil {
+				logger.Warn("back-channel logout", "session", id, "err", err)
+			}
+		}
+	}
 	var demoApp http.Handler
 	if provider != nil && cfg.DevDemo() {
 		demoApp = demo.New(cfg.PublicURL)

@@ -44,6 +44,10 @@ type Manager struct {
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
 	Now             func() time.Time
+	// Ended, when set, is told of every session Revoke and RevokeOthers
+	// end, so that the apps signed in through it hear of it
+	// (back-channel logout). Its errors are its own to log.
+	Ended func(ctx context.Context, sessionID string)
 }
 
 // Auth describes how the user authenticated.
@@ -163,8 +167,12 @@ func (m *Manager) Rotate(ctx context.Context, id string, auth *Auth) (token stri
 // Revoke ends one session. Ending a session that is already gone is not an
 // error.
 func (m *Manager) Revoke(ctx context.Context, id string) error {
-	if err := m.Store.DeleteSession(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+	err := m.Store.DeleteSession(ctx, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("revoke session: %w", err)
+	}
+	if err == nil && m.Ended != nil {
+		m.Ended(ctx, id)
 	}
 	return nil
 }
@@ -172,9 +180,22 @@ func (m *Manager) Revoke(ctx context.Context, id string) error {
 // RevokeOthers ends every session of the account except the one with ID
 // keep (which may be empty, to end them all) and returns how many ended.
 func (m *Manager) RevokeOthers(ctx context.Context, accountID, keep string) (int, error) {
+	var ending []store.Session
+	if m.Ended != nil {
+		list, err := m.Store.ListSessions(ctx, accountID)
+		if err != nil {
+			return 0, fmt.Errorf("revoke sessions: %w", err)
+		}
+		ending = list
+	}
 	n, err := m.Store.DeleteAccountSessions(ctx, accountID, keep)
 	if err != nil {
 		return 0, fmt.Errorf("revoke sessions: %w", err)
+	}
+	for _, s := range ending {
+		if s.ID != keep {
+			m.Ended(ctx, s.ID)
+		}
 	}
 	return n, nil
 }

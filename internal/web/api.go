@@ -39,7 +39,6 @@ func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Sessions.Revoke(r.Context(), st.Session.ID); err != nil {
 		return err
 	}
-	s.sessionEnded(r, st.Session.ID)
 	s.clearSessionCookie(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -74,7 +74,6 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 		if err := s.Sessions.Revoke(r.Context(), sess.ID); err != nil {
 			return err
 		}
-		s.sessionEnded(r, sess.ID)
 	}
 	s.clearSessionCookie(w)
 	http.Redirect(w, r, "/?notice=signed-out", http.StatusSeeOther)
@@ -121,17 +120,6 @@ func localPath(p string) string {
 		return "/"
 	}
 	return p
-}
-
-// sessionEnded tells the apps signed in through a session that it ended
-// (back-channel logout); a failure to reach one is logged, not shown.
-func (s *Server) sessionEnded(r *http.Request, sessionID string) {
-	if s.OP == nil {
-		return
-	}
-	if err := s.OP.BackChannelLogout(r.Context(), sessionID); err != nil {
-		s.Logger.Warn("back-channel logout", "request_id", requestID(r), "err", err)
-	}
 }
 
 // credentialsChanged revokes every app token of the account after its
