@@ -171,7 +171,7 @@ type Result struct {
 // Problems shared by the flows.
 var (
 	errFlowGone     = problem.New(problem.Expired, "", "flow.gone", nil)
-	errFlowElsewere = problem.New(problem.Forbidden, "", "flow.other_browser", nil)
+	errFlowElsewhere = problem.New(problem.Forbidden, "", "flow.other_browser", nil)
 )
 
 // loadFlow returns the flow if it exists, is of kind, belongs to this
@@ -196,7 +196,7 @@ func (s *Service) checkFlow(f store.Flow, c Client) error {
 		return errFlowGone
 	}
 	if f.BrowserHash != nil && !secret.Equal(f.BrowserHash, c.Browser) {
-		return errFlowElsewere
+		return errFlowElsewhere
 	}
 	return nil
 }

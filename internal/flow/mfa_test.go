@@ -419,11 +419,9 @@ func TestEmailSecondFactor(t *testing.T) {
 	e := newEnv(t)
 	withMFA(t, e, flow.MFARequired, 20)
 	e.svc.MFA.Methods = []authn.Method{authn.Email}
-	res, err := e.svc.CreateAccount(t.Context(), flow.NewAccount{Username: "10042", Name: "Maria", Email: "mariage@scb.se", Password: goodPassword})
-	if err != nil {
+	if _, err := e.svc.CreateAccount(t.Context(), flow.NewAccount{Username: "10042", Name: "Maria", Email: "mariage@scb.se", Password: goodPassword}); err != nil {
 		t.Fatal(err)
 	}
-	_ = res
 	login := func(c flow.Client) flow.Result {
 		r, err := e.svc.LoginUsername(t.Context(), c, "10042", goodPassword)
 		if err != nil {
@@ -450,7 +448,7 @@ func TestEmailSecondFactor(t *testing.T) {
 	if same, err := e.svc.InspectFactorLink(t.Context(), browserB, token); err != nil || same {
 		t.Errorf("InspectFactorLink(other browser) = %v, %v", same, err)
 	}
-	_, err = e.svc.UseFactorLink(t.Context(), browserB, token, false)
+	_, err := e.svc.UseFactorLink(t.Context(), browserB, token, false)
 	wantProblem(t, err, "mfa.link_other_browser")
 	// The first browser: signed in.
 	out, err := e.svc.UseFactorLink(t.Context(), browserA, token, false)
