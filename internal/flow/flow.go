@@ -170,7 +170,7 @@ type Result struct {
 
 // Problems shared by the flows.
 var (
-	errFlowGone     = problem.New(problem.Expired, "", "flow.gone", nil)
+	errFlowGone      = problem.New(problem.Expired, "", "flow.gone", nil)
 	errFlowElsewhere = problem.New(problem.Forbidden, "", "flow.other_browser", nil)
 )
 
