@@ -787,8 +787,16 @@ func (s *Service) InspectFactorLink(ctx context.Context, c Client, token string)
 
 // verifyTOTP accepts a code for the factor once: the matched time step is
 // stored in the same transaction, and a step at or before the last one is
-// refused.
+// refused. Every well-formed try is counted before it is checked, so
+// parallel guesses cannot run past the limit (SECURITY.md §5.3).
 func (s *Service) verifyTOTP(ctx context.Context, factorID, code string) error {
+	if !totp.WellFormed(code) {
+		return problem.New(problem.Invalid, "code", "totp.format", nil)
+	}
+	key := "factor:totp:" + factorID
+	if err := s.reserveAttempt(ctx, key); err != nil {
+		return err
+	}
 	var outcome error
 	_, err := s.Store.UpdateFactor(ctx, factorID, func(f store.Factor) (store.Factor, error) {
 		outcome = nil
@@ -815,40 +823,45 @@ func (s *Service) verifyTOTP(ctx context.Context, factorID, code string) error {
 		return f, nil
 	})
 	if outcome != nil {
-		return s.countFactorFailure(ctx, "totp:"+factorID, outcome)
+		return outcome
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return s.Store.ResetFailures(ctx, key)
 }
 
-// countFactorFailure throttles guessing a factor's codes: after
-// LoginFailures wrong codes within LoginWindow, the factor waits.
-func (s *Service) countFactorFailure(ctx context.Context, key string, p error) error {
+// reserveAttempt counts one try at guessing a factor's code before the
+// code is checked: after LoginFailures tries within LoginWindow the factor
+// waits, whatever the tries' outcome. A success resets the count.
+func (s *Service) reserveAttempt(ctx context.Context, key string) error {
 	cfg := s.cfg()
-	n, err := s.Store.AddFailure(ctx, "factor:"+key, s.now(), cfg.LoginWindow)
+	n, err := s.Store.AddFailure(ctx, key, s.now(), cfg.LoginWindow)
 	if err != nil {
 		return err
 	}
 	if n > cfg.LoginFailures {
 		return problem.New(problem.TooManyAttempts, "code", "login.throttled", problem.Args{"count": int(cfg.LoginWindow.Minutes())})
 	}
-	return p
+	return nil
 }
 
 func (s *Service) useRecoveryCode(ctx context.Context, c Client, acct store.Account, code string) error {
 	if !recovery.Valid(code) {
 		return problem.New(problem.Invalid, "code", "recovery.format", nil)
 	}
-	cfg := s.cfg()
-	if n, _, err := s.Store.Failures(ctx, "factor:recovery:"+acct.ID, s.now(), cfg.LoginWindow); err != nil {
+	key := "factor:recovery:" + acct.ID
+	if err := s.reserveAttempt(ctx, key); err != nil {
 		return err
-	} else if n >= cfg.LoginFailures {
-		return problem.New(problem.TooManyAttempts, "code", "login.throttled", problem.Args{"count": int(cfg.LoginWindow.Minutes())})
 	}
 	remaining, err := s.Store.UseRecoveryCode(ctx, acct.ID, recovery.Hash(acct.ID, code), s.now())
 	if errors.Is(err, store.ErrNotFound) {
-		return s.countFactorFailure(ctx, "recovery:"+acct.ID, problem.New(problem.Invalid, "code", "recovery.wrong", nil))
+		return problem.New(problem.Invalid, "code", "recovery.wrong", nil)
 	}
 	if err != nil {
+		return err
+	}
+	if err := s.Store.ResetFailures(ctx, key); err != nil {
 		return err
 	}
 	s.notify(ctx, c, acct, "recovery_code_used", map[string]any{"count": remaining, "security_url": s.link("/account/security")})

@@ -628,3 +628,69 @@ func TestRequiredByGroupOrOperator(t *testing.T) {
 		t.Error("lifting the requirement did not take")
 	}
 }
+
+// Guessing an authenticator or recovery code is capped per factor, not per
+// flow or per request: of twenty parallel wrong guesses from twenty
+// flows, LoginFailures are checked and the rest wait; then even the right
+// code waits until the window has passed.
+func TestCodeGuessingIsCapped(t *testing.T) {
+	dialects(t, func(t *testing.T, e *env) {
+		withMFA(t, e, flow.MFAOptional, 0)
+		res := signUp(t, e, "guess@example.no")
+		secret, codes := enrolTOTP(t, e, res)
+		limit := 10 // flow.Config default LoginFailures
+		guess := func(method authn.Method, wrong string) (checked, throttled int) {
+			var flows, keys []string
+			for range 20 {
+				p := passwordStep(t, e, browserA, "guess@example.no").Pending
+				flows, keys = append(flows, p), append(keys, keyOf(t, e, browserA, p, method))
+			}
+			var nChecked, nThrottled atomic.Int32
+			var wg sync.WaitGroup
+			for i := range flows {
+				wg.Go(func() {
+					_, err := e.svc.VerifyFactor(t.Context(), browserA, flows[i], keys[i], wrong, false)
+					p, ok := problem.As(err)
+					switch {
+					case !ok:
+						t.Errorf("guess %d: %v, want a problem", i, err)
+					case p.Details[0].Key == "login.throttled":
+						nThrottled.Add(1)
+					default:
+						nChecked.Add(1)
+					}
+				})
+			}
+			wg.Wait()
+			return int(nChecked.Load()), int(nThrottled.Load())
+		}
+		e.clock.Advance(30 * time.Second) // past the enrolment code's step
+		right := totpCode(t, e, secret, 0)
+		wrong := "000000"
+		if wrong == right {
+			wrong = "000001"
+		}
+		if c, th := guess(authn.TOTP, wrong); c != limit || th != 20-limit {
+			t.Errorf("TOTP: %d guesses checked, %d throttled; want %d and %d", c, th, limit, 20-limit)
+		}
+		p := passwordStep(t, e, browserA, "guess@example.no").Pending
+		_, err := e.svc.VerifyFactor(t.Context(), browserA, p, keyOf(t, e, browserA, p, authn.TOTP), right, false)
+		wantProblem(t, err, "login.throttled")
+
+		if c, th := guess(authn.Recovery, "0000-0000-0000-0000"); c != limit || th != 20-limit {
+			t.Errorf("recovery: %d guesses checked, %d throttled; want %d and %d", c, th, limit, 20-limit)
+		}
+		_, err = e.svc.VerifyFactor(t.Context(), browserA, p, keyOf(t, e, browserA, p, authn.Recovery), codes[0], false)
+		wantProblem(t, err, "login.throttled")
+
+		e.clock.Advance(16 * time.Minute)
+		p = passwordStep(t, e, browserA, "guess@example.no").Pending
+		if _, err := e.svc.VerifyFactor(t.Context(), browserA, p, keyOf(t, e, browserA, p, authn.TOTP), totpCode(t, e, secret, 0), false); err != nil {
+			t.Fatalf("right code after the window: %v", err)
+		}
+		p = passwordStep(t, e, browserA, "guess@example.no").Pending
+		if _, err := e.svc.VerifyFactor(t.Context(), browserA, p, keyOf(t, e, browserA, p, authn.Recovery), codes[0], false); err != nil {
+			t.Fatalf("recovery code after the window: %v", err)
+		}
+	})
+}

@@ -263,6 +263,14 @@ func compactSecret(s string) string {
 // for a hostile megabyte.
 const maxCodeInput = 64
 
+// WellFormed reports whether code, as typed, normalizes to exactly 6
+// digits, i.e. whether Verify would get past ErrFormat. Callers use it to
+// keep a typing slip out of their attempt count.
+func WellFormed(code string) bool {
+	_, ok := normalizeCode(code)
+	return ok
+}
+
 // normalizeCode returns the Digits ASCII digits of a typed code, or false
 // if the input is not, after dropping separators, exactly that.
 func normalizeCode(s string) ([]byte, bool) {
