@@ -3,6 +3,8 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -114,9 +116,20 @@ func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) error {
 
 // localPath returns p if it is a path on this site, and "/" otherwise, so
 // a return_to can never send the user to another host. "//evil" and
-// "/\evil" are protocol-relative in browsers and are refused.
+// "/\evil" are protocol-relative in browsers, and http.Redirect cleans
+// "/./\evil" into the latter, so a backslash or control character
+// anywhere is refused, as is anything with a scheme or host.
 func localPath(p string) string {
-	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n\t") {
+	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") {
+		return "/"
+	}
+	for _, r := range p {
+		if r == '\\' || r < 0x20 || r == 0x7f {
+			return "/"
+		}
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || strings.HasPrefix(path.Clean(u.Path), "//") {
 		return "/"
 	}
 	return p

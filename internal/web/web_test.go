@@ -291,6 +291,11 @@ func TestLanguageSwitch(t *testing.T) {
 		{"//evil.example/x", "/"},
 		{"/\\evil.example", "/"},
 		{"https://evil.example/", "/"},
+		{"/./\\evil.example", "/"},
+		{"/a/../\\evil.example", "/"},
+		{"/%0d%0aSet-Cookie:x=1", "/%0d%0aSet-Cookie:x=1"},
+		{"/\tevil", "/"},
+		{"/account?tab=emails", "/account?tab=emails"},
 		{"", "/"},
 	}
 	for _, tt := range tests {
