@@ -20,6 +20,9 @@ type Who struct {
 // ends every other session of the account, and mails a confirmation.
 // It returns the new token for this session, which is rotated.
 func (s *Service) ChangePassword(ctx context.Context, c Client, who Who, current, next string) (string, error) {
+	if err := s.requireFresh(who); err != nil {
+		return "", err
+	}
 	if err := s.reauthenticate(ctx, who.Account, current); err != nil {
 		return "", err
 	}
@@ -41,6 +44,21 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, who Who, current
 	s.notifyPasswordChanged(ctx, c, who.Account)
 	s.log().Info("password changed", "account", who.Account.ID)
 	return token, nil
+}
+
+// errReauth asks for a fresh sign-in before a change to how the account
+// signs in or is recovered (ASVS 5.0 V7.5.3): a session left open must not
+// be enough, even with the password, when the account has a second factor.
+var errReauth = problem.New(problem.Forbidden, "", "reauth.required", nil)
+
+// requireFresh refuses a sensitive change in a session whose sign-in is
+// older than MFA.ReauthAfter; the web sends the user through /account/reauth
+// first, and an API client signs in again.
+func (s *Service) requireFresh(who Who) error {
+	if s.NeedsReauth(who.Session) {
+		return errReauth
+	}
+	return nil
 }
 
 // reauthenticate checks the current password of a signed-in user before
@@ -109,6 +127,9 @@ func (s *Service) StartAddEmail(ctx context.Context, c Client, who Who, email, c
 	if err != nil {
 		return store.Flow{}, err
 	}
+	if err := s.requireFresh(who); err != nil {
+		return store.Flow{}, err
+	}
 	if err := s.reauthenticate(ctx, who.Account, current); err != nil {
 		return store.Flow{}, err
 	}
@@ -166,8 +187,11 @@ func (s *Service) VerifyAddEmail(ctx context.Context, c Client, who Who, flowID,
 		return store.Email{}, err
 	}
 	s.log().Info("email added", "account", who.Account.ID)
+	// An address can sign in and reset the password: the primary address
+	// hears of it before anything else changes.
+	s.notify(ctx, c, who.Account, "factor_added", map[string]any{"factor": f.Email, "security_url": s.link("/account")})
 	if decodeData(f).MakePrim {
-		if err := s.SetPrimaryEmail(ctx, c, who, f.Email); err != nil {
+		if err := s.setPrimaryEmail(ctx, c, who, f.Email); err != nil {
 			return store.Email{}, err
 		}
 		e.Primary = true
@@ -178,6 +202,13 @@ func (s *Service) VerifyAddEmail(ctx context.Context, c Client, who Who, flowID,
 // SetPrimaryEmail makes one of the account's addresses primary and tells
 // the previous primary address.
 func (s *Service) SetPrimaryEmail(ctx context.Context, c Client, who Who, address string) error {
+	if err := s.requireFresh(who); err != nil {
+		return err
+	}
+	return s.setPrimaryEmail(ctx, c, who, address)
+}
+
+func (s *Service) setPrimaryEmail(ctx context.Context, c Client, who Who, address string) error {
 	old, _ := s.primaryEmail(ctx, who.Account.ID)
 	if err := s.Store.SetPrimaryEmail(ctx, who.Account.ID, address); errors.Is(err, store.ErrNotFound) {
 		return problem.New(problem.NotFound, "email", "email.not_yours", problem.Args{"email": address})
@@ -198,6 +229,9 @@ func (s *Service) SetPrimaryEmail(ctx context.Context, c Client, who Who, addres
 // primary address cannot be removed (make another primary first). The
 // removed address is told.
 func (s *Service) RemoveEmail(ctx context.Context, c Client, who Who, address, current string) error {
+	if err := s.requireFresh(who); err != nil {
+		return err
+	}
 	if err := s.reauthenticate(ctx, who.Account, current); err != nil {
 		return err
 	}

@@ -689,7 +689,7 @@ func (s *Server) changePasswordPage(r *http.Request) *ui.NewPasswordPage {
 }
 
 func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) error {
-	if _, ok := s.who(w, r); !ok {
+	if who, ok := s.who(w, r); !ok || !s.fresh(w, r, who, "/account/password") {
 		return nil
 	}
 	return s.render(w, r, http.StatusOK, "newpassword", s.changePasswordPage(r))
@@ -697,7 +697,7 @@ func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) erro
 
 func (s *Server) changePasswordSubmit(w http.ResponseWriter, r *http.Request) error {
 	who, ok := s.who(w, r)
-	if !ok {
+	if !ok || !s.fresh(w, r, who, "/account/password") {
 		return nil
 	}
 	token, err := s.Flows.ChangePassword(r.Context(), s.client(w, r), who, r.PostFormValue("current_password"), r.PostFormValue("password"))
@@ -723,7 +723,7 @@ func (s *Server) addEmailPage(r *http.Request, email string, primary bool) *ui.A
 }
 
 func (s *Server) addEmailForm(w http.ResponseWriter, r *http.Request) error {
-	if _, ok := s.who(w, r); !ok {
+	if who, ok := s.who(w, r); !ok || !s.fresh(w, r, who, "/account/emails/add") {
 		return nil
 	}
 	return s.render(w, r, http.StatusOK, "account_email", s.addEmailPage(r, "", false))
@@ -731,7 +731,7 @@ func (s *Server) addEmailForm(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) addEmailSubmit(w http.ResponseWriter, r *http.Request) error {
 	who, ok := s.who(w, r)
-	if !ok {
+	if !ok || !s.fresh(w, r, who, "/account/emails/add") {
 		return nil
 	}
 	email, primary := r.PostFormValue("email"), r.PostFormValue("primary") != ""
@@ -750,7 +750,7 @@ func (s *Server) addEmailSubmit(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) setPrimaryEmail(w http.ResponseWriter, r *http.Request) error {
 	who, ok := s.who(w, r)
-	if !ok {
+	if !ok || !s.fresh(w, r, who, "/account") {
 		return nil
 	}
 	if err := s.Flows.SetPrimaryEmail(r.Context(), s.client(w, r), who, r.PostFormValue("email")); err != nil {
@@ -766,7 +766,7 @@ func (s *Server) removeEmailPage(r *http.Request, email string) *ui.AccountEmail
 }
 
 func (s *Server) removeEmailForm(w http.ResponseWriter, r *http.Request) error {
-	if _, ok := s.who(w, r); !ok {
+	if who, ok := s.who(w, r); !ok || !s.fresh(w, r, who, "/account/emails/remove?email="+url.QueryEscape(r.URL.Query().Get("email"))) {
 		return nil
 	}
 	return s.render(w, r, http.StatusOK, "account_email", s.removeEmailPage(r, r.URL.Query().Get("email")))
@@ -774,7 +774,7 @@ func (s *Server) removeEmailForm(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) removeEmailSubmit(w http.ResponseWriter, r *http.Request) error {
 	who, ok := s.who(w, r)
-	if !ok {
+	if !ok || !s.fresh(w, r, who, "/account") {
 		return nil
 	}
 	email := r.PostFormValue("email")

@@ -15,6 +15,8 @@ import (
 	"github.com/portvakt/portvakt/internal/authn/totp"
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/web"
 )
 
 // formClient is a browser without JavaScript: it follows redirects, keeps
@@ -226,4 +228,60 @@ func sessionCookie(cs []*http.Cookie) string {
 		}
 	}
 	return ""
+}
+
+// Adding, removing or promoting an address and changing the password need
+// a recent sign-in, like a second factor does: a session left open in a
+// shared browser is not enough, even to someone who knows the password.
+// The web asks again and goes back to the form; the API says why with a
+// problem, and nothing changes. The primary address hears of a new one.
+func TestEmailChangesNeedAFreshSignIn(t *testing.T) {
+	e := newEnv(t)
+	const pw = "correct horse battery staple"
+	if _, err := e.app.Flows.CreateAccount(t.Context(), flow.NewAccount{Name: "Kari", Email: "kari@example.no", Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	c := newFormClient(t, e)
+	c.signIn("kari@example.no", pw)
+	e.clock.Advance(11 * time.Minute)
+	for _, path := range []string{"/account/emails/add", "/account/password", "/account/emails/remove?email=kari@example.no"} {
+		c.get(path)
+		if !strings.Contains(c.url, "/account/reauth") {
+			t.Errorf("GET %s with an 11-minute-old sign-in went to %s, want /account/reauth", path, c.url)
+		}
+	}
+	c.post("/account/emails/add", "email", "thief@example.org", "current_password", pw)
+	if !strings.Contains(c.url, "/account/reauth") {
+		t.Fatalf("POST /account/emails/add with an old sign-in went to %s", c.url)
+	}
+	if msgs, _ := e.app.DB.ListMessages(t.Context(), store.MessageFilter{To: "thief@example.org"}); len(msgs) != 0 {
+		t.Error("a code went to the new address without a fresh sign-in")
+	}
+	c.post("/account/reauth", "return_to", "/account/emails/add", "current_password", pw)
+	if !strings.HasSuffix(c.url, "/account/emails/add") {
+		t.Fatalf("after re-authentication: %s", c.url)
+	}
+	c.post("/account/emails/add", "email", "kari.ny@example.no", "current_password", pw)
+	flowID := c.find(`name="flow" value="([a-z0-9]+)"`)
+	c.post("/account/emails/verify", "flow", flowID, "code", lastCode(t, e, "kari.ny@example.no"))
+	msgs, err := e.app.DB.ListMessages(t.Context(), store.MessageFilter{To: "kari@example.no", Limit: 1})
+	if err != nil || len(msgs) == 0 || !strings.Contains(msgs[0].Text, "kari.ny@example.no") {
+		t.Errorf("the primary address was not told of the new one: %+v %v", msgs, err)
+	}
+
+	// The API twin: an old session gets a 403 problem that says what to do.
+	a := newAPIClient(t, e, "nb")
+	var f web.FlowJSON
+	a.call("POST", "/api/v1/login", map[string]string{"email": "kari@example.no"}, &f)
+	if status, body := a.call("POST", "/api/v1/login/password", map[string]string{"flow_id": f.FlowID, "flow_token": f.FlowToken, "password": pw}, nil); status != 200 {
+		t.Fatalf("API sign-in = %d %s", status, body)
+	}
+	e.clock.Advance(11 * time.Minute)
+	status, body := a.call("POST", "/api/v1/account/emails", map[string]any{"email": "thief@example.org", "current_password": pw}, nil)
+	if status != 403 || !strings.Contains(body, "reauth.required") || !strings.Contains(body, "logg inn på nytt") {
+		t.Errorf("API add email with an old session = %d %s, want 403 reauth.required in Norwegian", status, body)
+	}
+	if status, body := a.call("DELETE", "/api/v1/account/emails", map[string]string{"email": "kari.ny@example.no", "current_password": pw}, nil); status != 403 {
+		t.Errorf("API remove email with an old session = %d %s", status, body)
+	}
 }
