@@ -624,3 +624,45 @@ func signInAgain(t *testing.T, e *env, email string) string {
 	}
 	return res.Token
 }
+
+// Parallel wrong passwords cannot run past the limit while they wait for
+// the hasher: of twenty at once, ten are checked and ten wait; then the
+// right password waits too.
+func TestParallelPasswordGuessesAreCapped(t *testing.T) {
+	dialects(t, func(t *testing.T, e *env) {
+		signUp(t, e, "parallel@example.no")
+		var flows []string
+		for range 20 {
+			f, err := e.svc.StartLogin(t.Context(), browserA, "parallel@example.no", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			flows = append(flows, f.ID)
+		}
+		var wrong, throttled atomic.Int32
+		var wg sync.WaitGroup
+		for _, id := range flows {
+			wg.Go(func() {
+				_, err := e.svc.LoginPassword(t.Context(), browserA, id, "not the password at all")
+				p, ok := problem.As(err)
+				switch {
+				case !ok:
+					t.Errorf("%v, want a problem", err)
+				case p.Details[0].Key == "login.throttled":
+					throttled.Add(1)
+				case p.Details[0].Key == "login.wrong_credentials":
+					wrong.Add(1)
+				default:
+					t.Errorf("unexpected %v", p)
+				}
+			})
+		}
+		wg.Wait()
+		if wrong.Load() != 10 || throttled.Load() != 10 {
+			t.Errorf("%d checked, %d throttled; want 10 and 10", wrong.Load(), throttled.Load())
+		}
+		f, _ := e.svc.StartLogin(t.Context(), browserA, "parallel@example.no", false)
+		_, err := e.svc.LoginPassword(t.Context(), browserA, f.ID, goodPassword)
+		wantProblem(t, err, "login.throttled")
+	})
+}

@@ -93,22 +93,18 @@ var errWrongCredentials = problem.New(problem.Unauthorized, "password", "login.w
 
 // checkPassword verifies pw for the account lookup finds, throttled per
 // identifier key. An unknown account costs the same hash as a known one.
-// The counter counts failures for any identifier, known or not, so its
-// answer reveals nothing either. It fails closed: if the counter cannot
+// The counter counts tries for any identifier, known or not, so its
+// answer reveals nothing either. Each try is counted before the hash is
+// checked (reserveAttempt), so parallel requests cannot run past the limit
+// while they wait for the hasher. It fails closed: if the counter cannot
 // be read or written, the sign-in is refused.
 func (s *Service) checkPassword(ctx context.Context, key, pw string, lookup func() (store.Account, error)) (store.Account, error) {
-	cfg := s.cfg()
 	key = "login:" + key
-	n, last, err := s.Store.Failures(ctx, key, s.now(), cfg.LoginWindow)
-	if err != nil {
-		return store.Account{}, err
-	}
-	if n >= cfg.LoginFailures {
-		wait := last.Add(cfg.LoginWindow).Sub(s.now())
-		return store.Account{}, problem.New(problem.TooManyAttempts, "password", "login.throttled", problem.Args{"count": max(1, int((wait+time.Minute-1)/time.Minute))})
-	}
 	if pw == "" {
 		return store.Account{}, problem.New(problem.Invalid, "password", "login.password_required", nil)
+	}
+	if err := s.reserveAttempt(ctx, key, "password"); err != nil {
+		return store.Account{}, err
 	}
 	acct, err := lookup()
 	var stored store.Password
@@ -120,19 +116,17 @@ func (s *Service) checkPassword(ctx context.Context, key, pw string, lookup func
 	}
 	if err != nil {
 		s.Hasher.VerifyDummy(ctx, s.Policy.Prepare(pw))
-		return store.Account{}, s.fail(ctx, key)
+		return store.Account{}, errWrongCredentials
 	}
 	ok, rehash, err := s.Hasher.Verify(ctx, s.Policy.Prepare(pw), stored.Hash)
 	if err != nil {
 		return store.Account{}, err
 	}
 	if !ok {
-		return store.Account{}, s.fail(ctx, key)
+		return store.Account{}, errWrongCredentials
 	}
-	if n > 0 {
-		if err := s.Store.ResetFailures(ctx, key); err != nil {
-			return store.Account{}, err
-		}
+	if err := s.Store.ResetFailures(ctx, key); err != nil {
+		return store.Account{}, err
 	}
 	if acct.Disabled {
 		return store.Account{}, problem.New(problem.Forbidden, "", "login.disabled", nil)
@@ -143,11 +137,28 @@ func (s *Service) checkPassword(ctx context.Context, key, pw string, lookup func
 	return acct, nil
 }
 
-func (s *Service) fail(ctx context.Context, key string) error {
-	if _, err := s.Store.AddFailure(ctx, key, s.now(), s.cfg().LoginWindow); err != nil {
+// reserveAttempt counts one try at a secret (a password, an authenticator
+// or recovery code) before it is checked; the caller resets the count when
+// the secret was right. After LoginFailures tries within LoginWindow
+// further tries wait, the right secret too. A try refused while waiting
+// is not counted, so waiting does not make the wait longer.
+func (s *Service) reserveAttempt(ctx context.Context, key, field string) error {
+	cfg := s.cfg()
+	n, last, err := s.Store.Failures(ctx, key, s.now(), cfg.LoginWindow)
+	if err != nil {
 		return err
 	}
-	return errWrongCredentials
+	if n < cfg.LoginFailures {
+		if n, err = s.Store.AddFailure(ctx, key, s.now(), cfg.LoginWindow); err != nil {
+			return err
+		}
+		if n <= cfg.LoginFailures {
+			return nil
+		}
+		last = s.now() // a parallel try took the last place
+	}
+	wait := last.Add(cfg.LoginWindow).Sub(s.now())
+	return problem.New(problem.TooManyAttempts, field, "login.throttled", problem.Args{"count": max(1, int((wait+time.Minute-1)/time.Minute))})
 }
 
 // rehash upgrades a stored hash to the current parameters after a

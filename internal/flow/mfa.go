@@ -787,14 +787,14 @@ func (s *Service) InspectFactorLink(ctx context.Context, c Client, token string)
 
 // verifyTOTP accepts a code for the factor once: the matched time step is
 // stored in the same transaction, and a step at or before the last one is
-// refused. Every well-formed try is counted before it is checked, so
-// parallel guesses cannot run past the limit (SECURITY.md §5.3).
+// refused. Every well-formed try is counted before it is checked
+// (reserveAttempt), so parallel guesses cannot run past the limit.
 func (s *Service) verifyTOTP(ctx context.Context, factorID, code string) error {
 	if !totp.WellFormed(code) {
 		return problem.New(problem.Invalid, "code", "totp.format", nil)
 	}
 	key := "factor:totp:" + factorID
-	if err := s.reserveAttempt(ctx, key); err != nil {
+	if err := s.reserveAttempt(ctx, key, "code"); err != nil {
 		return err
 	}
 	var outcome error
@@ -831,27 +831,12 @@ func (s *Service) verifyTOTP(ctx context.Context, factorID, code string) error {
 	return s.Store.ResetFailures(ctx, key)
 }
 
-// reserveAttempt counts one try at guessing a factor's code before the
-// code is checked: after LoginFailures tries within LoginWindow the factor
-// waits, whatever the tries' outcome. A success resets the count.
-func (s *Service) reserveAttempt(ctx context.Context, key string) error {
-	cfg := s.cfg()
-	n, err := s.Store.AddFailure(ctx, key, s.now(), cfg.LoginWindow)
-	if err != nil {
-		return err
-	}
-	if n > cfg.LoginFailures {
-		return problem.New(problem.TooManyAttempts, "code", "login.throttled", problem.Args{"count": int(cfg.LoginWindow.Minutes())})
-	}
-	return nil
-}
-
 func (s *Service) useRecoveryCode(ctx context.Context, c Client, acct store.Account, code string) error {
 	if !recovery.Valid(code) {
 		return problem.New(problem.Invalid, "code", "recovery.format", nil)
 	}
 	key := "factor:recovery:" + acct.ID
-	if err := s.reserveAttempt(ctx, key); err != nil {
+	if err := s.reserveAttempt(ctx, key, "code"); err != nil {
 		return err
 	}
 	remaining, err := s.Store.UseRecoveryCode(ctx, acct.ID, recovery.Hash(acct.ID, code), s.now())
