@@ -363,6 +363,7 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	now := p.now()
 	code := secret.Token()
+	token := r.URL.Query().Get("t")
 	ar, err := p.st.UpdateAuthRequest(ctx, id, func(ar store.AuthRequest) (store.AuthRequest, error) {
 		switch {
 		case !now.Before(ar.ExpiresAt) || len(ar.CodeHash) > 0 || ar.GrantID != "":
@@ -372,6 +373,8 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 		case ar.Error != "":
 			ar.ExpiresAt = now // answered: nothing more will happen
 			return ar, nil
+		case !p.validCallbackToken(token, ar.ID, ar.SessionID):
+			return ar, errOtherBrowser
 		}
 		ar.CodeHash = secret.Hash(code)
 		ar.CodeExpiresAt = now.Add(p.cfg.CodeTTL)
@@ -383,6 +386,9 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, errNotDone):
 		http.Redirect(w, r, p.loginURL(id), http.StatusSeeOther)
+		return
+	case errors.Is(err, errOtherBrowser):
+		writeJSONError(w, http.StatusBadRequest, "invalid_request", "the authorization request was completed in another browser")
 		return
 	case errors.Is(err, errGone), errors.Is(err, store.ErrNotFound):
 		writeJSONError(w, http.StatusBadRequest, "invalid_request", "the authorization request is unknown, expired or already answered")
@@ -403,4 +409,7 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 var (
 	errGone    = errors.New("op: authorization request gone")
 	errNotDone = errors.New("op: authorization request not done")
+	// errOtherBrowser: a completed request's callback without the token
+	// that Complete gave the completing browser.
+	errOtherBrowser = errors.New("op: authorization request completed in another browser")
 )

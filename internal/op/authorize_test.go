@@ -385,6 +385,39 @@ func TestAuthorize_Prompt(t *testing.T) {
 			t.Errorf("Complete of an answered request = nil error")
 		}
 	})
+	t.Run("the code goes only to the browser that completed the request", func(t *testing.T) {
+		defer e.use(t)()
+		// The attacker starts a request and keeps its id; a signed-in
+		// victim is made to complete it.
+		toLogin := e.get(e.srv.URL + "/authorize?" + e.authParams("web", newPKCE(), "openid").Encode())
+		id := toLogin.location.Query().Get("id")
+		victim := e.signIn("acct-1", 1, "pwd")
+		toCallback := e.get(toLogin.location.String())
+		if toCallback.location == nil || toCallback.location.Query().Get("t") == "" {
+			t.Fatalf("login page answered %d %v, want a callback with a token", toCallback.status, toCallback.location)
+		}
+		// The attacker polls the callback with the id alone, with a token
+		// of its own request, and with a forged one: no code.
+		other := e.get(e.srv.URL + "/authorize?" + e.authParams("web", newPKCE(), "openid").Encode())
+		otherBack := e.get(other.location.String())
+		for _, q := range []string{"id=" + id, "id=" + id + "&t=" + otherBack.location.Query().Get("t"), "id=" + id + "&t=AAAA"} {
+			h := e.get(e.srv.URL + "/authorize/callback?" + q)
+			if h.status != http.StatusBadRequest || h.location != nil || !strings.Contains(h.body, "another browser") {
+				t.Errorf("callback?%s = %d %v %s; want 400 naming another browser", q, h.status, h.location, h.body)
+			}
+		}
+		// Another session cannot take the completed request over.
+		e.signIn("acct-1", 1, "pwd")
+		if _, err := e.p.Complete(t.Context(), id, e.sess.Load()); err == nil {
+			t.Error("a second session completed a request another had completed")
+		}
+		e.sess.Store(victim)
+		// The victim's own browser, with its token, gets the code.
+		back := e.get(toCallback.location.String())
+		if back.location == nil || back.location.Query().Get("code") == "" {
+			t.Errorf("callback with the token = %d %v, want a code", back.status, back.location)
+		}
+	})
 }
 
 func authRequestID(t *testing.T, h hop) string {

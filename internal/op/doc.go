@@ -31,8 +31,14 @@
 //	client ──► GET /authorize ──► 303 Deps.LoginURL(id)
 //	login page: AuthRequest(id) to show what is asked; sign in, step up,
 //	            consent as Complete says; Complete(id, session)
-//	         ──► 303 /authorize/callback?id=… ──► 303 redirect_uri?code&state&iss
+//	         ──► 303 /authorize/callback?id=…&t=… ──► 303 redirect_uri?code&state&iss
 //	client ──► POST /oauth/token (code, code_verifier) ──► tokens
+//
+// The request id is known to whoever started the request, so the callback
+// also needs t, which seals the completing session's id to the request:
+// a code is only handed to the browser that completed the request, never
+// to someone who had a signed-in victim complete a request they started.
+// A completed request cannot be completed again by another session.
 //
 // Complete checks the browser's session against the request and either
 // returns the callback URL or a *NeedError: NeedLogin (no session,

@@ -2,6 +2,7 @@ package op
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -183,7 +184,10 @@ func (p *Provider) Complete(ctx context.Context, id string, sess *store.Session)
 	}
 	level := sess.Level
 	_, err = p.st.UpdateAuthRequest(ctx, id, func(ar store.AuthRequest) (store.AuthRequest, error) {
-		if len(ar.CodeHash) > 0 || ar.Error != "" {
+		// A request completed by one session is not taken over by another
+		// that learned its id (a login swap); completing it again from the
+		// same session (a reload) is fine.
+		if len(ar.CodeHash) > 0 || ar.Error != "" || (ar.Done && ar.SessionID != sess.ID) {
 			return ar, ErrUnknownRequest
 		}
 		ar.Done, ar.AccountID, ar.SessionID = true, sess.AccountID, sess.ID
@@ -197,8 +201,30 @@ func (p *Provider) Complete(ctx context.Context, id string, sess *store.Session)
 	if err != nil {
 		return "", fmt.Errorf("op: complete authorization request: %w", err)
 	}
-	return p.absolute(PathCallback, url.Values{"id": {id}}), nil
+	return p.absolute(PathCallback, url.Values{"id": {id}, "t": {p.callbackToken(id, sess.ID)}}), nil
 }
+
+// callbackToken binds the callback of a completed request to the browser
+// that completed it. The request id is no secret: whoever started the
+// request saw it in /authorize's redirect, and could otherwise have a
+// signed-in victim complete it and collect the code at the callback
+// first. The token seals the completing session's id to the request id;
+// only the completing browser is sent it.
+func (p *Provider) callbackToken(id, sessionID string) string {
+	return base64.RawURLEncoding.EncodeToString(p.sealer.Seal([]byte(sessionID), []byte(callbackAD+id)))
+}
+
+// validCallbackToken reports whether t is callbackToken(id, sessionID).
+func (p *Provider) validCallbackToken(t, id, sessionID string) bool {
+	sealed, err := base64.RawURLEncoding.DecodeString(t)
+	if err != nil || t == "" {
+		return false
+	}
+	got, err := p.sealer.Open(sealed, []byte(callbackAD+id))
+	return err == nil && sessionID != "" && string(got) == sessionID
+}
+
+const callbackAD = "portvakt oidc callback "
 
 // check returns what sess still lacks for ar, or nil.
 func (p *Provider) check(ctx context.Context, ar store.AuthRequest, c *client, sess *store.Session) (*NeedError, error) {
