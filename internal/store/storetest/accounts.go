@@ -194,3 +194,26 @@ func parallel(t *testing.T, n int, fn func(i int)) {
 	close(start)
 	wg.Wait()
 }
+
+// race runs fn(0) … fn(n-1) together, as parallel does, and sorts the
+// outcomes: winners are the calls that returned nil (in no set order),
+// losers the calls whose error lost reports; any other error fails the
+// test, named by what and the call's number.
+func race(t *testing.T, n int, what string, lost func(error) bool, fn func(i int) error) (winners []int, losers int) {
+	t.Helper()
+	var mu sync.Mutex
+	parallel(t, n, func(i int) {
+		err := fn(i)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil:
+			winners = append(winners, i)
+		case lost(err):
+			losers++
+		default:
+			t.Errorf("%s by call %d: %v", what, i, err)
+		}
+	})
+	return winners, losers
+}

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -206,12 +205,7 @@ var factorTests = []subtest{
 		mustCreateFactor(t, s, f)
 		const step = 101
 		errReplay := errors.New("TOTP step already accepted")
-		var (
-			mu      sync.Mutex
-			winners []int
-			losers  int
-		)
-		parallel(t, 20, func(i int) {
+		winners, losers := race(t, 20, `UpdateFactor("factor-1")`, func(err error) bool { return errors.Is(err, errReplay) }, func(i int) error {
 			_, err := s.UpdateFactor(t.Context(), "factor-1", func(f store.Factor) (store.Factor, error) {
 				if step <= f.LastStep {
 					return f, errReplay
@@ -223,16 +217,7 @@ var factorTests = []subtest{
 				time.Sleep(5 * time.Millisecond)
 				return f, nil
 			})
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				winners = append(winners, i)
-			case errors.Is(err, errReplay):
-				losers++
-			default:
-				t.Errorf(`UpdateFactor("factor-1") by call %d: %v`, i, err)
-			}
+			return err
 		})
 		if len(winners) != 1 || losers != 19 {
 			t.Fatalf("of 20 parallel calls offering step %d, %d accepted it (%v) and %d found it used; want 1 and 19",

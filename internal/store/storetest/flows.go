@@ -3,7 +3,6 @@ package storetest
 import (
 	"errors"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -182,12 +181,7 @@ var flowTests = []subtest{
 	{"a flow submitted twenty times in parallel is consumed exactly once", func(t *testing.T, s store.Store) {
 		mustCreateFlow(t, s, newFlow("flow-1", store.FlowLogin, ""))
 		errUsed := errors.New("flow already used")
-		var (
-			mu      sync.Mutex
-			winners []int
-			losers  int
-		)
-		parallel(t, 20, func(i int) {
+		winners, losers := race(t, 20, `UpdateFlow("flow-1")`, func(err error) bool { return errors.Is(err, errUsed) }, func(i int) error {
 			_, err := s.UpdateFlow(t.Context(), "flow-1", func(f store.Flow) (store.Flow, error) {
 				if !f.ConsumedAt.IsZero() {
 					return f, errUsed
@@ -199,16 +193,7 @@ var flowTests = []subtest{
 				time.Sleep(5 * time.Millisecond)
 				return f, nil
 			})
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				winners = append(winners, i)
-			case errors.Is(err, errUsed):
-				losers++
-			default:
-				t.Errorf(`UpdateFlow("flow-1") by submission %d: %v`, i, err)
-			}
+			return err
 		})
 		if len(winners) != 1 || losers != 19 {
 			t.Fatalf("of 20 parallel submissions, %d consumed the flow (%v) and %d found it used; want 1 and 19",

@@ -3,7 +3,6 @@ package storetest
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -280,25 +279,15 @@ var oidcTests = []subtest{
 	{"a code redeemed twenty times in parallel is redeemed exactly once", func(t *testing.T, s store.Store) {
 		mustCreateAccount(t, s, newAccount("acct-1", ""))
 		must(t, "CreateAuthRequest(req-1)", s.CreateAuthRequest(t.Context(), newAuthRequest("req-1")))
-		var (
-			mu      sync.Mutex
-			winners []string
-			replays int
-		)
-		parallel(t, 20, func(i int) {
-			g := newGrant(fmt.Sprintf("grant-%d", i), "acct-1")
-			_, err := s.RedeemAuthCode(t.Context(), hash("code of req-1"), g)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				winners = append(winners, g.ID)
-			case errors.Is(err, store.ErrConflict):
-				replays++
-			default:
-				t.Errorf("RedeemAuthCode by call %d: %v", i, err)
-			}
+		grantID := func(i int) string { return fmt.Sprintf("grant-%d", i) }
+		won, replays := race(t, 20, "RedeemAuthCode", func(err error) bool { return errors.Is(err, store.ErrConflict) }, func(i int) error {
+			_, err := s.RedeemAuthCode(t.Context(), hash("code of req-1"), newGrant(grantID(i), "acct-1"))
+			return err
 		})
+		var winners []string
+		for _, i := range won {
+			winners = append(winners, grantID(i))
+		}
 		if len(winners) != 1 || replays != 19 {
 			t.Fatalf("of 20 parallel redemptions, %d succeeded and %d were replays; want 1 and 19", len(winners), replays)
 		}
@@ -430,26 +419,12 @@ var oidcTests = []subtest{
 		g := redeemed(t, s)
 		rt1 := newRefreshToken("rt-1", g.ID)
 		must(t, "CreateRefreshToken(rt-1)", s.CreateRefreshToken(t.Context(), rt1, newAccessToken("at-1", g.ID)))
-		var (
-			mu      sync.Mutex
-			winners []int
-			replays int
-		)
-		parallel(t, 20, func(i int) {
+		// A loser meets a replay, or (once a replay revoked the family) a
+		// token of a revoked grant.
+		lost := func(err error) bool { return errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) }
+		winners, replays := race(t, 20, "RotateRefreshToken", lost, func(i int) error {
 			next := newRefreshToken(fmt.Sprintf("next %d", i), g.ID)
-			err := s.RotateRefreshToken(t.Context(), rt1.Hash, T0.Add(time.Minute), next, newAccessToken(fmt.Sprintf("at-next-%d", i), g.ID))
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				winners = append(winners, i)
-			case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
-				// A replay, or (once a replay revoked the family) a
-				// token of a revoked grant.
-				replays++
-			default:
-				t.Errorf("RotateRefreshToken by call %d: %v", i, err)
-			}
+			return s.RotateRefreshToken(t.Context(), rt1.Hash, T0.Add(time.Minute), next, newAccessToken(fmt.Sprintf("at-next-%d", i), g.ID))
 		})
 		if len(winners) != 1 || replays != 19 {
 			t.Fatalf("of 20 parallel rotations, %d succeeded and %d failed; want 1 and 19", len(winners), replays)

@@ -3,7 +3,6 @@ package storetest
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -148,25 +147,16 @@ var recoveryCodeTests = []subtest{
 	{"a recovery code used twenty times in parallel is used exactly once", func(t *testing.T, s store.Store) {
 		mustCreateAccount(t, s, newAccount("acct-1", ""))
 		mustReplaceCodes(t, s, "acct-1", newCodes("acct-1", "first", 10))
-		var (
-			mu        sync.Mutex
-			winners   []int
-			remaining []int
-			losers    int
-		)
-		parallel(t, 20, func(i int) {
-			left, err := s.UseRecoveryCode(t.Context(), "acct-1", codeHash("first", 0), T0.Add(time.Duration(i)*time.Millisecond))
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				winners, remaining = append(winners, i), append(remaining, left)
-			case errors.Is(err, store.ErrNotFound):
-				losers++
-			default:
-				t.Errorf("UseRecoveryCode(code 0) by call %d: %v", i, err)
-			}
+		left := make([]int, 20) // each call writes only its own
+		winners, losers := race(t, 20, "UseRecoveryCode(code 0)", func(err error) bool { return errors.Is(err, store.ErrNotFound) }, func(i int) error {
+			var err error
+			left[i], err = s.UseRecoveryCode(t.Context(), "acct-1", codeHash("first", 0), T0.Add(time.Duration(i)*time.Millisecond))
+			return err
 		})
+		var remaining []int
+		for _, i := range winners {
+			remaining = append(remaining, left[i])
+		}
 		if len(winners) != 1 || losers != 19 {
 			t.Fatalf("of 20 parallel uses of one code, %d succeeded (%v) and %d found it used; want 1 and 19",
 				len(winners), winners, losers)
