@@ -213,11 +213,11 @@ func newRenderer(fsys fs.FS, cat *i18n.Catalog, service, baseURL string) (*rende
 	r := &renderer{cat: cat, service: service, baseURL: baseURL, sets: map[string]map[string]compiled{}}
 	for _, lang := range i18n.Languages {
 		funcs := r.funcs(cat.Lang(lang))
-		textLayout, err := parseText(fsys, "layout", "layout.txt", funcs)
+		textLayout, err := parseFile(texttemplate.New("layout").Funcs(funcs).Option("missingkey=error"), fsys, "layout.txt")
 		if err != nil {
 			return nil, err
 		}
-		htmlLayout, err := parseHTML(fsys, "layout", "layout.html", funcs)
+		htmlLayout, err := parseFile(htmltemplate.New("layout").Funcs(funcs).Option("missingkey=error"), fsys, "layout.html")
 		if err != nil {
 			return nil, err
 		}
@@ -227,7 +227,7 @@ func newRenderer(fsys fs.FS, cat *i18n.Catalog, service, baseURL string) (*rende
 			if c.text, err = addContent(textLayout, fsys, name+".txt"); err != nil {
 				return nil, err
 			}
-			if c.html, err = addContentHTML(htmlLayout, fsys, name+".html"); err != nil {
+			if c.html, err = addContent(htmlLayout, fsys, name+".html"); err != nil {
 				return nil, err
 			}
 			set[name] = c
@@ -267,57 +267,36 @@ func (r *renderer) url(path string, query ...string) (string, error) {
 	return u, nil
 }
 
-func parseText(fsys fs.FS, name, file string, funcs map[string]any) (*texttemplate.Template, error) {
-	src, err := fs.ReadFile(fsys, file)
-	if err != nil {
-		return nil, fmt.Errorf("notify: read template: %w", err)
-	}
-	t, err := texttemplate.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(src))
-	if err != nil {
-		return nil, fmt.Errorf("notify: parse templates/%s: %w", file, err)
-	}
-	return t, nil
+// template is what text/template and html/template share here.
+type template[T any] interface {
+	Clone() (T, error)
+	New(name string) T
+	Parse(text string) (T, error)
 }
 
-func parseHTML(fsys fs.FS, name, file string, funcs map[string]any) (*htmltemplate.Template, error) {
+// parseFile parses file from fsys into t.
+func parseFile[T template[T]](t T, fsys fs.FS, file string) (T, error) {
+	var zero T
 	src, err := fs.ReadFile(fsys, file)
 	if err != nil {
-		return nil, fmt.Errorf("notify: read template: %w", err)
+		return zero, fmt.Errorf("notify: read template: %w", err)
 	}
-	t, err := htmltemplate.New(name).Funcs(funcs).Option("missingkey=error").Parse(string(src))
-	if err != nil {
-		return nil, fmt.Errorf("notify: parse templates/%s: %w", file, err)
+	if _, err := t.Parse(string(src)); err != nil {
+		return zero, fmt.Errorf("notify: parse templates/%s: %w", file, err)
 	}
 	return t, nil
 }
 
 // addContent clones the layout and parses file as its "content" template.
-func addContent(layout *texttemplate.Template, fsys fs.FS, file string) (*texttemplate.Template, error) {
-	src, err := fs.ReadFile(fsys, file)
-	if err != nil {
-		return nil, fmt.Errorf("notify: read template: %w", err)
-	}
+func addContent[T template[T]](layout T, fsys fs.FS, file string) (T, error) {
 	t, err := layout.Clone()
 	if err != nil {
-		return nil, fmt.Errorf("notify: clone layout: %w", err)
+		var zero T
+		return zero, fmt.Errorf("notify: clone layout: %w", err)
 	}
-	if _, err := t.New("content").Parse(string(src)); err != nil {
-		return nil, fmt.Errorf("notify: parse templates/%s: %w", file, err)
-	}
-	return t, nil
-}
-
-func addContentHTML(layout *htmltemplate.Template, fsys fs.FS, file string) (*htmltemplate.Template, error) {
-	src, err := fs.ReadFile(fsys, file)
-	if err != nil {
-		return nil, fmt.Errorf("notify: read template: %w", err)
-	}
-	t, err := layout.Clone()
-	if err != nil {
-		return nil, fmt.Errorf("notify: clone layout: %w", err)
-	}
-	if _, err := t.New("content").Parse(string(src)); err != nil {
-		return nil, fmt.Errorf("notify: parse templates/%s: %w", file, err)
+	if _, err := parseFile(t.New("content"), fsys, file); err != nil {
+		var zero T
+		return zero, err
 	}
 	return t, nil
 }
