@@ -289,25 +289,7 @@ func TestCodeExpires(t *testing.T) {
 func TestOneTimeSecretsWorkExactlyOnce(t *testing.T) {
 	dialects(t, func(t *testing.T, e *env) {
 		parallel := func(n int, fn func() error) int {
-			var ok atomic.Int32
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					err := fn()
-					if err == nil {
-						ok.Add(1)
-					} else if _, isProblem := problem.As(err); !isProblem {
-						t.Errorf("parallel call failed with a fault: %v", err)
-					}
-				}()
-			}
-			close(start)
-			wg.Wait()
-			return int(ok.Load())
+			return parallelKeys(t, n, func(int) error { return fn() })[""]
 		}
 
 		// A sign-up code, then the completion.
@@ -639,30 +621,49 @@ func TestParallelPasswordGuessesAreCapped(t *testing.T) {
 			}
 			flows = append(flows, f.ID)
 		}
-		var wrong, throttled atomic.Int32
-		var wg sync.WaitGroup
-		for _, id := range flows {
-			wg.Go(func() {
-				_, err := e.svc.LoginPassword(t.Context(), browserA, id, "not the password at all")
-				p, ok := problem.As(err)
-				switch {
-				case !ok:
-					t.Errorf("%v, want a problem", err)
-				case p.Details[0].Key == "login.throttled":
-					throttled.Add(1)
-				case p.Details[0].Key == "login.wrong_credentials":
-					wrong.Add(1)
-				default:
-					t.Errorf("unexpected %v", p)
-				}
-			})
-		}
-		wg.Wait()
-		if wrong.Load() != 10 || throttled.Load() != 10 {
-			t.Errorf("%d checked, %d throttled; want 10 and 10", wrong.Load(), throttled.Load())
+		got := parallelKeys(t, len(flows), func(i int) error {
+			_, err := e.svc.LoginPassword(t.Context(), browserA, flows[i], "not the password at all")
+			return err
+		})
+		if got["login.wrong_credentials"] != 10 || got["login.throttled"] != 10 {
+			t.Errorf("outcomes by problem key: %v; want 10 login.wrong_credentials and 10 login.throttled", got)
 		}
 		f, _ := e.svc.StartLogin(t.Context(), browserA, "parallel@example.no", false)
 		_, err := e.svc.LoginPassword(t.Context(), browserA, f.ID, goodPassword)
 		wantProblem(t, err, "login.throttled")
 	})
+}
+
+// parallelKeys runs fn(0) … fn(n-1) in goroutines that start together and
+// counts their outcomes by problem key, "" for success. An error that is
+// not a problem fails the test.
+func parallelKeys(t *testing.T, n int, fn func(i int) error) map[string]int {
+	t.Helper()
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		got   = map[string]int{}
+		start = make(chan struct{})
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			err := fn(i)
+			key := ""
+			if err != nil {
+				p, ok := problem.As(err)
+				if !ok {
+					t.Errorf("call %d: %v, want a problem", i, err)
+					return
+				}
+				key = p.Details[0].Key
+			}
+			mu.Lock()
+			got[key]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	return got
 }

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,34 +220,14 @@ func TestSecondFactorsWorkExactlyOnce(t *testing.T) {
 		ph := withMFA(t, e, flow.MFAOptional, 0)
 		res := signUp(t, e, "par@example.no")
 		_, codes := enrolTOTP(t, e, res)
-		parallel := func(fn func() error) int {
-			var ok atomic.Int32
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for range 20 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					if err := fn(); err == nil {
-						ok.Add(1)
-					} else if _, isProblem := problem.As(err); !isProblem {
-						t.Errorf("fault: %v", err)
-					}
-				}()
-			}
-			close(start)
-			wg.Wait()
-			return int(ok.Load())
-		}
+		parallel := func(fn func(i int) error) int { return parallelKeys(t, 20, fn)[""] }
 		// Twenty flows, one recovery code.
 		var flows []string
 		for range 20 {
 			flows = append(flows, passwordStep(t, e, browserA, "par@example.no").Pending)
 		}
-		var i atomic.Int32
-		if n := parallel(func() error {
-			_, err := e.svc.VerifyFactor(t.Context(), browserA, flows[i.Add(1)-1], "recovery", codes[0], false)
+		if n := parallel(func(i int) error {
+			_, err := e.svc.VerifyFactor(t.Context(), browserA, flows[i], "recovery", codes[0], false)
 			return err
 		}); n != 1 {
 			t.Errorf("%d of 20 parallel uses of one recovery code succeeded, want 1", n)
@@ -269,7 +248,7 @@ func TestSecondFactorsWorkExactlyOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		code := ph.lastCode(t, "+4791234567")
-		if n := parallel(func() error {
+		if n := parallel(func(int) error {
 			_, err := e.svc.VerifyFactor(t.Context(), browserA, p.Pending, key, code, false)
 			return err
 		}); n != 1 {
@@ -645,24 +624,14 @@ func TestCodeGuessingIsCapped(t *testing.T) {
 				p := passwordStep(t, e, browserA, "guess@example.no").Pending
 				flows, keys = append(flows, p), append(keys, keyOf(t, e, browserA, p, method))
 			}
-			var nChecked, nThrottled atomic.Int32
-			var wg sync.WaitGroup
-			for i := range flows {
-				wg.Go(func() {
-					_, err := e.svc.VerifyFactor(t.Context(), browserA, flows[i], keys[i], wrong, false)
-					p, ok := problem.As(err)
-					switch {
-					case !ok:
-						t.Errorf("guess %d: %v, want a problem", i, err)
-					case p.Details[0].Key == "login.throttled":
-						nThrottled.Add(1)
-					default:
-						nChecked.Add(1)
-					}
-				})
+			got := parallelKeys(t, len(flows), func(i int) error {
+				_, err := e.svc.VerifyFactor(t.Context(), browserA, flows[i], keys[i], wrong, false)
+				return err
+			})
+			if got[""] != 0 {
+				t.Errorf("%d wrong guesses were accepted", got[""])
 			}
-			wg.Wait()
-			return int(nChecked.Load()), int(nThrottled.Load())
+			return len(flows) - got["login.throttled"] - got[""], got["login.throttled"]
 		}
 		e.clock.Advance(30 * time.Second) // past the enrolment code's step
 		right := totpCode(t, e, secret, 0)
