@@ -29,6 +29,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,6 +53,7 @@ type Config struct {
 	// ServiceName is shown to users in pages and mails.
 	ServiceName string `yaml:"service_name"`
 
+	Server   Server   `yaml:"server"`
 	Database Database `yaml:"database"`
 	Session  Session  `yaml:"session"`
 	Mail     Mail     `yaml:"mail"`
@@ -275,12 +277,60 @@ type Admin struct {
 	TokenSHA256 string `yaml:"token_sha256"`
 }
 
-// Database selects the store.
+// Server configures the HTTP server's life cycle.
+type Server struct {
+	// DrainTimeout is how long in-flight requests may take to finish after
+	// SIGTERM (readiness has turned 503 and no new connections are taken)
+	// before they are cut off. Workers stop and the database closes only
+	// after the drain.
+	DrainTimeout Duration `yaml:"drain_timeout"`
+}
+
+// Database selects the store and sizes its connection pool.
 type Database struct {
 	// Driver is "sqlite" (embedded, the default) or "postgres".
 	Driver string `yaml:"driver"`
 	// DSN is a file path (SQLite) or a connection URL (PostgreSQL).
 	DSN string `yaml:"dsn"`
+	// MaxOpenConns caps the connections this process opens to PostgreSQL
+	// (on SQLite: the read connections; writes always share one). 0 means
+	// 4 per core, at least 8 and at most 32. Every node opens up to this
+	// many, so nodes × max_open_conns plus the CLI's few must stay below
+	// the server's max_connections minus its reserved connections.
+	MaxOpenConns int `yaml:"max_open_conns"`
+	// MaxIdleConns is how many connections are kept open while idle; 0
+	// means max_open_conns, so that a busy node does not reconnect.
+	MaxIdleConns int `yaml:"max_idle_conns"`
+	// ConnMaxIdleTime closes a connection idle this long (PostgreSQL; 0
+	// keeps it).
+	ConnMaxIdleTime Duration `yaml:"conn_max_idle_time"`
+	// ConnMaxLifetime replaces a connection this old (PostgreSQL; 0 keeps
+	// it), so that a fail-over or DNS change is picked up and server-side
+	// caches do not grow without end.
+	ConnMaxLifetime Duration `yaml:"conn_max_lifetime"`
+	// QueryTimeout bounds every database call: a statement, a transaction
+	// or the wait for a free connection. A call that takes longer fails
+	// and the user gets a 503 page asking to try again shortly.
+	QueryTimeout Duration `yaml:"query_timeout"`
+}
+
+// DefaultMaxOpenConns is the pool size used when database.max_open_conns
+// is 0: four connections per core (a request waits on the database far
+// more than it computes), at least 8 and at most 32.
+func DefaultMaxOpenConns() int { return min(32, max(8, 4*runtime.GOMAXPROCS(0))) }
+
+// Pool returns the pool size with the defaults resolved: open and idle
+// connections.
+func (d Database) Pool() (maxOpen, maxIdle int) {
+	maxOpen = d.MaxOpenConns
+	if maxOpen <= 0 {
+		maxOpen = DefaultMaxOpenConns()
+	}
+	maxIdle = d.MaxIdleConns
+	if maxIdle <= 0 || maxIdle > maxOpen {
+		maxIdle = maxOpen
+	}
+	return maxOpen, maxIdle
 }
 
 // Session holds browser session lifetimes.
@@ -368,7 +418,10 @@ func Default() Config {
 		Listen:      "127.0.0.1:8080",
 		PublicURL:   "http://localhost:8080",
 		ServiceName: "Portvakt",
-		Database:    Database{Driver: "sqlite", DSN: "portvakt.db"},
+		Server:      Server{DrainTimeout: Duration(30 * time.Second)},
+		Database: Database{Driver: "sqlite", DSN: "portvakt.db",
+			ConnMaxIdleTime: Duration(5 * time.Minute), ConnMaxLifetime: Duration(time.Hour),
+			QueryTimeout: Duration(5 * time.Second)},
 		Session: Session{
 			IdleTimeout:     Duration(30 * time.Minute),
 			AbsoluteTimeout: Duration(12 * time.Hour),
@@ -591,6 +644,29 @@ func (c Config) Validate() (warnings []string, err error) {
 		add("database.dsn", "must be set: a file path for sqlite, a postgres:// URL for postgres")
 	} else if c.Database.Driver == "postgres" && !strings.HasPrefix(c.Database.DSN, "postgres://") && !strings.HasPrefix(c.Database.DSN, "postgresql://") && !strings.Contains(c.Database.DSN, "host=") {
 		add("database.dsn", "must be a postgres:// URL or a key=value connection string for driver postgres")
+	}
+
+	if c.Database.MaxOpenConns < 0 || c.Database.MaxOpenConns > 1000 {
+		add("database.max_open_conns", "must be between 0 (4 per core, 8 to 32) and 1000, but is %d", c.Database.MaxOpenConns)
+	}
+	if c.Database.MaxIdleConns < 0 {
+		add("database.max_idle_conns", "must be 0 (as many as max_open_conns) or more, but is %d", c.Database.MaxIdleConns)
+	} else if c.Database.MaxOpenConns > 0 && c.Database.MaxIdleConns > c.Database.MaxOpenConns {
+		add("database.max_idle_conns", "must not exceed database.max_open_conns (%d), but is %d", c.Database.MaxOpenConns, c.Database.MaxIdleConns)
+	}
+	if c.Database.ConnMaxIdleTime.D() < 0 {
+		add("database.conn_max_idle_time", "must be 0s (keep idle connections) or more, but is %s", c.Database.ConnMaxIdleTime)
+	}
+	if c.Database.ConnMaxLifetime.D() < 0 {
+		add("database.conn_max_lifetime", "must be 0s (keep connections) or more, but is %s", c.Database.ConnMaxLifetime)
+	} else if l := c.Database.ConnMaxLifetime.D(); l > 0 && l < time.Minute {
+		add("database.conn_max_lifetime", "must be 0s or at least 1m (shorter reconnects all the time), but is %s", c.Database.ConnMaxLifetime)
+	}
+	if q := c.Database.QueryTimeout.D(); q < 100*time.Millisecond || q > 5*time.Minute {
+		add("database.query_timeout", "must be between 100ms and 5m, but is %s", c.Database.QueryTimeout)
+	}
+	if d := c.Server.DrainTimeout.D(); d < 0 || d > 10*time.Minute {
+		add("server.drain_timeout", "must be between 0s and 10m, but is %s", c.Server.DrainTimeout)
 	}
 
 	if c.Session.IdleTimeout.D() < time.Minute || c.Session.IdleTimeout.D() > 24*time.Hour {
