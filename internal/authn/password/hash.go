@@ -78,6 +78,9 @@ type Hasher struct {
 
 	inUse, peak atomic.Int64
 	waiting     atomic.Int64
+	// verifications and dummies count Verify and VerifyDummy calls that
+	// computed a hash; they only grow.
+	verifications, dummies atomic.Int64
 }
 
 // NewHasher returns a Hasher that hashes with p and lets at most
@@ -140,11 +143,17 @@ type PoolStats struct {
 	InUse   int64 // booked by hashes running now
 	Peak    int64 // the most ever booked at once
 	Waiting int64 // callers waiting for room
+	// Verifications counts the hashes Verify has computed (VerifyDummy's
+	// included) and Dummies those of VerifyDummy: a sign-in for an unknown
+	// account must cost exactly one dummy, as a known one costs one
+	// verification.
+	Verifications, Dummies int64
 }
 
 // Stats returns the pool's current state, for metrics and tests.
 func (h *Hasher) Stats() PoolStats {
-	return PoolStats{Limit: h.limit, InUse: h.inUse.Load(), Peak: h.peak.Load(), Waiting: h.waiting.Load()}
+	return PoolStats{Limit: h.limit, InUse: h.inUse.Load(), Peak: h.peak.Load(), Waiting: h.waiting.Load(),
+		Verifications: h.verifications.Load(), Dummies: h.dummies.Load()}
 }
 
 // Hash returns pw hashed with Argon2id at the Hasher's parameters and a
@@ -191,6 +200,7 @@ func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (ok, rehash boo
 		return false, false, err
 	}
 	defer release()
+	h.verifications.Add(1)
 	var got []byte
 	if s.variant == "argon2id" {
 		got = argon2.IDKey([]byte(pw), s.salt, s.time, s.memory, s.threads, uint32(len(s.key)))
@@ -212,6 +222,9 @@ func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (ok, rehash boo
 // Verify's rehash moves them to the current parameters at the next login.
 func (h *Hasher) VerifyDummy(ctx context.Context, pw string) error {
 	_, _, err := h.Verify(ctx, pw, h.dummy)
+	if err == nil {
+		h.dummies.Add(1)
+	}
 	return err
 }
 
@@ -245,6 +258,7 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, pw, encoded string) (ok, reha
 		return false, false, err
 	}
 	defer release()
+	h.verifications.Add(1)
 	// bcrypt reads at most 72 bytes of the password; the legacy system that
 	// made the hash did the same, and the rehash ends that at once.
 	switch err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(pw)); {
