@@ -156,7 +156,8 @@
 //
 // count chooses the plural form. Rules (Rule.Key and its Args):
 // password.rule.min_length (min), password.rule.min_length_mfa (min,
-// min_mfa), password.rule.max_length (max), password.rule.alphabet
+// min_mfa; Rules only), password.rule.min_length_has_mfa (min; RulesFor
+// an account with a second factor), password.rule.max_length (max), password.rule.alphabet
 // (allowed), password.rule.forbidden and password.rule.forbidden_letters
 // (forbidden), password.rule.upper, .lower, .digit, password.rule.special
 // (examples), password.rule.blocklist, password.rule.context,

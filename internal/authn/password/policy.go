@@ -424,6 +424,24 @@ func (p Policy) Rules() []Rule {
 	return out
 }
 
+// RulesFor returns the rules to show to one account: like Rules, but the
+// minimum length is only the one that applies, MinLengthWithMFA (saying
+// that it is because of the second factor) when hasMFA, MinLength
+// otherwise. A page that knows whose password it is shows these, so that
+// the rule shown is the rule Check applies with Context.HasMFA.
+func (p Policy) RulesFor(hasMFA bool) []Rule {
+	out := p.Rules()
+	if len(out) == 0 || out[0].Key != "password.rule.min_length_mfa" {
+		return out
+	}
+	if hasMFA {
+		out[0] = Rule{Key: "password.rule.min_length_has_mfa", Args: problem.Args{"min": p.MinLengthFor(true)}}
+	} else {
+		out[0] = Rule{Key: "password.rule.min_length", Args: problem.Args{"min": p.MinLength}}
+	}
+	return out
+}
+
 // forbiddenLetter reports whether r is one of ForbiddenLetters, in any case.
 func (p Policy) forbiddenLetter(r rune) bool {
 	if p.ForbiddenLetters == "" || !unicode.IsLetter(r) {
