@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portvakt/portvakt/internal/account"
+	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/authn/password"
 	"github.com/portvakt/portvakt/internal/authn/sms"
 	"github.com/portvakt/portvakt/internal/problem"
@@ -93,7 +94,10 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (store.Accou
 	}
 	name := strings.TrimSpace(in.Name)
 	if in.Password != "" {
-		if err := s.Policy.Check(in.Password, password.Context{Field: "password", Email: email, Username: username, Name: name, ServiceName: s.ServiceName}); err != nil {
+		// The account is created with its phone as a confirmed SMS factor
+		// (below), so the password is not its only factor.
+		hasMFA := strings.TrimSpace(in.Phone) != "" && s.factorAsked(authn.SMS)
+		if err := s.Policy.Check(in.Password, password.Context{Field: "password", Email: email, Username: username, Name: name, ServiceName: s.ServiceName, HasMFA: hasMFA}); err != nil {
 			pp, ok := problem.As(err)
 			if !ok {
 				return store.Account{}, err

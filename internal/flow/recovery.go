@@ -306,11 +306,17 @@ func (s *Service) CancelRecovery(ctx context.Context, flowID, token string) erro
 	return err
 }
 
-// setPassword checks pw against the policy (with the account's context
-// and history) and stores its hash, keeping the old one in the history.
+// setPassword checks pw against the policy (with the account's context,
+// its history and whether it has a strong second factor, which may lower
+// the minimum length) and stores its hash, keeping the old one in the
+// history. A store error reading the factors fails the change.
 func (s *Service) setPassword(ctx context.Context, acct store.Account, email, field, pw string) error {
 	old, err := s.Store.GetPassword(ctx, acct.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	hasMFA, err := s.hasStrongFactor(ctx, acct.ID)
+	if err != nil {
 		return err
 	}
 	history := append([]string{}, old.History...)
@@ -320,6 +326,7 @@ func (s *Service) setPassword(ctx context.Context, acct store.Account, email, fi
 	norm := s.Policy.Prepare(pw)
 	if err := s.Policy.Check(pw, password.Context{
 		Field: field, Email: email, Username: acct.Username, Name: acct.Name, ServiceName: s.ServiceName,
+		HasMFA: hasMFA,
 		Reused: func(string) bool {
 			for _, h := range history {
 				if ok, _, _ := s.Hasher.Verify(ctx, norm, h); ok {
