@@ -147,9 +147,12 @@ func isFlowProblem(p *problem.Problem) bool {
 	return len(p.Details) > 0 && (p.Kind == problem.Expired || p.Kind == problem.Forbidden || (p.Kind == problem.TooManyAttempts && p.Details[0].Key == "code.too_many"))
 }
 
-func (s *Server) rules(b ui.Base) []ui.Rule {
+// rules lists the password rules for a page, with the one minimum length
+// that applies: hasMFA when the password is for an account with a strong
+// second factor (flow.Service.PasswordHasMFA), false for a new account.
+func (s *Server) rules(b ui.Base, hasMFA bool) []ui.Rule {
 	var out []ui.Rule
-	for _, r := range s.Flows.Policy.Rules() {
+	for _, r := range s.Flows.Policy.RulesFor(hasMFA) {
 		out = append(out, ui.Rule{Key: r.Key, Text: b.T(r.Key, r.Args)})
 	}
 	return out
@@ -342,7 +345,7 @@ func (s *Server) codePage(r *http.Request, f store.Flow, heading, action, resend
 
 func (s *Server) signupDetailsPage(r *http.Request, f store.Flow, name string) *ui.NewPasswordPage {
 	b := s.base(r)
-	return &ui.NewPasswordPage{Base: b, Heading: b.T("signup.details.title"), Lead: b.T("signup.details.lead", "email", f.Email), Action: "/signup/details", Submit: b.T("signup.create"), Flow: f.ID, Email: f.Email, AskName: true, Name: name, Rules: s.rules(b)}
+	return &ui.NewPasswordPage{Base: b, Heading: b.T("signup.details.title"), Lead: b.T("signup.details.lead", "email", f.Email), Action: "/signup/details", Submit: b.T("signup.create"), Flow: f.ID, Email: f.Email, AskName: true, Name: name, Rules: s.rules(b, false)}
 }
 
 func (s *Server) signupDetailsForm(w http.ResponseWriter, r *http.Request) error {
@@ -579,9 +582,13 @@ func (s *Server) recoverLinkUse(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) recoverPasswordPage(r *http.Request, f store.Flow) *ui.NewPasswordPage {
+func (s *Server) recoverPasswordPage(r *http.Request, f store.Flow) (*ui.NewPasswordPage, error) {
+	hasMFA, err := s.Flows.PasswordHasMFA(r.Context(), f.AccountID)
+	if err != nil {
+		return nil, err
+	}
 	b := s.base(r)
-	return &ui.NewPasswordPage{Base: b, Heading: b.T("recover.password.title"), Lead: b.T("recover.password.lead", "email", f.Email), Action: "/recover/password", Submit: b.T("recover.password.submit"), Flow: f.ID, Email: f.Email, Rules: s.rules(b)}
+	return &ui.NewPasswordPage{Base: b, Heading: b.T("recover.password.title"), Lead: b.T("recover.password.lead", "email", f.Email), Action: "/recover/password", Submit: b.T("recover.password.submit"), Flow: f.ID, Email: f.Email, Rules: s.rules(b, hasMFA)}, nil
 }
 
 func (s *Server) recoverPasswordForm(w http.ResponseWriter, r *http.Request) error {
@@ -596,7 +603,11 @@ func (s *Server) recoverPasswordForm(w http.ResponseWriter, r *http.Request) err
 		http.Redirect(w, r, "/recover/code?flow="+f.ID, http.StatusSeeOther)
 		return nil
 	}
-	return s.render(w, r, http.StatusOK, "newpassword", s.recoverPasswordPage(r, f))
+	page, err := s.recoverPasswordPage(r, f)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "newpassword", page)
 }
 
 func (s *Server) recoverPasswordSubmit(w http.ResponseWriter, r *http.Request) error {
@@ -617,7 +628,10 @@ func (s *Server) recoverPasswordSubmit(w http.ResponseWriter, r *http.Request) e
 		if lerr != nil {
 			return lerr
 		}
-		page := s.recoverPasswordPage(r, f)
+		page, err := s.recoverPasswordPage(r, f)
+		if err != nil {
+			return err
+		}
 		page.Problem = p
 		return s.render(w, r, p.Kind.Status(), "newpassword", page)
 	}
@@ -683,16 +697,25 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, http.StatusOK, "account", p)
 }
 
-func (s *Server) changePasswordPage(r *http.Request) *ui.NewPasswordPage {
+func (s *Server) changePasswordPage(r *http.Request, who flow.Who) (*ui.NewPasswordPage, error) {
+	hasMFA, err := s.Flows.PasswordHasMFA(r.Context(), who.Account.ID)
+	if err != nil {
+		return nil, err
+	}
 	b := s.base(r)
-	return &ui.NewPasswordPage{Base: b, Heading: b.T("account.password.title"), Action: "/account/password", Submit: b.T("account.password.submit"), AskCurrent: true, Rules: s.rules(b)}
+	return &ui.NewPasswordPage{Base: b, Heading: b.T("account.password.title"), Action: "/account/password", Submit: b.T("account.password.submit"), AskCurrent: true, Rules: s.rules(b, hasMFA)}, nil
 }
 
 func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request) error {
-	if who, ok := s.who(w, r); !ok || !s.fresh(w, r, who, "/account/password") {
+	who, ok := s.who(w, r)
+	if !ok || !s.fresh(w, r, who, "/account/password") {
 		return nil
 	}
-	return s.render(w, r, http.StatusOK, "newpassword", s.changePasswordPage(r))
+	page, err := s.changePasswordPage(r, who)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "newpassword", page)
 }
 
 func (s *Server) changePasswordSubmit(w http.ResponseWriter, r *http.Request) error {
@@ -702,7 +725,10 @@ func (s *Server) changePasswordSubmit(w http.ResponseWriter, r *http.Request) er
 	}
 	token, err := s.Flows.ChangePassword(r.Context(), s.client(w, r), who, r.PostFormValue("current_password"), r.PostFormValue("password"))
 	if p := asProblem(err); p != nil {
-		page := s.changePasswordPage(r)
+		page, err := s.changePasswordPage(r, who)
+		if err != nil {
+			return err
+		}
 		page.Problem = p
 		return s.render(w, r, p.Kind.Status(), "newpassword", page)
 	}

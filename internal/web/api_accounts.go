@@ -264,22 +264,46 @@ type PasswordCheckJSON struct {
 
 // apiPasswordCheck tells which rules a password breaks, for the page's
 // live check as the user types. The answer is advice: the same check runs
-// again when the form is submitted.
+// again when the form is submitted. The minimum length is the one for the
+// account whose password is being chosen: the one a verified recovery
+// flow of this browser (or of flow_token) resets, else the signed-in one;
+// a new account has no second factor.
 func (s *Server) apiPasswordCheck(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Password string `json:"password"`
-		Email    string `json:"email"`
-		Name     string `json:"name"`
-		Flow     string `json:"flow"`
+		Password  string `json:"password"`
+		Email     string `json:"email"`
+		Name      string `json:"name"`
+		Flow      string `json:"flow"`
+		FlowToken string `json:"flow_token"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
 	lang := stateOf(r).Lang
 	ctx := s.Flows.PolicyContext(r.Context(), in.Email, in.Name)
+	var accountID string
+	if in.Flow != "" {
+		c := s.apiClient(r, in.FlowToken)
+		if in.FlowToken == "" {
+			c = s.client(w, r)
+		}
+		id, err := s.Flows.RecoveringAccount(r.Context(), c, in.Flow)
+		if err != nil {
+			return err
+		}
+		accountID = id
+	}
 	if acct := stateOf(r).Account; acct != nil {
 		ctx.Username, ctx.Name = acct.Username, acct.Name
+		if accountID == "" {
+			accountID = acct.ID
+		}
 	}
+	hasMFA, err := s.Flows.PasswordHasMFA(r.Context(), accountID)
+	if err != nil {
+		return err
+	}
+	ctx.HasMFA = hasMFA
 	out := PasswordCheckJSON{OK: true, Errors: []ProblemItem{}}
 	if err := s.Flows.Policy.Check(in.Password, ctx); err != nil {
 		p := asProblem(err)
