@@ -64,6 +64,21 @@ func (o *memOutbox) ClaimMessages(_ context.Context, now time.Time, limit int, l
 	return due, nil
 }
 
+func (o *memOutbox) RenewMessageLeases(_ context.Context, ids []string, held, until time.Time) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		m, ok := o.msgs[id]
+		if ok && m.SentAt.IsZero() && m.NextAttemptAt.Equal(held) {
+			m.NextAttemptAt = until
+			o.msgs[id] = m
+			n++
+		}
+	}
+	return n, nil
+}
+
 func (o *memOutbox) MarkMessageSent(_ context.Context, id string, at time.Time) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -15,6 +15,12 @@ var (
 	// ErrConflict is returned when a write would break a uniqueness rule,
 	// such as a second account with the same username.
 	ErrConflict = errors.New("store: conflict")
+	// ErrUnavailable is returned when the database cannot serve the call
+	// now: it is down or unreachable, did not answer within the query
+	// timeout, has no free connection within it, or refuses writes
+	// (read-only, disk full). It is not the request's fault; trying again
+	// later may work. The web layer answers it with 503 and Retry-After.
+	ErrUnavailable = errors.New("store: database unavailable")
 )
 
 // Account is a person (or, later, a system) that can sign in.
@@ -155,6 +161,13 @@ type Outbox interface {
 	// now+lease in the same transaction, so concurrent callers (on this or
 	// another node) never claim the same message.
 	ClaimMessages(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Message, error)
+	// RenewMessageLeases moves NextAttemptAt to until for those of ids that
+	// are unsent and still leased until held (the NextAttemptAt that
+	// ClaimMessages or the last renewal gave them), and returns how many
+	// it renewed. A message that another claimer took over after the
+	// lease ran out, or that was marked sent or failed, is left alone, so
+	// a worker learns that it lost the lease.
+	RenewMessageLeases(ctx context.Context, ids []string, held, until time.Time) (int, error)
 	// MarkMessageSent records delivery. Returns ErrNotFound for an unknown ID.
 	MarkMessageSent(ctx context.Context, id string, at time.Time) error
 	// MarkMessageFailed records a failed attempt: Attempts is incremented,

@@ -1,12 +1,16 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
-	"runtime"
+	"io"
+	"net"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -42,9 +46,14 @@ type dialect struct {
 	// classify maps a driver error to store.ErrConflict or store.ErrNotFound,
 	// or returns nil if it is neither.
 	classify func(error) error
-	// open opens the connection pools: write runs every transaction and
-	// write, read serves single-statement reads. They may be the same pool.
-	open func(dsn string) (write, read *sql.DB, err error)
+	// unavailable reports whether a driver error means the database cannot
+	// serve now (down, unreachable, out of connections or disk, read-only)
+	// rather than that the request was wrong.
+	unavailable func(error) bool
+	// open opens the connection pools, sized by opts: write runs every
+	// transaction and write, read serves single-statement reads. They may
+	// be the same pool.
+	open func(dsn string, opts Options) (write, read *sql.DB, err error)
 	// locker, if not nil, makes concurrent Migrate calls from several nodes
 	// take turns.
 	locker func() (lock.SessionLocker, error)
@@ -54,8 +63,9 @@ var dialects = map[string]*dialect{
 	"sqlite": {
 		name:     "sqlite",
 		goose:    goose.DialectSQLite3,
-		classify: classifySQLite,
-		open:     openSQLite,
+		classify:    classifySQLite,
+		unavailable: unavailableSQLite,
+		open:        openSQLite,
 	},
 	"postgres": {
 		name:       "postgres",
@@ -63,8 +73,9 @@ var dialects = map[string]*dialect{
 		dollar:     true,
 		forUpdate:  " FOR UPDATE",
 		skipLocked: " FOR UPDATE SKIP LOCKED",
-		classify:   classifyPostgres,
-		open:       openPostgres,
+		classify:    classifyPostgres,
+		unavailable: unavailablePostgres,
+		open:        openPostgres,
 		locker:     func() (lock.SessionLocker, error) { return lock.NewPostgresSessionLocker() },
 	},
 }
@@ -91,16 +102,34 @@ func (d *dialect) rebind(query string) string {
 	return b.String()
 }
 
-// check returns err unchanged unless the dialect recognizes it as a
-// uniqueness or foreign key violation; those come back wrapping
-// store.ErrConflict or store.ErrNotFound, with the driver's text (which
-// names the constraint) kept for the operator.
-func (d *dialect) check(err error) error {
-	if err == nil {
-		return nil
+// fail classifies err, the outcome of a call made with ctx:
+//
+//   - a uniqueness or foreign key violation wraps store.ErrConflict or
+//     store.ErrNotFound, with the driver's text (which names the
+//     constraint) kept for the operator;
+//   - a call that ran out of time (its own deadline or the caller's), or
+//     that the database could not serve, wraps store.ErrUnavailable (and
+//     the driver's error);
+//   - a call the caller cancelled wraps context.Canceled;
+//   - anything else, sql.ErrNoRows included, comes back unchanged.
+func (d *dialect) fail(ctx context.Context, err error) error {
+	if err == nil || errors.Is(err, sql.ErrNoRows) || errors.Is(err, store.ErrUnavailable) {
+		return err
 	}
 	if sentinel := d.classify(err); sentinel != nil {
 		return fmt.Errorf("%w: %v", sentinel, err)
+	}
+	switch ctx.Err() {
+	case context.DeadlineExceeded:
+		return fmt.Errorf("%w: no answer in time: %w", store.ErrUnavailable, errors.Join(context.DeadlineExceeded, err))
+	case context.Canceled:
+		if !errors.Is(err, context.Canceled) {
+			err = errors.Join(context.Canceled, err)
+		}
+		return err
+	}
+	if d.unavailable(err) {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	return err
 }
@@ -118,6 +147,55 @@ func classifySQLite(err error) error {
 		return store.ErrNotFound
 	}
 	return nil
+}
+
+// unavailableSQLite: the file is locked by another process past the busy
+// timeout, read-only, unreadable, on a full disk or failing I/O.
+func unavailableSQLite(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff { // the primary result code
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR,
+		sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_NOMEM,
+		sqlite3.SQLITE_INTERRUPT:
+		return true
+	}
+	return false
+}
+
+// unavailablePostgres: the server cannot be reached or dropped the
+// connection, is starting or shutting down, is out of connections, memory
+// or disk, or is read-only (a standby, or default_transaction_read_only).
+func unavailablePostgres(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"): // connection exception
+			return true
+		case strings.HasPrefix(pe.Code, "53"): // insufficient resources: too many connections, disk full, out of memory
+			return true
+		}
+		switch pe.Code {
+		case "57P01", "57P02", "57P03": // admin shutdown, crash shutdown, cannot connect now
+			return true
+		case "25006": // read_only_sql_transaction
+			return true
+		case "57014": // query_canceled: statement_timeout on the server
+			return true
+		}
+		return false
+	}
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[net.Error](err); ok {
+		return true
+	}
+	return pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 func classifyPostgres(err error) error {
@@ -159,7 +237,7 @@ const (
 // lock polling, no SQLITE_BUSY), and readers that WAL lets run alongside it.
 // An in-memory database exists only inside its one connection, so there
 // the writer serves reads too.
-func openSQLite(dsn string) (write, read *sql.DB, err error) {
+func openSQLite(dsn string, opts Options) (write, read *sql.DB, err error) {
 	write, err = sql.Open("sqlite", withParams(dsn, sqliteWriterParams))
 	if err != nil {
 		return nil, nil, err
@@ -176,17 +254,26 @@ func openSQLite(dsn string) (write, read *sql.DB, err error) {
 		write.Close()
 		return nil, nil, err
 	}
-	n := max(4, runtime.GOMAXPROCS(0))
-	read.SetMaxOpenConns(n)
-	read.SetMaxIdleConns(n)
+	// Reader connections cost nothing on the server side, and closing one
+	// throws its page cache away, so they are kept.
+	read.SetMaxOpenConns(opts.MaxOpenConns)
+	read.SetMaxIdleConns(opts.MaxIdleConns)
 	return write, read, nil
 }
 
-func openPostgres(dsn string) (write, read *sql.DB, err error) {
+// openPostgres opens one pool for reads and writes. Without limits,
+// database/sql keeps 2 idle connections and opens any number, so under
+// load it connects for almost every request (each a new backend process)
+// and, with several nodes, runs into the server's max_connections.
+func openPostgres(dsn string, opts Options) (write, read *sql.DB, err error) {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, nil, err
 	}
+	db.SetMaxOpenConns(opts.MaxOpenConns)
+	db.SetMaxIdleConns(opts.MaxIdleConns)
+	db.SetConnMaxIdleTime(opts.ConnMaxIdleTime)
+	db.SetConnMaxLifetime(opts.ConnMaxLifetime)
 	return db, db, nil
 }
 

@@ -216,7 +216,7 @@ func (db *DB) CreateRefreshToken(ctx context.Context, rt store.RefreshToken, at 
 // in one read, or an error wrapping store.ErrNotFound. The digest is not
 // put in the error.
 func (db *DB) GetRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, store.Grant, error) {
-	rt, g, err := getRefreshToken(ctx, func(q string, args ...any) *sql.Row { return db.hotRow(ctx, q, args...) }, hash, "")
+	rt, g, err := getRefreshToken(ctx, func(q string, args ...any) rowScanner { return db.hotRow(ctx, q, args...) }, hash, "")
 	if err != nil {
 		return rt, g, fmt.Errorf("sqlstore: get refresh token: %w", err)
 	}
@@ -226,7 +226,7 @@ func (db *DB) GetRefreshToken(ctx context.Context, hash []byte) (store.RefreshTo
 // getRefreshToken reads a refresh token and its grant through queryRow
 // (a transaction's conn, or the cached statements), locking the row when
 // lock says how.
-func getRefreshToken(ctx context.Context, queryRow func(string, ...any) *sql.Row, hash []byte, lock string) (store.RefreshToken, store.Grant, error) {
+func getRefreshToken(ctx context.Context, queryRow func(string, ...any) rowScanner, hash []byte, lock string) (store.RefreshToken, store.Grant, error) {
 	var (
 		rt                           store.RefreshToken
 		g                            store.Grant
@@ -269,7 +269,7 @@ func (db *DB) RotateRefreshToken(ctx context.Context, oldHash []byte, usedAt tim
 	next store.RefreshToken, at store.AccessToken) error {
 	var replay bool
 	err := db.inTx(ctx, func(c conn) error {
-		old, g, err := getRefreshToken(ctx, func(q string, args ...any) *sql.Row { return c.queryRow(ctx, q, args...) },
+		old, g, err := getRefreshToken(ctx, func(q string, args ...any) rowScanner { return c.queryRow(ctx, q, args...) },
 			oldHash, db.d.forUpdate)
 		if err != nil {
 			return err

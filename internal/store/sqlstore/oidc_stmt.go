@@ -26,21 +26,28 @@ type hotKey struct {
 }
 
 // hotRow runs a single-row read, written with ? placeholders, through a
-// cached prepared statement on the read pool. Errors (including a failed
-// prepare) come back from Scan, as with QueryRowContext.
-func (db *DB) hotRow(ctx context.Context, query string, args ...any) *sql.Row {
+// cached prepared statement on the read pool, within the query timeout.
+// Errors (including a failed prepare) come back from Scan, as with
+// conn.queryRow.
+func (db *DB) hotRow(ctx context.Context, query string, args ...any) row {
+	c := db.reader()
+	ctx, cancel := c.bound(ctx)
+	r := row{ctx: ctx, cancel: cancel, d: db.d}
 	q := db.d.rebind(query)
 	k := hotKey{db.read, q}
 	if s, ok := hotStmts.Load(k); ok {
-		return s.(*sql.Stmt).QueryRowContext(ctx, args...)
+		r.r = s.(*sql.Stmt).QueryRowContext(ctx, args...)
+		return r
 	}
 	s, err := db.read.PrepareContext(ctx, q)
 	if err != nil {
-		return db.read.QueryRowContext(ctx, q, args...)
+		r.r = db.read.QueryRowContext(ctx, q, args...)
+		return r
 	}
 	if prev, loaded := hotStmts.LoadOrStore(k, s); loaded {
 		s.Close()
 		s = prev.(*sql.Stmt)
 	}
-	return s.QueryRowContext(ctx, args...)
+	r.r = s.QueryRowContext(ctx, args...)
+	return r
 }

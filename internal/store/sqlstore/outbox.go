@@ -68,6 +68,27 @@ func (db *DB) ClaimMessages(ctx context.Context, now time.Time, limit int, lease
 	return claimed, nil
 }
 
+// RenewMessageLeases moves the lease of those of ids still unsent and
+// leased until held to until, and returns how many it moved. It compares
+// the lease's end rather than an owner column: another claimer that took
+// a message over after the lease ran out gave it its own, later end.
+func (db *DB) RenewMessageLeases(ctx context.Context, ids []string, held, until time.Time) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	args := []any{millis(until), unsent, millis(held)}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	n, err := db.writer().execCount(ctx,
+		"UPDATE messages SET next_attempt_at = ? WHERE sent_at = ? AND next_attempt_at = ? AND id IN ("+placeholders(len(ids))+")",
+		args...)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: renew message leases: %w", err)
+	}
+	return n, nil
+}
+
 // MarkMessageSent records that the message was delivered at at; it is
 // never claimed again. The error wraps store.ErrNotFound for an unknown ID.
 func (db *DB) MarkMessageSent(ctx context.Context, id string, at time.Time) error {

@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	all = append(all, sessionTests...)
 	all = append(all, timeTests...)
 	all = append(all, outboxTests...)
+	all = append(all, leaseTests...)
 	all = append(all, emailTests...)
 	all = append(all, passwordTests...)
 	all = append(all, flowTests...)

@@ -1,0 +1,15 @@
+-- Readiness heartbeats (PostgreSQL).
+--
+-- /readyz proves that the database takes writes by upserting this node's
+-- row; a read-only server (a standby, default_transaction_read_only), a
+-- full disk or a stalled server then fails the check instead of every
+-- sign-in. Rows of nodes gone for a day are pruned by the same check.
+
+-- +goose Up
+CREATE TABLE heartbeats (
+    node    TEXT PRIMARY KEY,
+    beat_at BIGINT NOT NULL
+);
+
+-- +goose Down
+DROP TABLE heartbeats;
