@@ -61,22 +61,22 @@ type dialect struct {
 
 var dialects = map[string]*dialect{
 	"sqlite": {
-		name:     "sqlite",
-		goose:    goose.DialectSQLite3,
+		name:        "sqlite",
+		goose:       goose.DialectSQLite3,
 		classify:    classifySQLite,
 		unavailable: unavailableSQLite,
 		open:        openSQLite,
 	},
 	"postgres": {
-		name:       "postgres",
-		goose:      goose.DialectPostgres,
-		dollar:     true,
-		forUpdate:  " FOR UPDATE",
-		skipLocked: " FOR UPDATE SKIP LOCKED",
+		name:        "postgres",
+		goose:       goose.DialectPostgres,
+		dollar:      true,
+		forUpdate:   " FOR UPDATE",
+		skipLocked:  " FOR UPDATE SKIP LOCKED",
 		classify:    classifyPostgres,
 		unavailable: unavailablePostgres,
 		open:        openPostgres,
-		locker:     func() (lock.SessionLocker, error) { return lock.NewPostgresSessionLocker() },
+		locker:      func() (lock.SessionLocker, error) { return lock.NewPostgresSessionLocker() },
 	},
 }
 
