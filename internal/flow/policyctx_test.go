@@ -308,3 +308,42 @@ func TestPasswordChangeFailsClosedWithoutTheFactors(t *testing.T) {
 	fs.failing.Store(false)
 	smsSignIn(t, e, ph, browserB, acct.Username, altinnPassword, "+4791234567")
 }
+
+// The live check learns whose password a recovery flow sets only from the
+// browser that asked, and only once the code was right: before that, the
+// length it applies must not tell a stranger whether the address's account
+// has a second factor.
+func TestRecoveringAccountOnlyAfterTheCode(t *testing.T) {
+	e, _ := altinnEnv(t, "")
+	acct, err := e.svc.CreateAccount(t.Context(), flow.NewAccount{Username: "01017012345", Name: "Kari Nordmann", Email: "kari@example.no", Password: altinnPassword, Phone: "912 34 567"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := e.svc.StartRecovery(t.Context(), browserA, "kari@example.no", flow.MethodCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recovering := func(c flow.Client, id string) string {
+		t.Helper()
+		got, err := e.svc.RecoveringAccount(t.Context(), c, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := recovering(browserA, f.ID); got != "" {
+		t.Errorf("before the code: %q, want none", got)
+	}
+	if _, err := e.svc.VerifyRecoveryCode(t.Context(), browserA, f.ID, e.mail.last(t, "kari@example.no").Data["code"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	if got := recovering(browserA, f.ID); got != acct.ID {
+		t.Errorf("after the code: %q, want %q", got, acct.ID)
+	}
+	if got := recovering(browserB, f.ID); got != "" {
+		t.Errorf("another browser: %q, want none", got)
+	}
+	if got := recovering(browserA, "no-such-flow"); got != "" {
+		t.Errorf("an unknown flow: %q, want none", got)
+	}
+}
