@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -214,8 +215,10 @@ func classifyPostgres(err error) error {
 
 // SQLite connection settings, applied by modernc.org/sqlite to every new
 // connection:
-//   - busy_timeout: wait up to 5 s for another process's lock (the admin
-//     CLI next to a running server) instead of failing with SQLITE_BUSY.
+//   - busy_timeout: wait up to the query timeout for another process's
+//     lock (the admin CLI next to a running server) instead of failing at
+//     once with SQLITE_BUSY. SQLite's busy wait does not notice a
+//     cancelled context, so it must end by itself within the deadline.
 //   - foreign_keys: off by default in SQLite, and the schema relies on
 //     ON DELETE CASCADE.
 //   - journal_mode=WAL: readers do not block the writer or each other.
@@ -224,13 +227,17 @@ func classifyPostgres(err error) error {
 //   - _txlock=immediate: BEGIN IMMEDIATE takes the write lock up front, so a
 //     transaction that reads and then writes never fails with SQLITE_BUSY
 //     on upgrading its lock, which the busy timeout cannot help with.
-const (
-	sqliteWriterParams = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)" +
+func sqliteWriterParams(busy time.Duration) string {
+	return fmt.Sprintf("_pragma=busy_timeout(%d)", busy.Milliseconds()) + "&_pragma=foreign_keys(1)" +
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	// query_only guards against a write slipping onto a read connection,
-	// where it would bypass the single writer.
-	sqliteReaderParams = "_pragma=busy_timeout(5000)&_pragma=query_only(1)"
-)
+}
+
+// sqliteReaderParams adds query_only, which guards against a write
+// slipping onto a read connection, where it would bypass the single
+// writer.
+func sqliteReaderParams(busy time.Duration) string {
+	return fmt.Sprintf("_pragma=busy_timeout(%d)", busy.Milliseconds()) + "&_pragma=query_only(1)"
+}
 
 // openSQLite opens two pools on the database file: a writer with one
 // connection, which serializes every transaction of this process in Go (no
@@ -238,7 +245,7 @@ const (
 // An in-memory database exists only inside its one connection, so there
 // the writer serves reads too.
 func openSQLite(dsn string, opts Options) (write, read *sql.DB, err error) {
-	write, err = sql.Open("sqlite", withParams(dsn, sqliteWriterParams))
+	write, err = sql.Open("sqlite", withParams(dsn, sqliteWriterParams(opts.QueryTimeout)))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -249,7 +256,7 @@ func openSQLite(dsn string, opts Options) (write, read *sql.DB, err error) {
 	if isSQLiteMemory(dsn) {
 		return write, write, nil
 	}
-	read, err = sql.Open("sqlite", withParams(dsn, sqliteReaderParams))
+	read, err = sql.Open("sqlite", withParams(dsn, sqliteReaderParams(opts.QueryTimeout)))
 	if err != nil {
 		write.Close()
 		return nil, nil, err

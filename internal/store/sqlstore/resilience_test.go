@@ -272,3 +272,38 @@ func openExisting(t *testing.T, dsn string) *sqlstore.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// TestLockedSQLiteIsUnavailableAfterTheQueryTimeout: another process (the
+// admin CLI, a backup) holding the write lock makes writes wait for the
+// query timeout, not SQLite's own, and then fail as unavailable; reads go
+// on meanwhile (WAL).
+func TestLockedSQLiteIsUnavailableAfterTheQueryTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "p.db")
+	db := openWith(t, "sqlite", path, sqlstore.Options{QueryTimeout: timeout})
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	other.SetMaxOpenConns(1)
+	if _, err := other.ExecContext(t.Context(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	msg := store.Message{ID: "msg-1", Channel: store.ChannelEmail, To: "kari@example.no", Text: "x", CreatedAt: time.Now()}
+	timed(t, timeout, func() {
+		err := db.EnqueueMessage(t.Context(), msg)
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("EnqueueMessage while another connection holds the lock = %v, want store.ErrUnavailable", err)
+		}
+	})
+	if _, err := db.GetAccount(t.Context(), "acct-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetAccount while another connection holds the write lock = %v, want ErrNotFound (reads go on)", err)
+	}
+	if _, err := other.ExecContext(t.Context(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.EnqueueMessage(t.Context(), msg); err != nil {
+		t.Errorf("EnqueueMessage after the lock = %v, want nil", err)
+	}
+}
