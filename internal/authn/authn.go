@@ -1,27 +1,45 @@
-// Package authn names the ways a person can prove who they are, how
-// strong each way is, and how each is recorded in a session's
-// authentication method references (RFC 8176 "amr").
+// Package authn is Portvakt's assurance model: what each way of signing
+// in proves, when two of them count as two factors, and what a set of
+// proofs used together is worth as a level and as RFC 8176 "amr" values.
+// Pages, the OpenID Provider and the JSON API all ask Assess; nothing
+// else computes a level. docs/security/assurance.md is the same model as
+// a table, and the attack-matrix test in package flow reads its table.
 //
-// # Levels
+// # Methods
 //
-// Every method has a level (configurable; defaults below). A session's
-// level is the highest level among the methods used in it, so a session
-// opened with a password and an SMS code is at level 2, and an action
-// that needs level 3 (a payment, say) asks for TOTP, a recovery code or a
-// security key first: the step-up. A remembered browser skips the second
-// factor but adds no level and no amr value: it is a convenience, not an
-// authentication (NIST SP 800-63B-4 §5.1).
+// Every method is a proof of one kind (knowledge, possession, inherence)
+// through one channel. The level is what the method adds as the
+// possession factor of a two-factor sign-in (configurable, mfa.levels).
 //
-//	method     level  amr
-//	password   1      pwd
-//	email      2      mca (a one-time link or code by a second channel)
-//	sms        2      sms
-//	totp       3      otp
-//	recovery   3      otp  (a single-use recovery code)
-//	support    3      otp  (a one-time code issued by support)
-//	webauthn   4      hwk (+ user when the authenticator verified the user)
+//	method    kind        channel        amr   as a second factor
+//	password  knowledge   memory         pwd   —  (a first factor)
+//	email     possession  mailbox        mca   never (proves the mailbox only)
+//	sms       possession  phone          sms   2
+//	totp      possession  app            otp   3
+//	recovery  possession  paper          otp   3  (single-use recovery codes)
+//	support   possession  support desk   otp   3  (a code issued after support checked who you are)
+//	webauthn  possession  device         hwk   4  (security key or passkey)
+//	user      inherence   device         user  —  (the key verified the user: PIN or biometric)
 //
-// "mfa" is added to amr when two or more methods were used.
+// # When two factors count as two
+//
+// Two proofs are two factors when they are of different kinds and
+// neither can be reached through the other's channel. Hence:
+//   - The mailbox never counts towards two factors: a password can be
+//     reset through it, and everything else mailed to it (links, codes)
+//     is the same channel. Password + emailed code is one factor, level 1,
+//     amr without "mfa". An operator may still require the emailed step
+//     (the IDEP profile): it then proves the mailbox, not a second factor.
+//   - Two possessions (an emailed link and an authenticator code, say)
+//     are one kind: no "mfa".
+//   - A passkey that verified the user (amr hwk + user) is two factors in
+//     one device: possession of the key and the PIN or biometric that
+//     unlocks it.
+//
+// A sign-in that is two factors is at the level of its strongest
+// possession factor; anything else that proved something is level 1; no
+// proof at all is level 0. A remembered browser skips the second step but
+// is not a proof: it adds no level and no amr.
 //
 // # A deliberate difference from STYLE.md §6
 //
@@ -33,7 +51,7 @@
 // flow with send limits, WebAuthn needs a server-side ceremony half. So
 // each method is a small package of pure functions (password, totp,
 // recovery, sms, webauthn) and package flow composes them explicitly;
-// what is shared is this package's vocabulary of methods, levels and amr.
+// what is shared is this package's model of methods, levels and amr.
 package authn
 
 import "slices"
@@ -50,16 +68,89 @@ const (
 	Recovery Method = "recovery"
 	Support  Method = "support"
 	WebAuthn Method = "webauthn"
+	// UserVerified is not a method a user chooses: it records that a
+	// security key or passkey verified the user (PIN or biometric).
+	UserVerified Method = "user"
 )
 
-// SecondFactors lists the methods that can serve as a second factor, in
-// the order a user is offered them (strongest first).
+// Kind is what a proof is.
+type Kind string
+
+// The kinds of factor (NIST SP 800-63B-4 §2.2).
+const (
+	Knowledge  Kind = "knowledge"
+	Possession Kind = "possession"
+	Inherence  Kind = "inherence"
+)
+
+// Channel is where a proof comes from; two proofs through one channel
+// are one factor.
+type Channel string
+
+// The channels.
+const (
+	Memory  Channel = "memory"
+	Mailbox Channel = "mailbox"
+	Phone   Channel = "phone"
+	App     Channel = "app"
+	Paper   Channel = "paper"
+	Desk    Channel = "support"
+	Device  Channel = "device"
+)
+
+// Spec describes a method in the model.
+type Spec struct {
+	Method  Method
+	Kind    Kind
+	Channel Channel
+	// AMR is the RFC 8176 value the method adds.
+	AMR string
+	// Second says the method can be the possession factor of a two-factor
+	// sign-in; its level (mfa.levels) is then the sign-in's.
+	Second bool
+}
+
+// Model is the table of methods, in the order a user is offered them as
+// a second step (strongest first).
+var Model = []Spec{
+	{WebAuthn, Possession, Device, "hwk", true},
+	{TOTP, Possession, App, "otp", true},
+	{SMS, Possession, Phone, "sms", true},
+	{Email, Possession, Mailbox, "mca", false},
+	{Recovery, Possession, Paper, "otp", true},
+	{Support, Possession, Desk, "otp", true},
+	{Password, Knowledge, Memory, "pwd", false},
+	{UserVerified, Inherence, Device, "user", false},
+}
+
+// SpecOf returns m's entry in the model; ok is false for an unknown method.
+func SpecOf(m Method) (Spec, bool) {
+	for _, s := range Model {
+		if s.Method == m {
+			return s, true
+		}
+	}
+	return Spec{}, false
+}
+
+// SecondFactors lists the methods that can serve in a second step, in
+// the order a user is offered them (strongest first). Email is among
+// them for the accounts whose operator made it the second step; it never
+// makes a sign-in two-factor.
 var SecondFactors = []Method{WebAuthn, TOTP, SMS, Email, Recovery, Support}
 
-// DefaultLevels are the levels when the configuration sets none.
+// Strong reports whether m can be the possession factor of a two-factor
+// sign-in (every second step but email).
+func Strong(m Method) bool {
+	s, ok := SpecOf(m)
+	return ok && s.Second
+}
+
+// DefaultLevels are the levels when the configuration sets none. Password
+// and email are level 1 whatever is configured: alone, they are one factor.
 var DefaultLevels = map[Method]int{
 	Password: 1,
-	Email:    2,
+	Email:    1,
 	SMS:      2,
 	TOTP:     3,
 	Recovery: 3,
@@ -70,7 +161,7 @@ var DefaultLevels = map[Method]int{
 // Levels maps methods to levels.
 type Levels map[Method]int
 
-// Of returns m's level; an unknown method is level 0.
+// Of returns m's level as a second factor; an unknown method is level 0.
 func (l Levels) Of(m Method) int {
 	if v, ok := l[m]; ok {
 		return v
@@ -78,57 +169,90 @@ func (l Levels) Of(m Method) int {
 	return DefaultLevels[m]
 }
 
-// Max returns the highest level among methods.
-func (l Levels) Max(methods []Method) int {
-	n := 0
-	for _, m := range methods {
-		n = max(n, l.Of(m))
-	}
-	return n
+// Assurance is what a set of proofs used together is worth.
+type Assurance struct {
+	// Level is 0 (nothing proven), 1 (one factor) or the level of the
+	// strongest possession factor of a two-factor sign-in.
+	Level int
+	// AMR are the RFC 8176 values, in a stable order, with "mfa" only
+	// when MFA is true.
+	AMR []string
+	// MFA says the proofs are two factors by the rule in the package doc.
+	MFA bool
 }
 
-// AMR returns the RFC 8176 values for a set of methods used together, in
-// a stable order and without duplicates.
-func AMR(methods []Method) []string {
-	var out []string
-	add := func(v ...string) {
-		for _, x := range v {
-			if !slices.Contains(out, x) {
-				out = append(out, x)
-			}
+// Assess decides the level and amr of a sign-in from the methods actually
+// used in it. It is the one place that does.
+func (l Levels) Assess(used []Method) Assurance {
+	var a Assurance
+	first, second := false, 0
+	for _, s := range Model {
+		if !slices.Contains(used, s.Method) {
+			continue
+		}
+		if !slices.Contains(a.AMR, s.AMR) {
+			a.AMR = append(a.AMR, s.AMR)
+		}
+		switch {
+		case s.Kind == Knowledge || s.Kind == Inherence:
+			first = true
+		case s.Second:
+			second = max(second, l.Of(s.Method))
 		}
 	}
-	for _, m := range methods {
-		switch m {
-		case Password:
-			add("pwd")
-		case Email:
-			add("mca")
-		case SMS:
-			add("sms")
-		case TOTP, Recovery, Support:
-			add("otp")
-		case WebAuthn:
-			add("hwk")
-		}
+	a.AMR = orderAMR(a.AMR)
+	switch {
+	case first && second > 0:
+		a.MFA, a.Level = true, max(second, 2)
+		a.AMR = append(a.AMR, "mfa")
+	case len(a.AMR) > 0:
+		a.Level = 1
 	}
-	if distinct(methods) >= 2 {
-		add("mfa")
-	}
-	return out
+	return a
 }
 
-func distinct(methods []Method) int {
-	seen := map[Method]bool{}
-	for _, m := range methods {
-		seen[m] = true
-	}
-	return len(seen)
+// amrOrder is the order amr values are listed in: first factors, then
+// second factors weakest first.
+var amrOrder = []string{"pwd", "mca", "sms", "otp", "hwk", "user"}
+
+func orderAMR(v []string) []string {
+	slices.SortStableFunc(v, func(a, b string) int { return slices.Index(amrOrder, a) - slices.Index(amrOrder, b) })
+	return v
 }
 
-// Parse returns the method named s, or false.
+// AMR returns the RFC 8176 values for a set of methods used together.
+func AMR(methods []Method) []string { return DefaultLevelsAssess(methods).AMR }
+
+// DefaultLevelsAssess is Assess with the default levels.
+func DefaultLevelsAssess(methods []Method) Assurance { return Levels(nil).Assess(methods) }
+
+// Parse returns the method named s, or false. UserVerified is not a method
+// one can configure or choose, so it does not parse.
 func Parse(s string) (Method, bool) {
 	m := Method(s)
 	_, ok := DefaultLevels[m]
 	return m, ok
+}
+
+// Methods turns stored method names back into methods, dropping unknown
+// ones.
+func Methods(names []string) []Method {
+	var out []Method
+	for _, n := range names {
+		if _, ok := SpecOf(Method(n)); ok && !slices.Contains(out, Method(n)) {
+			out = append(out, Method(n))
+		}
+	}
+	return out
+}
+
+// Names turns methods into the strings a session stores.
+func Names(methods []Method) []string {
+	var out []string
+	for _, m := range methods {
+		if !slices.Contains(out, string(m)) {
+			out = append(out, string(m))
+		}
+	}
+	return out
 }

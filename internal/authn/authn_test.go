@@ -7,34 +7,71 @@ import (
 	"github.com/portvakt/portvakt/internal/authn"
 )
 
-func TestAMR(t *testing.T) {
+// TestAssess pins the rule of the package doc: two factors are two kinds
+// through independent channels, and the mailbox never counts.
+func TestAssess(t *testing.T) {
 	tests := []struct {
 		methods []authn.Method
-		want    []string
+		level   int
+		amr     []string
 	}{
-		{[]authn.Method{authn.Password}, []string{"pwd"}},
-		{[]authn.Method{authn.Password, authn.SMS}, []string{"pwd", "sms", "mfa"}},
-		{[]authn.Method{authn.Password, authn.TOTP}, []string{"pwd", "otp", "mfa"}},
-		{[]authn.Method{authn.Password, authn.Email}, []string{"pwd", "mca", "mfa"}},
-		{[]authn.Method{authn.Password, authn.SMS, authn.TOTP}, []string{"pwd", "sms", "otp", "mfa"}},
-		{[]authn.Method{authn.Recovery}, []string{"otp"}},
+		{nil, 0, nil},
+		{[]authn.Method{authn.Password}, 1, []string{"pwd"}},
+		{[]authn.Method{authn.Email}, 1, []string{"mca"}},
+		// The mailbox is not a second factor: no mfa, level 1.
+		{[]authn.Method{authn.Password, authn.Email}, 1, []string{"pwd", "mca"}},
+		{[]authn.Method{authn.Password, authn.SMS}, 2, []string{"pwd", "sms", "mfa"}},
+		{[]authn.Method{authn.Password, authn.TOTP}, 3, []string{"pwd", "otp", "mfa"}},
+		{[]authn.Method{authn.Password, authn.Recovery}, 3, []string{"pwd", "otp", "mfa"}},
+		{[]authn.Method{authn.Password, authn.SMS, authn.TOTP}, 3, []string{"pwd", "sms", "otp", "mfa"}},
+		{[]authn.Method{authn.Password, authn.WebAuthn}, 4, []string{"pwd", "hwk", "mfa"}},
+		// Two possessions are one kind.
+		{[]authn.Method{authn.Email, authn.TOTP}, 1, []string{"mca", "otp"}},
+		{[]authn.Method{authn.SMS, authn.TOTP}, 1, []string{"sms", "otp"}},
+		{[]authn.Method{authn.Recovery}, 1, []string{"otp"}},
+		// A passkey that verified the user is two factors in one.
+		{[]authn.Method{authn.WebAuthn, authn.UserVerified}, 4, []string{"hwk", "user", "mfa"}},
+		{[]authn.Method{authn.WebAuthn}, 1, []string{"hwk"}},
+		// Order of use does not matter.
+		{[]authn.Method{authn.TOTP, authn.Password}, 3, []string{"pwd", "otp", "mfa"}},
 	}
 	for _, tt := range tests {
-		if got := authn.AMR(tt.methods); !slices.Equal(got, tt.want) {
-			t.Errorf("AMR(%v) = %v, want %v", tt.methods, got, tt.want)
+		got := authn.Levels(nil).Assess(tt.methods)
+		if got.Level != tt.level || !slices.Equal(got.AMR, tt.amr) {
+			t.Errorf("Assess(%v) = level %d amr %v, want level %d amr %v", tt.methods, got.Level, got.AMR, tt.level, tt.amr)
+		}
+		if got.MFA != slices.Contains(tt.amr, "mfa") {
+			t.Errorf("Assess(%v).MFA = %v, want %v", tt.methods, got.MFA, !got.MFA)
 		}
 	}
 }
 
 func TestLevels(t *testing.T) {
-	l := authn.Levels{authn.SMS: 1}
-	if got := l.Max([]authn.Method{authn.Password, authn.SMS}); got != 1 {
-		t.Errorf("Max(password, sms) with sms at 1 = %d, want 1", got)
+	l := authn.Levels{authn.TOTP: 4}
+	if got := l.Assess([]authn.Method{authn.Password, authn.TOTP}).Level; got != 4 {
+		t.Errorf("Assess(password, totp) with totp at 4 = %d, want 4", got)
 	}
-	if got := l.Max([]authn.Method{authn.Password, authn.TOTP}); got != 3 {
-		t.Errorf("Max(password, totp) = %d, want the default 3", got)
+	if got := l.Assess([]authn.Method{authn.Password, authn.SMS}).Level; got != 2 {
+		t.Errorf("Assess(password, sms) = %d, want the default 2", got)
 	}
 	if got := l.Of("nonsense"); got != 0 {
 		t.Errorf("Of(nonsense) = %d, want 0", got)
+	}
+	// A configured email level changes nothing: it is never a second factor.
+	if got := (authn.Levels{authn.Email: 3}).Assess([]authn.Method{authn.Password, authn.Email}).Level; got != 1 {
+		t.Errorf("Assess(password, email) with email at 3 = %d, want 1", got)
+	}
+}
+
+func TestModelCoversEveryMethod(t *testing.T) {
+	for m := range authn.DefaultLevels {
+		if _, ok := authn.SpecOf(m); !ok {
+			t.Errorf("method %q has a level but no entry in the model", m)
+		}
+	}
+	for _, m := range authn.SecondFactors {
+		if _, ok := authn.SpecOf(m); !ok {
+			t.Errorf("second factor %q has no entry in the model", m)
+		}
 	}
 }

@@ -166,6 +166,9 @@ type Result struct {
 	LostAuthenticator bool
 	// ReturnTo is where a reauth or step-up goes back to.
 	ReturnTo string
+	// CredentialsChanged says the sign-in changed the password (a reset):
+	// the caller revokes the account's app tokens too.
+	CredentialsChanged bool
 }
 
 // Problems shared by the flows.
@@ -370,6 +373,12 @@ type flowData struct {
 	// Cancel holds the digests of the "this wasn't me" links mailed so
 	// far; any of them cancels the flow.
 	Cancel [][]byte `json:"cancel,omitempty"`
+	// Pending is a recovery's new password (its hash), kept until the
+	// account's second factor is proven (CompleteRecovery).
+	Pending *store.Password `json:"pending,omitempty"`
+	// Elsewhere is set on a link flow whose link was opened in another
+	// browser: that browser showed a code to type here (UseLink).
+	Elsewhere bool `json:"elsewhere,omitempty"`
 }
 
 func decodeData(f store.Flow) flowData {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/portvakt/portvakt/internal/authn/password"
 	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/i18n"
 	"github.com/portvakt/portvakt/internal/pgtest"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
@@ -111,6 +112,7 @@ func newEnvWith(t testing.TB, driver, dsn string, h *password.Hasher) *env {
 		ServiceName: "Portvakt",
 		PublicURL:   "https://id.example.org",
 		Now:         c.Now,
+		Texts:       testCatalog(t),
 	}
 	return &env{svc: svc, db: db, mail: mb, clock: c}
 }
@@ -340,7 +342,7 @@ func TestOneTimeSecretsWorkExactlyOnce(t *testing.T) {
 		token, _ := url.PathUnescape(link[strings.LastIndex(link, "/")+1:])
 		before, _ := e.db.ListSessions(t.Context(), acct.AccountID)
 		if n := parallel(20, func() error {
-			_, _, err := e.svc.UseLink(t.Context(), browserB, token)
+			_, _, err := e.svc.UseLink(t.Context(), browserA, token)
 			return err
 		}); n != 1 {
 			t.Errorf("%d of 20 parallel magic-link uses succeeded, want exactly 1", n)
@@ -486,20 +488,27 @@ func TestRecoveryLink(t *testing.T) {
 	token, _ := url.PathUnescape(link[strings.LastIndex(link, "/")+1:])
 	// Looking does not use it up, however often.
 	for range 3 {
-		if info, err := e.svc.InspectLink(t.Context(), token); err != nil || info.Method != flow.MethodLink {
+		if info, err := e.svc.InspectLink(t.Context(), flow.Client{}, token); err != nil || info.Method != flow.MethodLink {
 			t.Fatalf("InspectLink = %+v, %v", info, err)
 		}
 	}
-	// Used from another device, the flow moves there.
-	f, res, err := e.svc.UseLink(t.Context(), browserB, token)
+	// Opened in another browser, it changes nothing: that browser can only
+	// show a code to type in the browser that asked.
+	_, _, err := e.svc.UseLink(t.Context(), browserB, token)
+	wantProblem(t, err, "link.other_browser")
+	if info, err := e.svc.InspectLink(t.Context(), browserB, token); err != nil || info.SameBrowser {
+		t.Fatalf("InspectLink from browser B = %+v, %v, want another browser", info, err)
+	}
+	// Used in the browser that asked, it verifies the flow.
+	f, res, err := e.svc.UseLink(t.Context(), browserA, token)
 	if err != nil || res != nil {
 		t.Fatalf("UseLink = %v, %v", res, err)
 	}
-	_, _, err = e.svc.UseLink(t.Context(), browserB, token)
+	_, _, err = e.svc.UseLink(t.Context(), browserA, token)
 	wantProblem(t, err, "link.used")
-	_, err = e.svc.CompleteRecovery(t.Context(), browserA, f.ID, "a brand new long passphrase")
+	_, err = e.svc.CompleteRecovery(t.Context(), browserB, f.ID, "a brand new long passphrase")
 	wantProblem(t, err, "flow.other_browser")
-	if _, err := e.svc.CompleteRecovery(t.Context(), browserB, f.ID, "a brand new long passphrase"); err != nil {
+	if _, err := e.svc.CompleteRecovery(t.Context(), browserA, f.ID, "a brand new long passphrase"); err != nil {
 		t.Fatal(err)
 	}
 	// An expired link says so.
@@ -507,9 +516,9 @@ func TestRecoveryLink(t *testing.T) {
 	link = e.mail.last(t, "nils@example.no").Data["link"].(string)
 	token, _ = url.PathUnescape(link[strings.LastIndex(link, "/")+1:])
 	e.clock.Advance(31 * time.Minute)
-	_, err = e.svc.InspectLink(t.Context(), token)
+	_, err = e.svc.InspectLink(t.Context(), flow.Client{}, token)
 	wantProblem(t, err, "link.expired")
-	_, err = e.svc.InspectLink(t.Context(), "garbage")
+	_, err = e.svc.InspectLink(t.Context(), flow.Client{}, "garbage")
 	wantProblem(t, err, "link.invalid")
 }
 
@@ -666,4 +675,66 @@ func parallelKeys(t *testing.T, n int, fn func(i int) error) map[string]int {
 	close(start)
 	wg.Wait()
 	return got
+}
+
+func testCatalog(t testing.TB) *i18n.Catalog {
+	t.Helper()
+	cat, err := i18n.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
+// TestLinkAcrossBrowsers: a reset or magic link opened in a browser other
+// than the one that asked signs nothing in there; that browser shows a
+// code, and typed in the first browser the code does what the link would.
+func TestLinkAcrossBrowsers(t *testing.T) {
+	dialects(t, func(t *testing.T, e *env) {
+		acct := signUp(t, e, "lena@example.no")
+		for _, method := range []string{flow.MethodLink, flow.MethodMagic} {
+			r, err := e.svc.StartRecovery(t.Context(), browserA, "lena@example.no", method)
+			if err != nil {
+				t.Fatal(err)
+			}
+			link := e.mail.last(t, "lena@example.no").Data["link"].(string)
+			token, _ := url.PathUnescape(link[strings.LastIndex(link, "/")+1:])
+			before, _ := e.db.ListSessions(t.Context(), acct.Account.ID)
+			_, res, err := e.svc.UseLink(t.Context(), browserB, token)
+			wantProblem(t, err, "link.other_browser")
+			if res != nil {
+				t.Fatalf("%s: browser B got a sign-in", method)
+			}
+			// A code shown in B cannot be used in B.
+			code, _, err := e.svc.LinkCode(t.Context(), browserB, token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = e.svc.VerifyLinkCode(t.Context(), browserB, r.ID, code)
+			wantProblem(t, err, "flow.other_browser")
+			// A wrong code in A counts as a try.
+			_, _, err = e.svc.VerifyLinkCode(t.Context(), browserA, r.ID, "000000")
+			if code != "000000" {
+				wantProblem(t, err, "code.wrong")
+			}
+			f, res, err := e.svc.VerifyLinkCode(t.Context(), browserA, r.ID, code)
+			if err != nil {
+				t.Fatalf("%s: VerifyLinkCode in A: %v", method, err)
+			}
+			after, _ := e.db.ListSessions(t.Context(), acct.Account.ID)
+			switch method {
+			case flow.MethodMagic:
+				if res == nil || res.Token == "" || len(after) != len(before)+1 {
+					t.Errorf("magic: the code in A did not sign A in (result %+v, sessions %d→%d)", res, len(before), len(after))
+				}
+			default:
+				if res != nil || f.State != "verified" || len(after) != len(before) {
+					t.Errorf("link: after the code, state %q, result %+v, sessions %d→%d; want verified and no session", f.State, res, len(before), len(after))
+				}
+			}
+			// The link is spent either way.
+			_, _, err = e.svc.UseLink(t.Context(), browserA, token)
+			wantProblem(t, err, "link.used")
+		}
+	})
 }

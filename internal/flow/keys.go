@@ -67,6 +67,9 @@ func (s *Service) BeginKeyRegistration(ctx context.Context, c Client, who Who, p
 	if s.WebAuthn == nil {
 		return "", nil, errKeysOff
 	}
+	if err := s.requireFresh(ctx, who); err != nil {
+		return "", nil, err
+	}
 	u, err := s.webauthnUser(ctx, who.Account)
 	if err != nil {
 		return "", nil, err
@@ -85,10 +88,29 @@ func (s *Service) BeginKeyRegistration(ctx context.Context, c Client, who Who, p
 }
 
 // FinishKeyRegistration checks the browser's answer and stores the key
-// under the given name; a mail confirms it.
-func (s *Service) FinishKeyRegistration(ctx context.Context, c Client, who Who, flowID string, response []byte, name string) (store.WebAuthnCredential, error) {
+// under the given name; a mail confirms it. When the key is the account's
+// first strong factor and it has no recovery codes, a set is made and
+// returned, to be shown once: a lost key must not lock the user out.
+func (s *Service) FinishKeyRegistration(ctx context.Context, c Client, who Who, flowID string, response []byte, name string) (store.WebAuthnCredential, []string, error) {
+	cred, err := s.finishKeyRegistration(ctx, c, who, flowID, response, name)
+	if err != nil {
+		return cred, nil, err
+	}
+	if unused, _, err := s.Store.CountRecoveryCodes(ctx, who.Account.ID); err != nil {
+		return cred, nil, err
+	} else if unused == 0 && s.mfa().allowed(authn.Recovery) {
+		codes, err := s.newRecoveryCodes(ctx, who.Account.ID)
+		return cred, codes, err
+	}
+	return cred, nil, nil
+}
+
+func (s *Service) finishKeyRegistration(ctx context.Context, c Client, who Who, flowID string, response []byte, name string) (store.WebAuthnCredential, error) {
 	if s.WebAuthn == nil {
 		return store.WebAuthnCredential{}, errKeysOff
+	}
+	if err := s.requireFresh(ctx, who); err != nil {
+		return store.WebAuthnCredential{}, err
 	}
 	name = strings.TrimSpace(name)
 	if utf8.RuneCountInString(name) > maxKeyName {
@@ -122,6 +144,9 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, c Client, who Who, 
 	} else if err != nil {
 		return store.WebAuthnCredential{}, err
 	}
+	if err := s.contain(ctx, who); err != nil {
+		return store.WebAuthnCredential{}, err
+	}
 	s.notify(ctx, c, who.Account, "factor_added", map[string]any{"factor": name, "security_url": s.link("/account/security")})
 	s.log().Info("factor added", "account", who.Account.ID, "kind", "webauthn", "passkey", cred.Discoverable)
 	return cred, nil
@@ -148,6 +173,9 @@ func (s *Service) RenameKey(ctx context.Context, who Who, id []byte, name string
 
 // RemoveKey removes a key; a mail confirms it.
 func (s *Service) RemoveKey(ctx context.Context, c Client, who Who, id []byte) error {
+	if err := s.requireFresh(ctx, who); err != nil {
+		return err
+	}
 	k, err := s.Store.GetWebAuthnCredential(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && k.AccountID != who.Account.ID) {
 		return problem.New(problem.NotFound, "", "security.factor_gone", nil)
@@ -156,6 +184,9 @@ func (s *Service) RemoveKey(ctx context.Context, c Client, who Who, id []byte) e
 		return err
 	}
 	if err := s.Store.DeleteWebAuthnCredential(ctx, who.Account.ID, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err := s.contain(ctx, who); err != nil {
 		return err
 	}
 	s.notify(ctx, c, who.Account, "factor_removed", map[string]any{"factor": k.Name, "security_url": s.link("/account/security")})
@@ -239,15 +270,7 @@ func (s *Service) VerifyFactorKey(ctx context.Context, c Client, flowID string, 
 	if err := s.recordUse(ctx, updated); err != nil {
 		return Result{}, err
 	}
-	res, err := s.completeFactorWith(ctx, c, flowID, authn.WebAuthn, remember, keyAMR(flags))
-	return res, err
-}
-
-func keyAMR(f webauthn.Flags) []string {
-	if f.UserVerified {
-		return []string{"user"}
-	}
-	return nil
+	return s.completeFactorWith(ctx, c, flowID, remember, keyMethods(flags)...)
 }
 
 // BeginPasskey starts a passwordless sign-in: the browser offers the
@@ -273,7 +296,7 @@ func (s *Service) BeginPasskey(ctx context.Context, c Client) (string, []byte, e
 // FinishPasskey signs in with a passkey. A passkey with user verification
 // is two factors in one (something you have, and your fingerprint, face or
 // PIN), so the session opens at the passkey's level with amr hwk, user and
-// mfa; no second step follows.
+// mfa (authn.Assess); no second step follows.
 func (s *Service) FinishPasskey(ctx context.Context, c Client, flowID string, response []byte) (Result, error) {
 	if s.WebAuthn == nil {
 		return Result{}, errKeysOff
@@ -304,5 +327,5 @@ func (s *Service) FinishPasskey(ctx context.Context, c Client, flowID string, re
 	if acct.Disabled {
 		return Result{}, problem.New(problem.Forbidden, "", "login.disabled", nil)
 	}
-	return s.openSessionWith(ctx, c, acct, []authn.Method{authn.WebAuthn}, append(keyAMR(flags), "mfa"))
+	return s.finishLogin(ctx, c, acct, keyMethods(flags))
 }

@@ -67,6 +67,13 @@ type MFAConfig struct {
 	// RequiredGroups make a second factor required for members of these
 	// groups, whatever Mode says (except off).
 	RequiredGroups []string
+	// EnrolAtFirstSignIn lets an account that must have a second step but
+	// has none bind one (an authenticator, or a new address where email
+	// is allowed) at its first sign-in with the password alone: trust on
+	// first use, which the operator must choose (the IDEP profile does).
+	// Without it, such an account first proves its registered address in
+	// the same sign-in, and one without an address needs an invitation.
+	EnrolAtFirstSignIn bool
 }
 
 func (m MFAConfig) allowed(x authn.Method) bool { return slices.Contains(m.Methods, x) }
@@ -131,7 +138,7 @@ func emailKey(accountID, addr string) string {
 // flow's Data.
 type mfaData struct {
 	Used []authn.Method `json:"used"`
-	// Purpose is "login", "reauth" or "stepup".
+	// Purpose is "login", "reauth", "stepup" or "recovery".
 	Purpose string `json:"purpose"`
 	// Session is the session a reauth or step-up rotates.
 	Session string `json:"session,omitempty"`
@@ -153,6 +160,9 @@ type mfaData struct {
 	Email string `json:"email,omitempty"`
 	// Key is the server half of a security-key assertion under way.
 	Key []byte `json:"key,omitempty"`
+	// Recovery is the recovery flow a "recovery" step completes: its new
+	// password is stored only once the second factor is proven.
+	Recovery string `json:"recovery,omitempty"`
 }
 
 // PendingFactor describes a second-factor flow for its page.
@@ -169,6 +179,12 @@ type PendingFactor struct {
 	// lists what they may set up (totp, email).
 	Enrol    bool
 	CanEnrol []authn.Method
+	// ConfirmAddress, during Enrol, is the masked registered address the
+	// user must prove before setting anything up (no first-use binding).
+	ConfirmAddress string
+	// NeedInvitation, during Enrol, says nothing can be set up here: the
+	// account has no address to prove and first-use binding is off.
+	NeedInvitation bool
 	// Remember says the "don't ask again" box may be offered.
 	Remember     bool
 	RememberDays int
@@ -185,7 +201,10 @@ func (s *Service) options(ctx context.Context, acct store.Account, used []authn.
 	var out []Option
 	add := func(o Option) {
 		o.Level = m.Levels.Of(o.Method)
-		if !m.allowed(o.Method) || slices.Contains(used, o.Method) || o.Level < minLevel {
+		if !m.allowed(o.Method) || slices.Contains(used, o.Method) {
+			return
+		}
+		if minLevel > 0 && s.assess(append(slices.Clone(used), o.Method)).Level < minLevel {
 			return
 		}
 		if lost && o.Method == authn.TOTP {
@@ -197,15 +216,10 @@ func (s *Service) options(ctx context.Context, acct store.Account, used []authn.
 	if err != nil {
 		return nil, err
 	}
-	// enrolled: the account set up a factor of its own, whether or not
-	// this step offers it (a lost authenticator still makes the email a
-	// second factor, as hasEnrolledFactor does for asking at all).
-	enrolled := false
 	for _, f := range factors {
 		if f.ConfirmedAt.IsZero() {
 			continue
 		}
-		enrolled = enrolled || m.allowed(authn.Method(f.Kind))
 		switch f.Kind {
 		case store.FactorTOTP:
 			add(Option{Method: authn.TOTP, Target: f.ID, Label: f.Name})
@@ -213,7 +227,14 @@ func (s *Service) options(ctx context.Context, acct store.Account, used []authn.
 			add(Option{Method: authn.SMS, Target: f.ID, Label: MaskPhone(f.Phone)})
 		}
 	}
-	if s.requiredFor(acct) || enrolled {
+	// The mailbox is a second step only on an account with nothing
+	// stronger whose operator requires one (IDEP); never a fallback for an
+	// authenticator, a phone or a key (the mailbox alone would beat them).
+	strong, err := s.enrolledStrong(ctx, acct.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(strong) == 0 && s.requiredFor(acct) {
 		emails, err := s.Store.ListEmails(ctx, acct.ID)
 		if err != nil {
 			return nil, err
@@ -241,24 +262,6 @@ func (s *Service) options(ctx context.Context, acct store.Account, used []authn.
 	return out, nil
 }
 
-// hasEnrolledFactor reports whether the account set up a factor of its
-// own (email addresses and recovery codes alone do not count).
-func (s *Service) hasEnrolledFactor(ctx context.Context, accountID string) (bool, error) {
-	factors, err := s.Store.ListFactors(ctx, accountID)
-	if err != nil {
-		return false, err
-	}
-	for _, f := range factors {
-		if !f.ConfirmedAt.IsZero() && s.mfa().allowed(authn.Method(f.Kind)) {
-			return true, nil
-		}
-	}
-	if s.WebAuthn != nil && s.mfa().allowed(authn.WebAuthn) {
-		return s.hasKeys(ctx, accountID)
-	}
-	return false, nil
-}
-
 // requiredFor reports whether the account must use a second factor: the
 // mode says so, or one of its groups does, or an operator asked for it.
 func (s *Service) requiredFor(acct store.Account) bool {
@@ -278,23 +281,10 @@ func (s *Service) requiredFor(acct store.Account) bool {
 }
 
 // secondFactorNeeded decides whether a sign-in that used used must also
-// pass a second factor.
+// pass a second step: it is not complete for the account (assurance.go).
 func (s *Service) secondFactorNeeded(ctx context.Context, acct store.Account, used []authn.Method) (bool, error) {
-	if s.mfa().Mode == MFAOff || distinctMethods(used) >= 2 {
-		return false, nil
-	}
-	if s.requiredFor(acct) {
-		return true, nil
-	}
-	return s.hasEnrolledFactor(ctx, acct.ID)
-}
-
-func distinctMethods(used []authn.Method) int {
-	seen := map[authn.Method]bool{}
-	for _, m := range used {
-		seen[m] = true
-	}
-	return len(seen)
+	ok, err := s.complete(ctx, acct, used)
+	return !ok, err
 }
 
 // finishLogin is the single place a sign-in becomes a session. If a
@@ -316,10 +306,17 @@ func (s *Service) finishLogin(ctx context.Context, c Client, acct store.Account,
 			if err != nil {
 				return Result{}, err
 			}
+			strong, err := s.enrolledStrong(ctx, acct.ID)
+			if err != nil {
+				return Result{}, err
+			}
+			if len(opts) == 0 && len(strong) > 0 {
+				// Fail closed: the account's factors cannot be used here.
+				return Result{}, problem.New(problem.Forbidden, "", "mfa.no_method_left", nil)
+			}
 			if len(opts) > 0 || s.requiredFor(acct) {
 				// With none to offer, a required second factor is set up
-				// now, inside the sign-in (IDEP asks for an email address
-				// at the first sign-in).
+				// now, inside the sign-in (see MFAConfig.EnrolAtFirstSignIn).
 				f, err := s.startMFA(ctx, c, acct, mfaData{Used: used, Purpose: "login", Enrol: len(opts) == 0})
 				if err != nil {
 					return Result{}, err
@@ -332,18 +329,18 @@ func (s *Service) finishLogin(ctx context.Context, c Client, acct store.Account,
 }
 
 func (s *Service) openSession(ctx context.Context, c Client, acct store.Account, used []authn.Method) (Result, error) {
-	return s.openSessionWith(ctx, c, acct, used, nil)
+	return s.openSessionWith(ctx, c, acct, used)
 }
 
-// openSessionWith opens a session for the methods used, with extra amr
-// values (a verified security key's "user").
-func (s *Service) openSessionWith(ctx context.Context, c Client, acct store.Account, used []authn.Method, extraAMR []string) (Result, error) {
-	amr := mergeAMR(authn.AMR(used), extraAMR)
-	token, sess, err := s.Sessions.Create(ctx, acct.ID, session.Auth{AMR: amr, Level: s.mfa().Levels.Max(used)}, session.Client{UserAgent: c.UserAgent, IP: c.IP})
+// openSessionWith opens a session for the methods used; its level and amr
+// are what authn.Assess makes of them.
+func (s *Service) openSessionWith(ctx context.Context, c Client, acct store.Account, used []authn.Method) (Result, error) {
+	a := s.assess(used)
+	token, sess, err := s.Sessions.Create(ctx, acct.ID, session.Auth{AMR: a.AMR, Level: a.Level, Methods: authn.Names(used)}, session.Client{UserAgent: c.UserAgent, IP: c.IP})
 	if err != nil {
 		return Result{}, err
 	}
-	s.log().Info("signed in", "account", acct.ID, "session", sess.ID, "amr", strings.Join(amr, " "), "level", sess.Level)
+	s.log().Info("signed in", "account", acct.ID, "session", sess.ID, "amr", strings.Join(a.AMR, " "), "level", sess.Level)
 	return Result{Token: token, Session: sess, Account: acct}, nil
 }
 
@@ -386,10 +383,8 @@ func (s *Service) Factor(ctx context.Context, c Client, flowID string) (PendingF
 		Remember: m.RememberDays > 0 && d.Purpose == "login", RememberDays: m.RememberDays, Lost: d.Lost,
 		Enrol: d.Enrol && len(opts) == 0}
 	if pf.Enrol {
-		for _, x := range []authn.Method{authn.TOTP, authn.Email} {
-			if m.allowed(x) {
-				pf.CanEnrol = append(pf.CanEnrol, x)
-			}
+		if err := s.enrolChoices(ctx, &pf, d); err != nil {
+			return PendingFactor{}, err
 		}
 	}
 	return pf, nil
@@ -560,14 +555,14 @@ func (s *Service) checkFactorCode(ctx context.Context, c Client, flowID, code st
 }
 
 // completeFactor ends the flow (exactly once) and opens or upgrades the
-// session.
+// session, or, for a recovery, sets the new password and signs in.
 func (s *Service) completeFactor(ctx context.Context, c Client, flowID string, used authn.Method, remember bool) (Result, error) {
-	return s.completeFactorWith(ctx, c, flowID, used, remember, nil)
+	return s.completeFactorWith(ctx, c, flowID, remember, used)
 }
 
-// completeFactorWith is completeFactor with amr values the method adds
-// beyond its own (a security key's "user" when it verified the user).
-func (s *Service) completeFactorWith(ctx context.Context, c Client, flowID string, used authn.Method, remember bool, extraAMR []string) (Result, error) {
+// completeFactorWith is completeFactor for one or more methods proven
+// together (a security key and, when it verified the user, UserVerified).
+func (s *Service) completeFactorWith(ctx context.Context, c Client, flowID string, remember bool, used ...authn.Method) (Result, error) {
 	f, err := s.consume(ctx, c, flowID, FlowMFA, func(*store.Flow) error { return nil })
 	if err != nil {
 		return Result{}, err
@@ -577,13 +572,17 @@ func (s *Service) completeFactorWith(ctx context.Context, c Client, flowID strin
 	if err != nil {
 		return Result{}, err
 	}
-	methods := append(slices.Clone(d.Used), used)
+	methods := append(slices.Clone(d.Used), used...)
 	var res Result
 	switch d.Purpose {
-	case "reauth", "stepup":
-		res, err = s.upgradeSession(ctx, acct, d.Session, methods, extraAMR...)
+	case "reauth":
+		res, err = s.upgradeSession(ctx, acct, d.Session, methods, true)
+	case "stepup":
+		res, err = s.upgradeSession(ctx, acct, d.Session, methods, false)
+	case "recovery":
+		res, err = s.finishRecovery(ctx, c, d.Recovery, acct, methods)
 	default:
-		res, err = s.openSessionWith(ctx, c, acct, methods, extraAMR)
+		res, err = s.openSessionWith(ctx, c, acct, methods)
 		if err == nil && remember && s.mfa().RememberDays > 0 {
 			res.TrustToken, err = s.rememberBrowser(ctx, c, acct.ID)
 		}
@@ -606,7 +605,7 @@ func (s *Service) EnrolTOTP(ctx context.Context, c Client, flowID string) (TOTPE
 	if !pf.Enrol || !slices.Contains(pf.CanEnrol, authn.TOTP) {
 		return TOTPEnrolment{}, errFlowGone
 	}
-	e, err := s.StartTOTP(ctx, Who{Account: pf.Account})
+	e, err := s.startTOTP(ctx, Who{Account: pf.Account})
 	if err != nil {
 		return TOTPEnrolment{}, err
 	}
@@ -626,10 +625,11 @@ func (s *Service) ConfirmEnrolTOTP(ctx context.Context, c Client, flowID, code s
 	if !pf.Enrol || d.Factor == "" {
 		return Result{}, nil, errFlowGone
 	}
-	codes, err := s.ConfirmTOTP(ctx, c, Who{Account: pf.Account}, d.Factor, code)
+	codes, err := s.confirmTOTP(ctx, c, Who{Account: pf.Account}, d.Factor, code, true)
 	if err != nil {
 		return Result{}, nil, err
 	}
+	s.log().Warn("second factor bound at sign-in", "account", pf.Account.ID, "kind", "totp", "first_use", s.mfa().EnrolAtFirstSignIn)
 	res, err := s.completeFactor(ctx, c, flowID, authn.TOTP, false)
 	return res, codes, err
 }
@@ -641,12 +641,20 @@ func (s *Service) EnrolEmail(ctx context.Context, c Client, flowID, email string
 	if err != nil {
 		return err
 	}
-	if !pf.Enrol || !slices.Contains(pf.CanEnrol, authn.Email) {
+	var addr string
+	switch {
+	case pf.ConfirmAddress != "":
+		// Proving the registered address: the code goes to it, whatever
+		// was typed.
+		if addr, err = s.primaryEmail(ctx, pf.Account.ID); err != nil {
+			return err
+		}
+	case !pf.Enrol || !slices.Contains(pf.CanEnrol, authn.Email):
 		return errFlowGone
-	}
-	addr, err := account.ParseEmail("email", email)
-	if err != nil {
-		return err
+	default:
+		if addr, err = account.ParseEmail("email", email); err != nil {
+			return err
+		}
 	}
 	code := newCode()
 	if err := s.armCode(ctx, c, flowID, "enrol-email", code, nil, s.cfg().CodeTTL); err != nil {
@@ -672,6 +680,18 @@ func (s *Service) ConfirmEnrolEmail(ctx context.Context, c Client, flowID, code 
 	if !pf.Enrol || d.Email == "" {
 		return Result{}, errFlowGone
 	}
+	if pf.ConfirmAddress != "" {
+		// The registered address is proven: the mailbox joins the
+		// methods used, and the step goes on to setting up a factor.
+		if _, err := s.checkCode(ctx, c, flowID, FlowMFA, "code", code, s.cfg().CodeTTL, func(f *store.Flow) {
+			d := decodeMFA(*f)
+			d.Used = append(d.Used, authn.Email)
+			f.Data = encodeMFA(d)
+		}); err != nil {
+			return Result{}, err
+		}
+		return Result{Account: pf.Account}, nil
+	}
 	if _, err := s.checkCode(ctx, c, flowID, FlowMFA, "code", code, s.cfg().CodeTTL, func(*store.Flow) {}); err != nil {
 		return Result{}, err
 	}
@@ -683,6 +703,8 @@ func (s *Service) ConfirmEnrolEmail(ctx context.Context, c Client, flowID, code 
 	} else if err != nil {
 		return Result{}, err
 	}
+	s.log().Warn("second factor bound at sign-in", "account", pf.Account.ID, "kind", "email", "first_use", true)
+	s.notifyAll(ctx, c, pf.Account, "factor_added", map[string]any{"factor": d.Email, "security_url": s.link("/account/security")})
 	return s.completeFactor(ctx, c, flowID, authn.Email, false)
 }
 
@@ -706,8 +728,10 @@ func (s *Service) updateMFA(ctx context.Context, c Client, flowID string, fn fun
 }
 
 // upgradeSession rotates a session after a reauth or step-up: a new
-// token, a fresh auth time, the union of the methods and the higher level.
-func (s *Service) upgradeSession(ctx context.Context, acct store.Account, sessionID string, methods []authn.Method, extraAMR ...string) (Result, error) {
+// token and a fresh auth time. A re-authentication is a full one, so its
+// methods replace the session's; a step-up adds to them. Level and amr
+// are what authn.Assess makes of the result.
+func (s *Service) upgradeSession(ctx context.Context, acct store.Account, sessionID string, methods []authn.Method, replace bool) (Result, error) {
 	sess, err := s.Store.GetSession(ctx, sessionID)
 	if errors.Is(err, store.ErrNotFound) {
 		return Result{}, problem.New(problem.Unauthorized, "", "session.required", nil)
@@ -715,31 +739,18 @@ func (s *Service) upgradeSession(ctx context.Context, acct store.Account, sessio
 	if err != nil {
 		return Result{}, err
 	}
-	amr := mergeAMR(sess.AMR, mergeAMR(authn.AMR(methods), extraAMR))
-	level := max(sess.Level, s.mfa().Levels.Max(methods))
-	token, sess, err := s.Sessions.Rotate(ctx, sessionID, &session.Auth{AMR: amr, Level: level})
+	all := methods
+	if !replace {
+		all = append(authn.Methods(sess.Methods), methods...)
+	}
+	all = authn.Methods(authn.Names(all))
+	a := s.assess(all)
+	token, sess, err := s.Sessions.Rotate(ctx, sessionID, &session.Auth{AMR: a.AMR, Level: a.Level, Methods: authn.Names(all)})
 	if err != nil {
 		return Result{}, err
 	}
-	s.log().Info("session upgraded", "account", acct.ID, "session", sess.ID, "amr", strings.Join(amr, " "), "level", level)
+	s.log().Info("session upgraded", "account", acct.ID, "session", sess.ID, "amr", strings.Join(a.AMR, " "), "level", a.Level)
 	return Result{Token: token, Session: sess, Account: acct}, nil
-}
-
-// mergeAMR is the union of two amr lists, with "mfa" when the union holds
-// two or more kinds of factor.
-func mergeAMR(a, b []string) []string {
-	var out []string
-	for _, v := range append(slices.Clone(a), b...) {
-		if v != "mfa" && !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	// Each value names a factor of its own (sms and otp, say, are the
-	// phone and the authenticator app), so two of them are two factors.
-	if len(out) >= 2 {
-		out = append(out, "mfa")
-	}
-	return out
 }
 
 // UseFactorLink completes an email second factor from its link. The link
@@ -853,10 +864,17 @@ func (s *Service) useRecoveryCode(ctx context.Context, c Client, acct store.Acco
 	return nil
 }
 
-// notify mails the account's primary address about a security event.
+// notify mails every verified address of the account about a security
+// event: an intruder who added an address of their own cannot keep the
+// owner's other addresses from hearing of it.
 func (s *Service) notify(ctx context.Context, c Client, acct store.Account, template string, extra map[string]any) {
-	addr, err := s.primaryEmail(ctx, acct.ID)
+	s.notifyAll(ctx, c, acct, template, extra)
+}
+
+func (s *Service) notifyAll(ctx context.Context, c Client, acct store.Account, template string, extra map[string]any) {
+	emails, err := s.Store.ListEmails(ctx, acct.ID)
 	if err != nil {
+		s.log().Error("security mail not queued: addresses unreadable", "template", template, "account", acct.ID, "err", err)
 		return
 	}
 	data := s.requestFacts(c)
@@ -865,8 +883,13 @@ func (s *Service) notify(ctx context.Context, c Client, acct store.Account, temp
 	for k, v := range extra {
 		data[k] = v
 	}
-	if err := s.Mailer.Send(ctx, addr, s.lang(acct, c), template, data); err != nil {
-		s.log().Error("security mail not queued", "template", template, "account", acct.ID, "err", err)
+	for _, e := range emails {
+		if e.VerifiedAt.IsZero() {
+			continue
+		}
+		if err := s.Mailer.Send(ctx, e.Address, s.lang(acct, c), template, data); err != nil {
+			s.log().Error("security mail not queued", "template", template, "account", acct.ID, "err", err)
+		}
 	}
 }
 

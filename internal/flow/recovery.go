@@ -162,10 +162,13 @@ func (s *Service) VerifyRecoveryCode(ctx context.Context, c Client, flowID, code
 type LinkInfo struct {
 	Method string
 	Email  string
+	// SameBrowser says the link was opened in the browser that asked for
+	// it; only there does it work (elsewhere, see LinkCode).
+	SameBrowser bool
 }
 
 // InspectLink checks an emailed recovery link without consuming it.
-func (s *Service) InspectLink(ctx context.Context, token string) (LinkInfo, error) {
+func (s *Service) InspectLink(ctx context.Context, c Client, token string) (LinkInfo, error) {
 	f, err := s.Store.GetFlowByLinkHash(ctx, secret.Hash(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return LinkInfo{}, problem.New(problem.Expired, "", "link.invalid", nil)
@@ -176,7 +179,7 @@ func (s *Service) InspectLink(ctx context.Context, token string) (LinkInfo, erro
 	if err := s.linkUsable(f); err != nil {
 		return LinkInfo{}, err
 	}
-	return LinkInfo{Method: decodeData(f).Method, Email: f.Email}, nil
+	return LinkInfo{Method: decodeData(f).Method, Email: f.Email, SameBrowser: sameBrowser(f, c)}, nil
 }
 
 func (s *Service) linkUsable(f store.Flow) error {
@@ -191,11 +194,19 @@ func (s *Service) linkUsable(f store.Flow) error {
 	return nil
 }
 
-// UseLink consumes an emailed link; exactly one of many parallel uses
-// succeeds. A reset link moves the flow to the browser that opened it
-// (the mail may be read on another device than the one that asked) and
-// returns the flow, whose next step is a new password. A magic link signs
-// that browser in and returns the result.
+func sameBrowser(f store.Flow, c Client) bool {
+	return f.BrowserHash == nil || secret.Equal(f.BrowserHash, c.Browser)
+}
+
+var errLinkElsewhere = problem.New(problem.Forbidden, "", "link.other_browser", nil)
+
+// UseLink consumes an emailed link in the browser that asked for it;
+// exactly one of many parallel uses succeeds. A reset link returns the
+// flow, whose next step is a new password; a magic link signs the browser
+// in and returns the result. Opened in any other browser the link changes
+// nothing (link.other_browser): that browser may show a code to type in
+// the first one instead (LinkCode, VerifyLinkCode), the same rule as the
+// emailed second-factor link.
 func (s *Service) UseLink(ctx context.Context, c Client, token string) (store.Flow, *Result, error) {
 	f, err := s.Store.GetFlowByLinkHash(ctx, secret.Hash(token))
 	if errors.Is(err, store.ErrNotFound) {
@@ -204,23 +215,36 @@ func (s *Service) UseLink(ctx context.Context, c Client, token string) (store.Fl
 	if err != nil {
 		return store.Flow{}, nil, err
 	}
+	if !sameBrowser(f, c) {
+		return store.Flow{}, nil, errLinkElsewhere
+	}
 	method := decodeData(f).Method
 	f, err = s.Store.UpdateFlow(ctx, f.ID, func(f store.Flow) (store.Flow, error) {
 		if err := s.linkUsable(f); err != nil {
 			return f, err
 		}
-		if method == MethodMagic {
-			f.ConsumedAt = s.now()
-		} else {
-			f.State = stateVerified
-			f.BrowserHash = c.Browser
-			f.ExpiresAt = s.now().Add(s.cfg().FlowTTL)
-		}
+		s.linkDone(&f, method)
 		return f, nil
 	})
 	if err != nil {
 		return store.Flow{}, nil, err
 	}
+	return s.afterLink(ctx, c, f, method)
+}
+
+// linkDone moves a link flow on once its link (or the code standing in
+// for it) is proven in the browser that asked.
+func (s *Service) linkDone(f *store.Flow, method string) {
+	f.CodeHash = nil
+	if method == MethodMagic {
+		f.ConsumedAt = s.now()
+		return
+	}
+	f.State = stateVerified
+	f.ExpiresAt = s.now().Add(s.cfg().FlowTTL)
+}
+
+func (s *Service) afterLink(ctx context.Context, c Client, f store.Flow, method string) (store.Flow, *Result, error) {
 	if method != MethodMagic {
 		return f, nil, nil
 	}
@@ -238,9 +262,72 @@ func (s *Service) UseLink(ctx context.Context, c Client, token string) (store.Fl
 	return f, &res, nil
 }
 
-// CompleteRecovery sets a new password for a verified recovery flow, ends
-// every session of the account, mails a confirmation and signs this
-// browser in.
+// LinkCode is the way across devices: the link opened in a browser other
+// than the one that asked shows a code, to be typed in the first browser
+// (VerifyLinkCode). The link itself stays unused; a new code replaces the
+// previous one, within the flow's send cap. The code works for LinkTTL
+// and with the flow's attempt limit.
+func (s *Service) LinkCode(ctx context.Context, c Client, token string) (code string, minutes int, err error) {
+	f, err := s.Store.GetFlowByLinkHash(ctx, secret.Hash(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", 0, problem.New(problem.Expired, "", "link.invalid", nil)
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	cfg := s.cfg()
+	code = newCode()
+	_, err = s.Store.UpdateFlow(ctx, f.ID, func(f store.Flow) (store.Flow, error) {
+		if err := s.linkUsable(f); err != nil {
+			return f, err
+		}
+		if f.Sends >= cfg.MaxSends {
+			return f, problem.New(problem.TooManyAttempts, "", "code.send_limit", problem.Args{"max": cfg.MaxSends})
+		}
+		d := decodeData(f)
+		d.Elsewhere = true
+		f.Data = encodeData(d)
+		f.CodeHash = codeHash(f.ID, code)
+		f.Sends++
+		f.LastSentAt = s.now()
+		return f, nil
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	return code, int(cfg.LinkTTL.Minutes()), nil
+}
+
+// VerifyLinkCode checks, in the browser that asked, the code another
+// browser showed for the link (LinkCode), and then goes on as UseLink.
+func (s *Service) VerifyLinkCode(ctx context.Context, c Client, flowID, code string) (store.Flow, *Result, error) {
+	f, err := s.loadFlow(ctx, c, flowID, store.FlowRecovery)
+	if err != nil {
+		return store.Flow{}, nil, err
+	}
+	method := decodeData(f).Method
+	if f.State != stateLinkSent || !decodeData(f).Elsewhere {
+		return store.Flow{}, nil, problem.New(problem.Invalid, "code", "code.wrong", problem.Args{"count": max(0, s.cfg().CodeAttempts-f.Attempts)})
+	}
+	f, err = s.checkCode(ctx, c, flowID, store.FlowRecovery, "code", code, s.cfg().LinkTTL, func(f *store.Flow) { s.linkDone(f, method) })
+	if err != nil {
+		return store.Flow{}, nil, err
+	}
+	return s.afterLink(ctx, c, f, method)
+}
+
+// CompleteRecovery sets a new password for a verified recovery flow.
+//
+// Recovery never lowers the bar: on an account with a strong second
+// factor, the mailbox alone changes nothing. The new password is checked
+// and hashed now but kept on the flow, and a second-factor step of
+// purpose "recovery" follows (Result.Pending), offering the account's
+// factors, its recovery codes and a support code, never the mailbox.
+// Until it is passed the old password stays valid. Once the account's
+// second step is proven (or at once, for an account without one) the
+// password is stored, every session and remembered browser of the account
+// ends, a mail lists every sign-in method the account has, and this
+// browser is signed in.
 func (s *Service) CompleteRecovery(ctx context.Context, c Client, flowID, pw string) (Result, error) {
 	f, err := s.loadFlow(ctx, c, flowID, store.FlowRecovery)
 	if err != nil {
@@ -253,11 +340,74 @@ func (s *Service) CompleteRecovery(ctx context.Context, c Client, flowID, pw str
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.setPassword(ctx, acct, f.Email, "password", pw); err != nil {
+	next, err := s.newPassword(ctx, acct, f.Email, "password", pw)
+	if err != nil {
 		return Result{}, err
 	}
-	used, err := s.consume(ctx, c, f.ID, store.FlowRecovery, func(f *store.Flow) error { return nil })
+	used := []authn.Method{authn.Email}
+	strong, err := s.enrolledStrong(ctx, acct.ID)
 	if err != nil {
+		return Result{}, err
+	}
+	if len(strong) == 0 {
+		return s.applyReset(ctx, c, f.ID, acct, next, used)
+	}
+	opts, err := s.options(ctx, acct, used, 0, false)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(opts) == 0 {
+		return Result{}, problem.New(problem.Forbidden, "", "mfa.no_method_left", nil)
+	}
+	if _, err := s.Store.UpdateFlow(ctx, f.ID, func(f store.Flow) (store.Flow, error) {
+		if err := s.checkFlow(f, c); err != nil {
+			return f, err
+		}
+		if f.State != stateVerified {
+			return f, problem.New(problem.Forbidden, "", "recovery.not_verified", nil)
+		}
+		d := decodeData(f)
+		d.Pending = &next
+		f.Data = encodeData(d)
+		return f, nil
+	}); err != nil {
+		return Result{}, err
+	}
+	m, err := s.startMFA(ctx, c, acct, mfaData{Used: used, Purpose: "recovery", Recovery: f.ID})
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Account: acct, Pending: m.ID}, nil
+}
+
+// finishRecovery is the end of a recovery's second-factor step: the
+// password kept on the recovery flow is stored now.
+func (s *Service) finishRecovery(ctx context.Context, c Client, recoveryID string, acct store.Account, used []authn.Method) (Result, error) {
+	f, err := s.loadFlow(ctx, c, recoveryID, store.FlowRecovery)
+	if err != nil {
+		return Result{}, err
+	}
+	d := decodeData(f)
+	if f.State != stateVerified || f.AccountID != acct.ID || d.Pending == nil {
+		return Result{}, problem.New(problem.Forbidden, "", "recovery.not_verified", nil)
+	}
+	return s.applyReset(ctx, c, f.ID, acct, *d.Pending, used)
+}
+
+// applyReset stores the new password, consumes the flow (exactly once),
+// ends every session and remembered browser and every other pending
+// recovery of the account, mails the owner and signs this browser in.
+func (s *Service) applyReset(ctx context.Context, c Client, flowID string, acct store.Account, next store.Password, used []authn.Method) (Result, error) {
+	consumed, err := s.consume(ctx, c, flowID, store.FlowRecovery, func(f *store.Flow) error {
+		d := decodeData(*f)
+		d.Pending = nil
+		f.Data = encodeData(d)
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.Store.SetPassword(ctx, next); err != nil {
 		return Result{}, err
 	}
 	// A reset ends every session and every other pending recovery: if an
@@ -271,14 +421,21 @@ func (s *Service) CompleteRecovery(ctx context.Context, c Client, flowID, pw str
 	// The used flow went with them; keep it, used, until it expires, so
 	// that its link, opened again, says it was used rather than that it
 	// is not valid. Nothing can use it, so failing to keep it is no fault.
-	if err := s.Store.CreateFlow(ctx, used); err != nil {
-		s.log().Warn("used recovery flow not kept", "flow", used.ID, "err", err)
+	if err := s.Store.CreateFlow(ctx, consumed); err != nil {
+		s.log().Warn("used recovery flow not kept", "flow", consumed.ID, "err", err)
 	}
 	if err := s.ForgetAllBrowsers(ctx, acct.ID); err != nil {
 		return Result{}, err
 	}
-	s.notifyPasswordChanged(ctx, c, acct)
-	return s.finishLogin(ctx, c, acct, []authn.Method{authn.Email})
+	methods, err := s.describeMethods(ctx, acct, mailLang(acct, c))
+	if err != nil {
+		return Result{}, err
+	}
+	s.notifyAll(ctx, c, acct, "password_changed", map[string]any{"methods": methods, "security_url": s.link("/account/security")})
+	s.log().Info("password reset", "account", acct.ID, "methods", authn.Names(used))
+	res, err := s.finishLogin(ctx, c, acct, used)
+	res.CredentialsChanged = err == nil
+	return res, err
 }
 
 // CancelRecovery is the "this wasn't me" link: it kills the flow (and its
@@ -306,18 +463,28 @@ func (s *Service) CancelRecovery(ctx context.Context, flowID, token string) erro
 	return err
 }
 
-// setPassword checks pw against the policy (with the account's context,
-// its history and whether it has a strong second factor, which may lower
-// the minimum length) and stores its hash, keeping the old one in the
-// history. A store error reading the factors fails the change.
+// setPassword checks pw against the policy and stores it (newPassword).
 func (s *Service) setPassword(ctx context.Context, acct store.Account, email, field, pw string) error {
+	next, err := s.newPassword(ctx, acct, email, field, pw)
+	if err != nil {
+		return err
+	}
+	return s.Store.SetPassword(ctx, next)
+}
+
+// newPassword checks pw against the policy (with the account's context,
+// its history and whether it has a strong second factor, which may lower
+// the minimum length) and returns the record to store: its hash, with the
+// old one kept in the history. A store error reading the factors fails
+// the change.
+func (s *Service) newPassword(ctx context.Context, acct store.Account, email, field, pw string) (store.Password, error) {
 	old, err := s.Store.GetPassword(ctx, acct.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+		return store.Password{}, err
 	}
 	hasMFA, err := s.hasStrongFactor(ctx, acct.ID)
 	if err != nil {
-		return err
+		return store.Password{}, err
 	}
 	history := append([]string{}, old.History...)
 	if old.Hash != "" {
@@ -336,16 +503,16 @@ func (s *Service) setPassword(ctx context.Context, acct store.Account, email, fi
 			return false
 		},
 	}); err != nil {
-		return err
+		return store.Password{}, err
 	}
 	hash, err := s.Hasher.Hash(ctx, norm)
 	if err != nil {
-		return err
+		return store.Password{}, err
 	}
 	if keep := s.Policy.History; len(history) > keep {
 		history = history[:keep]
 	}
-	return s.Store.SetPassword(ctx, store.Password{AccountID: acct.ID, Hash: hash, History: history, ChangedAt: s.now()})
+	return store.Password{AccountID: acct.ID, Hash: hash, History: history, ChangedAt: s.now()}, nil
 }
 
 func contains(list []string, v string) bool {

@@ -183,16 +183,29 @@ func (s *Service) SecurityOverview(ctx context.Context, accountID string) (Secur
 	return out, nil
 }
 
-// NeedsReauth reports whether a sensitive change must first ask the user
-// to sign in again (the last sign-in is older than MFA.ReauthAfter).
-func (s *Service) NeedsReauth(sess store.Session) bool {
-	return s.now().Sub(sess.AuthTime) > s.mfa().ReauthAfter
-}
-
 // Reauth checks the password of a signed-in user before a sensitive
 // change. If the account has a second factor, a flow for it follows
 // (Result.Pending); otherwise the session is rotated at once.
 func (s *Service) Reauth(ctx context.Context, c Client, who Who, pw, returnTo string) (Result, error) {
+	hasPW, err := s.hasPassword(ctx, who.Account.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	if !hasPW {
+		// A passwordless account re-authenticates with its factors alone.
+		opts, err := s.options(ctx, who.Account, nil, 0, false)
+		if err != nil {
+			return Result{}, err
+		}
+		if len(opts) == 0 {
+			return Result{}, problem.New(problem.Forbidden, "", "mfa.no_method_left", nil)
+		}
+		f, err := s.startMFA(ctx, c, who.Account, mfaData{Purpose: "reauth", Session: who.Session.ID, ReturnTo: returnTo})
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{Account: who.Account, Pending: f.ID}, nil
+	}
 	if err := s.reauthenticate(ctx, who.Account, pw); err != nil {
 		return Result{}, err
 	}
@@ -212,7 +225,7 @@ func (s *Service) Reauth(ctx context.Context, c Client, who Who, pw, returnTo st
 			return Result{Account: who.Account, Pending: f.ID}, nil
 		}
 	}
-	res, err := s.upgradeSession(ctx, who.Account, who.Session.ID, used)
+	res, err := s.upgradeSession(ctx, who.Account, who.Session.ID, used, true)
 	res.ReturnTo = returnTo
 	return res, err
 }
@@ -245,14 +258,26 @@ func (s *Service) StepUpTo(ctx context.Context, c Client, who Who, lvl int, retu
 	if who.Session.Level >= lvl {
 		return Result{Account: who.Account, Session: who.Session}, nil
 	}
-	opts, err := s.options(ctx, who.Account, nil, lvl, false)
+	// A step-up adds to what the session proved: an option counts for what
+	// the session's methods and it are worth together (authn.Assess).
+	used := authn.Methods(who.Session.Methods)
+	opts, err := s.options(ctx, who.Account, used, lvl, false)
 	if err != nil {
 		return Result{}, err
 	}
 	if len(opts) == 0 {
+		// Without a first factor in this session (a magic link, say), no
+		// second factor can lift it: a full re-authentication may.
+		if hasPW, err := s.hasPassword(ctx, who.Account.ID); err != nil {
+			return Result{}, err
+		} else if hasPW && !slices.Contains(used, authn.Password) {
+			if best, err := s.options(ctx, who.Account, []authn.Method{authn.Password}, lvl, false); err == nil && len(best) > 0 {
+				return Result{}, errReauth
+			}
+		}
 		return Result{}, problem.New(problem.Forbidden, "", "stepup.no_method", problem.Args{"level": lvl})
 	}
-	f, err := s.startMFA(ctx, c, who.Account, mfaData{Purpose: "stepup", Session: who.Session.ID, MinLevel: lvl, ReturnTo: returnTo})
+	f, err := s.startMFA(ctx, c, who.Account, mfaData{Used: used, Purpose: "stepup", Session: who.Session.ID, MinLevel: lvl, ReturnTo: returnTo})
 	if err != nil {
 		return Result{}, err
 	}
@@ -273,6 +298,13 @@ type TOTPEnrolment struct {
 // StartTOTP creates an unconfirmed authenticator factor with a new secret.
 // It becomes usable only after ConfirmTOTP with a correct code.
 func (s *Service) StartTOTP(ctx context.Context, who Who) (TOTPEnrolment, error) {
+	if err := s.requireFresh(ctx, who); err != nil {
+		return TOTPEnrolment{}, err
+	}
+	return s.startTOTP(ctx, who)
+}
+
+func (s *Service) startTOTP(ctx context.Context, who Who) (TOTPEnrolment, error) {
 	if !s.mfa().allowed(authn.TOTP) {
 		return TOTPEnrolment{}, problem.New(problem.Forbidden, "", "security.method_not_allowed", nil)
 	}
@@ -315,6 +347,15 @@ func (s *Service) StartTOTP(ctx context.Context, who Who) (TOTPEnrolment, error)
 // old). If the account has no recovery codes yet, a set is made and
 // returned, to be shown once.
 func (s *Service) ConfirmTOTP(ctx context.Context, c Client, who Who, factorID, code string) ([]string, error) {
+	if err := s.requireFresh(ctx, who); err != nil {
+		return nil, err
+	}
+	return s.confirmTOTP(ctx, c, who, factorID, code, false)
+}
+
+// confirmTOTP is ConfirmTOTP without the freshness check, for the
+// set-up inside a sign-in (atSignIn), whose session does not exist yet.
+func (s *Service) confirmTOTP(ctx context.Context, c Client, who Who, factorID, code string, atSignIn bool) ([]string, error) {
 	f, err := s.Store.GetFactor(ctx, factorID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (f.AccountID != who.Account.ID || f.Kind != store.FactorTOTP)) {
 		return nil, problem.New(problem.Expired, "", "flow.gone", nil)
@@ -347,7 +388,14 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c Client, who Who, factorID, 
 	}
 	for _, o := range factors {
 		if o.Kind == store.FactorTOTP && o.ID != f.ID {
-			s.Store.DeleteFactor(ctx, o.ID)
+			if err := s.Store.DeleteFactor(ctx, o.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+		}
+	}
+	if !atSignIn {
+		if err := s.contain(ctx, who); err != nil {
+			return nil, err
 		}
 	}
 	s.notify(ctx, c, who.Account, "factor_added", map[string]any{"factor": s.Texts.Lang(s.lang(who.Account, c)).T("security.totp.title"), "security_url": s.link("/account/security")})
@@ -362,6 +410,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c Client, who Who, factorID, 
 
 // RemoveFactor removes an authenticator or phone of the account.
 func (s *Service) RemoveFactor(ctx context.Context, c Client, who Who, id string) error {
+	if err := s.requireFresh(ctx, who); err != nil {
+		return err
+	}
 	f, err := s.Store.GetFactor(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && f.AccountID != who.Account.ID) {
 		return problem.New(problem.NotFound, "", "security.factor_gone", nil)
@@ -370,6 +421,9 @@ func (s *Service) RemoveFactor(ctx context.Context, c Client, who Who, id string
 		return err
 	}
 	if err := s.Store.DeleteFactor(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err := s.contain(ctx, who); err != nil {
 		return err
 	}
 	name := s.Texts.Lang(s.lang(who.Account, c)).T("security.totp.title")
@@ -401,6 +455,9 @@ func (s *Service) newRecoveryCodes(ctx context.Context, accountID string) ([]str
 // RegenerateRecoveryCodes makes a new set of ten codes; the old set stops
 // working. The codes are returned to be shown once.
 func (s *Service) RegenerateRecoveryCodes(ctx context.Context, c Client, who Who) ([]string, error) {
+	if err := s.requireFresh(ctx, who); err != nil {
+		return nil, err
+	}
 	if !s.mfa().allowed(authn.Recovery) {
 		return nil, problem.New(problem.Forbidden, "", "security.method_not_allowed", nil)
 	}
@@ -420,6 +477,9 @@ const FlowPhone = "phone"
 // StartAddPhone checks the number and texts it a code; the phone is a
 // factor only once the code is typed (ConfirmPhone).
 func (s *Service) StartAddPhone(ctx context.Context, c Client, who Who, input string) (store.Flow, error) {
+	if err := s.requireFresh(ctx, who); err != nil {
+		return store.Flow{}, err
+	}
 	if !s.mfa().allowed(authn.SMS) {
 		return store.Flow{}, problem.New(problem.Forbidden, "", "security.method_not_allowed", nil)
 	}
@@ -503,6 +563,9 @@ func (s *Service) ResendPhoneCode(ctx context.Context, c Client, who Who, flowID
 
 // ConfirmPhone checks the code and makes the phone a second factor.
 func (s *Service) ConfirmPhone(ctx context.Context, c Client, who Who, flowID, code string) error {
+	if err := s.requireFresh(ctx, who); err != nil {
+		return err
+	}
 	f, phone, err := s.PhoneFlow(ctx, c, who, flowID)
 	if err != nil {
 		return err
@@ -517,6 +580,9 @@ func (s *Service) ConfirmPhone(ctx context.Context, c Client, who Who, flowID, c
 		s.Store.DeleteFactor(ctx, f.State)
 		return problem.New(problem.Conflict, "phone", "security.phone_exists", problem.Args{"phone": MaskPhone(phone)})
 	} else if err != nil {
+		return err
+	}
+	if err := s.contain(ctx, who); err != nil {
 		return err
 	}
 	s.notify(ctx, c, who.Account, "factor_added", map[string]any{"factor": MaskPhone(phone), "security_url": s.link("/account/security")})

@@ -20,7 +20,7 @@ type Who struct {
 // ends every other session of the account, and mails a confirmation.
 // It returns the new token for this session, which is rotated.
 func (s *Service) ChangePassword(ctx context.Context, c Client, who Who, current, next string) (string, error) {
-	if err := s.requireFresh(who); err != nil {
+	if err := s.requireFresh(ctx, who); err != nil {
 		return "", err
 	}
 	if err := s.reauthenticate(ctx, who.Account, current); err != nil {
@@ -50,16 +50,6 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, who Who, current
 // signs in or is recovered (ASVS 5.0 V7.5.3): a session left open must not
 // be enough, even with the password, when the account has a second factor.
 var errReauth = problem.New(problem.Forbidden, "", "reauth.required", nil)
-
-// requireFresh refuses a sensitive change in a session whose sign-in is
-// older than MFA.ReauthAfter; the web sends the user through /account/reauth
-// first, and an API client signs in again.
-func (s *Service) requireFresh(who Who) error {
-	if s.NeedsReauth(who.Session) {
-		return errReauth
-	}
-	return nil
-}
 
 // reauthenticate checks the current password of a signed-in user before
 // a sensitive change, throttled like sign-in.
@@ -127,7 +117,7 @@ func (s *Service) StartAddEmail(ctx context.Context, c Client, who Who, email, c
 	if err != nil {
 		return store.Flow{}, err
 	}
-	if err := s.requireFresh(who); err != nil {
+	if err := s.requireFresh(ctx, who); err != nil {
 		return store.Flow{}, err
 	}
 	if err := s.reauthenticate(ctx, who.Account, current); err != nil {
@@ -169,6 +159,9 @@ func (s *Service) ResendEmailCode(ctx context.Context, c Client, who Who, flowID
 // VerifyAddEmail checks the code and adds the address. If the flow asked
 // for it, the address becomes primary and the old primary address is told.
 func (s *Service) VerifyAddEmail(ctx context.Context, c Client, who Who, flowID, code string) (store.Email, error) {
+	if err := s.requireFresh(ctx, who); err != nil {
+		return store.Email{}, err
+	}
 	if _, err := s.EmailFlow(ctx, c, who, flowID); err != nil {
 		return store.Email{}, err
 	}
@@ -184,6 +177,9 @@ func (s *Service) VerifyAddEmail(ctx context.Context, c Client, who Who, flowID,
 	if err := s.Store.AddEmail(ctx, e); errors.Is(err, store.ErrConflict) {
 		return store.Email{}, problem.New(problem.Conflict, "email", "email.taken", problem.Args{"email": f.Email})
 	} else if err != nil {
+		return store.Email{}, err
+	}
+	if err := s.contain(ctx, who); err != nil {
 		return store.Email{}, err
 	}
 	s.log().Info("email added", "account", who.Account.ID)
@@ -202,7 +198,7 @@ func (s *Service) VerifyAddEmail(ctx context.Context, c Client, who Who, flowID,
 // SetPrimaryEmail makes one of the account's addresses primary and tells
 // the previous primary address.
 func (s *Service) SetPrimaryEmail(ctx context.Context, c Client, who Who, address string) error {
-	if err := s.requireFresh(who); err != nil {
+	if err := s.requireFresh(ctx, who); err != nil {
 		return err
 	}
 	return s.setPrimaryEmail(ctx, c, who, address)
@@ -213,6 +209,9 @@ func (s *Service) setPrimaryEmail(ctx context.Context, c Client, who Who, addres
 	if err := s.Store.SetPrimaryEmail(ctx, who.Account.ID, address); errors.Is(err, store.ErrNotFound) {
 		return problem.New(problem.NotFound, "email", "email.not_yours", problem.Args{"email": address})
 	} else if err != nil {
+		return err
+	}
+	if err := s.contain(ctx, who); err != nil {
 		return err
 	}
 	if old != "" && !strings.EqualFold(old, address) {
@@ -229,7 +228,7 @@ func (s *Service) setPrimaryEmail(ctx context.Context, c Client, who Who, addres
 // primary address cannot be removed (make another primary first). The
 // removed address is told.
 func (s *Service) RemoveEmail(ctx context.Context, c Client, who Who, address, current string) error {
-	if err := s.requireFresh(who); err != nil {
+	if err := s.requireFresh(ctx, who); err != nil {
 		return err
 	}
 	if err := s.reauthenticate(ctx, who.Account, current); err != nil {
@@ -248,9 +247,23 @@ func (s *Service) RemoveEmail(ctx context.Context, c Client, who Who, address, c
 	if err := s.Store.DeleteEmail(ctx, who.Account.ID, e.Address); err != nil {
 		return err
 	}
+	if err := s.contain(ctx, who); err != nil {
+		return err
+	}
 	data := s.requestFacts(c)
 	data["name"] = who.Account.Name
 	data["recover_url"] = s.link("/recover")
 	s.Mailer.Send(ctx, e.Address, mailLang(who.Account, c), "email_removed", data)
 	return nil
+}
+
+// contain is what every change to how the account signs in or is
+// recovered does besides the change itself: the account's other sessions
+// end (this one, if any, stays) and every remembered browser is
+// forgotten, so an intruder's foothold does not outlive the owner's fix.
+func (s *Service) contain(ctx context.Context, who Who) error {
+	if _, err := s.Sessions.RevokeOthers(ctx, who.Account.ID, who.Session.ID); err != nil {
+		return err
+	}
+	return s.ForgetAllBrowsers(ctx, who.Account.ID)
 }

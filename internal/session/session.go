@@ -56,6 +56,10 @@ type Auth struct {
 	AMR []string
 	// Level is the strength of the authentication (see package authn).
 	Level int
+	// Methods are the authn methods proven (authn.Names).
+	Methods []string
+	// Via is the upstream the sign-in came through, if any.
+	Via store.Via
 }
 
 // Client describes the browser or app, for the device list.
@@ -86,6 +90,8 @@ func (m *Manager) Create(ctx context.Context, accountID string, auth Auth, c Cli
 		AuthTime:   now,
 		AMR:        auth.AMR,
 		Level:      auth.Level,
+		Methods:    auth.Methods,
+		Via:        auth.Via,
 		UserAgent:  truncate(c.UserAgent, 256),
 		IP:         c.IP,
 	}
@@ -151,6 +157,7 @@ func (m *Manager) Rotate(ctx context.Context, id string, auth *Auth) (token stri
 		if auth != nil {
 			old.AMR = auth.AMR
 			old.Level = auth.Level
+			old.Methods = auth.Methods
 			old.AuthTime = now
 		}
 		return old, nil

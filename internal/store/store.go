@@ -83,11 +83,30 @@ type Session struct {
 	AuthTime time.Time
 	// AMR holds RFC 8176 authentication method references ("pwd", "otp", …).
 	AMR []string
-	// Level is the strength of the weakest factor set that satisfied the
-	// last authentication (see the authn package).
-	Level     int
+	// Level is what the methods of the last authentication are worth
+	// together (authn.Assess).
+	Level int
+	// Methods are the authn methods proven since the session's last full
+	// authentication (sign-in or re-authentication), e.g. ["password",
+	// "totp"]. A remembered browser adds none.
+	Methods []string
+	// Via records an upstream identity provider the session was
+	// established through; the zero Via means none.
+	Via       Via
 	UserAgent string
 	IP        string
+}
+
+// Via is the upstream identity provider a session was established
+// through, and what it said about the sign-in. Portvakt never invents
+// these values: they are copied from the upstream's ID token.
+type Via struct {
+	// Upstream is the configured provider's ID ("idporten").
+	Upstream string
+	// ACR is the upstream's acr claim ("idporten-loa-high").
+	ACR string
+	// AMR are the upstream's amr values.
+	AMR []string
 }
 
 // Sessions stores sessions.

@@ -55,6 +55,11 @@ func (s *Server) land(w http.ResponseWriter, r *http.Request, res flow.Result, d
 		http.Redirect(w, r, "/login/factor?flow="+res.Pending, http.StatusSeeOther)
 		return nil
 	}
+	if res.CredentialsChanged {
+		if err := s.credentialsChanged(r, res.Account.ID); err != nil {
+			return err
+		}
+	}
 	if err := s.signIn(w, r, res); err != nil {
 		return err
 	}
@@ -138,6 +143,19 @@ func (s *Server) flowProblem(w http.ResponseWriter, r *http.Request, p *problem.
 
 // isFlowProblem reports whether p is about the flow as a whole (it
 // expired, was used, is another browser's) rather than about a field.
+// hasKey reports whether p (which may be nil) holds a detail with key.
+func hasKey(p *problem.Problem, key string) bool {
+	if p == nil {
+		return false
+	}
+	for _, d := range p.Details {
+		if d.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
 func isFlowProblem(p *problem.Problem) bool {
 	for _, d := range p.Details {
 		if d.Field != "" && d.Field != "code" {
@@ -536,25 +554,90 @@ func (s *Server) recoverSubmit(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/recover/code?flow="+f.ID, http.StatusSeeOther)
 		return nil
 	}
+	return s.render(w, r, http.StatusOK, "message", s.linkSentPage(r, f.ID, f.Email))
+}
+
+// linkSentPage is "check your mail" for a link, with the field for the
+// code that the link shows when opened in another browser.
+func (s *Server) linkSentPage(r *http.Request, flowID, email string) *ui.MessagePage {
 	b := s.base(r)
-	return s.render(w, r, http.StatusOK, "message", &ui.MessagePage{
+	return &ui.MessagePage{
 		Base:       b,
 		Heading:    b.T("recover.sent.title"),
-		Paragraphs: []string{b.T("recover.sent.body", "email", f.Email, "count", int(s.Flows.Config.LinkTTL.Minutes())), b.T("code.spam_hint")},
-	})
+		Paragraphs: []string{b.T("recover.sent.body", "email", email, "count", int(s.Flows.Config.LinkTTL.Minutes())), b.T("code.spam_hint")},
+		FormAction: "/recover/link-code", FormButton: b.T("recovery.link_code.submit"), CodeLabel: b.T("recovery.link_code.label"),
+		Hidden: []ui.Hidden{{Name: "flow", Value: flowID}},
+	}
+}
+
+// recoverLinkCode takes, in the browser that asked, the code that the
+// link showed in another browser.
+func (s *Server) recoverLinkCode(w http.ResponseWriter, r *http.Request) error {
+	c := s.client(w, r)
+	id := r.PostFormValue("flow")
+	f, res, err := s.Flows.VerifyLinkCode(r.Context(), c, id, r.PostFormValue("code"))
+	if p := asProblem(err); p != nil {
+		if isFlowProblem(p) {
+			return s.flowProblem(w, r, p, "/recover")
+		}
+		lf, lerr := s.Flows.RecoveryFlow(r.Context(), c, id)
+		if lp := asProblem(lerr); lp != nil {
+			return s.flowProblem(w, r, lp, "/recover")
+		}
+		if lerr != nil {
+			return lerr
+		}
+		page := s.linkSentPage(r, id, lf.Email)
+		page.Problem = p
+		return s.render(w, r, p.Kind.Status(), "message", page)
+	}
+	if err != nil {
+		return err
+	}
+	if res != nil {
+		return s.land(w, r, *res, "/account")
+	}
+	http.Redirect(w, r, "/recover/password?flow="+f.ID, http.StatusSeeOther)
+	return nil
+}
+
+// linkElsewherePage explains a link opened in a browser other than the
+// one that asked, and offers a code to carry back to that one.
+func (s *Server) linkElsewherePage(r *http.Request, token string) *ui.MessagePage {
+	b := s.base(r)
+	return &ui.MessagePage{Base: b, Heading: b.T("link.other_browser.title"), Paragraphs: []string{b.T("link.other_browser.lead")},
+		FormAction: "/recover/link/elsewhere", FormButton: b.T("link.other_browser.reveal"), Hidden: []ui.Hidden{{Name: "token", Value: token}}}
+}
+
+// recoverLinkElsewhere shows the code for the browser that asked.
+func (s *Server) recoverLinkElsewhere(w http.ResponseWriter, r *http.Request) error {
+	code, minutes, err := s.Flows.LinkCode(r.Context(), s.client(w, r), r.PostFormValue("token"))
+	if p := asProblem(err); p != nil {
+		return s.flowProblem(w, r, p, "/recover")
+	}
+	if err != nil {
+		return err
+	}
+	b := s.base(r)
+	return s.render(w, r, http.StatusOK, "message", &ui.MessagePage{Base: b, Heading: b.T("link.other_browser.title"),
+		Paragraphs: []string{b.T("link.other_browser.lead"), b.T("link.other_browser.code", "code", code), b.T("link.other_browser.expiry", "count", minutes)},
+		Code:       code})
 }
 
 // recoverLinkLanding is what an emailed link opens. It only shows a
 // button: mail scanners follow links, and a GET must never use one up.
 func (s *Server) recoverLinkLanding(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
-	info, err := s.Flows.InspectLink(r.Context(), token)
+	info, err := s.Flows.InspectLink(r.Context(), s.client(w, r), token)
 	b := s.base(r)
 	if p := asProblem(err); p != nil {
 		return s.flowProblem(w, r, p, "/recover")
 	}
 	if err != nil {
 		return err
+	}
+	if !info.SameBrowser {
+		return s.render(w, r, http.StatusOK, "message", s.linkElsewherePage(r, token))
 	}
 	page := &ui.MessagePage{Base: b, FormAction: "/recover/link", Hidden: []ui.Hidden{{Name: "token", Value: token}}}
 	if info.Method == flow.MethodMagic {
@@ -569,6 +652,9 @@ func (s *Server) recoverLinkLanding(w http.ResponseWriter, r *http.Request) erro
 
 func (s *Server) recoverLinkUse(w http.ResponseWriter, r *http.Request) error {
 	f, res, err := s.Flows.UseLink(r.Context(), s.client(w, r), r.PostFormValue("token"))
+	if p := asProblem(err); hasKey(p, "link.other_browser") {
+		return s.render(w, r, http.StatusForbidden, "message", s.linkElsewherePage(r, r.PostFormValue("token")))
+	}
 	if p := asProblem(err); p != nil {
 		return s.flowProblem(w, r, p, "/recover")
 	}
@@ -614,9 +700,6 @@ func (s *Server) recoverPasswordSubmit(w http.ResponseWriter, r *http.Request) e
 	c := s.client(w, r)
 	id := r.PostFormValue("flow")
 	res, err := s.Flows.CompleteRecovery(r.Context(), c, id, r.PostFormValue("password"))
-	if err == nil {
-		err = s.credentialsChanged(r, res.Account.ID)
-	}
 	if p := asProblem(err); p != nil {
 		f, lerr := s.Flows.RecoveryFlow(r.Context(), c, id)
 		if lp := asProblem(lerr); lp != nil || isFlowProblem(p) {

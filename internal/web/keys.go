@@ -34,9 +34,6 @@ func (s *Server) keyOptions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if s.Flows.NeedsReauth(who.Session) {
-		return problem.New(problem.Forbidden, "", "webauthn.reauth", nil)
-	}
 	id, opts, err := s.Flows.BeginKeyRegistration(r.Context(), s.client(w, r), who, r.PostFormValue("passkey") == "1")
 	if err != nil {
 		return err
@@ -50,14 +47,15 @@ func (s *Server) keyRegister(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return nil
 	}
-	_, err := s.Flows.FinishKeyRegistration(r.Context(), s.client(w, r), who, r.PostFormValue("flow"), []byte(r.PostFormValue("response")), r.PostFormValue("name"))
+	_, codes, err := s.Flows.FinishKeyRegistration(r.Context(), s.client(w, r), who, r.PostFormValue("flow"), []byte(r.PostFormValue("response")), r.PostFormValue("name"))
 	if p := asProblem(err); p != nil {
 		return s.flowProblem(w, r, p, "/account/security#keys")
 	}
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/account/security?notice=key-added#keys", http.StatusSeeOther)
+	// A first strong factor comes with recovery codes, shown once.
+	return s.showCodes(w, r, codes, "/account/security?notice=key-added#keys")
 	return nil
 }
 
@@ -155,6 +153,9 @@ type KeyJSON struct {
 	SignCount    uint32 `json:"sign_count"`
 	BackedUp     bool   `json:"backed_up"`
 	CloneWarning bool   `json:"clone_warning"`
+	// RecoveryCodes, only when the key was the account's first strong
+	// factor, are new recovery codes to show once.
+	RecoveryCodes []string `json:"recovery_codes,omitempty"`
 }
 
 func (s *Server) apiPasskeyOptions(w http.ResponseWriter, r *http.Request) error {
@@ -236,9 +237,6 @@ func (s *Server) apiKeyOptions(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if s.Flows.NeedsReauth(who.Session) {
-		return problem.New(problem.Forbidden, "", "webauthn.reauth", nil)
-	}
 	tok := newFlowToken()
 	id, opts, err := s.Flows.BeginKeyRegistration(r.Context(), s.apiClient(r, tok), who, in.Passkey)
 	if err != nil {
@@ -260,11 +258,11 @@ func (s *Server) apiKeyRegister(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	k, err := s.Flows.FinishKeyRegistration(r.Context(), s.apiClient(r, in.FlowToken), who, in.FlowID, in.Response, in.Name)
+	k, codes, err := s.Flows.FinishKeyRegistration(r.Context(), s.apiClient(r, in.FlowToken), who, in.FlowID, in.Response, in.Name)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, KeyJSON{ID: base64.RawURLEncoding.EncodeToString(k.ID), Name: k.Name, Passkey: k.Discoverable, SignCount: k.SignCount, BackedUp: k.BackupState})
+	return writeJSON(w, http.StatusCreated, KeyJSON{ID: base64.RawURLEncoding.EncodeToString(k.ID), Name: k.Name, Passkey: k.Discoverable, SignCount: k.SignCount, BackedUp: k.BackupState, RecoveryCodes: codes})
 }
 
 func (s *Server) apiKeyRemove(w http.ResponseWriter, r *http.Request) error {
@@ -277,9 +275,6 @@ func (s *Server) apiKeyRemove(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
-	}
-	if s.Flows.NeedsReauth(who.Session) {
-		return problem.New(problem.Forbidden, "", "webauthn.reauth", nil)
 	}
 	id, err := keyID(in.ID)
 	if err != nil {

@@ -58,6 +58,8 @@ func (s *Server) factorPage(r *http.Request, pf flow.PendingFactor, key string) 
 		p.Heading, p.Lead = b.T("mfa.stepup.title"), b.T("mfa.stepup.lead")
 	case "reauth":
 		p.Heading, p.Lead = b.T("reauth.title"), b.T("mfa.reauth.lead")
+	case "recovery":
+		p.Heading, p.Lead = b.T("mfa.reset.title"), b.T("mfa.reset.lead")
 	default:
 		p.Heading, p.Lead = b.T("mfa.title"), b.T("mfa.lead")
 	}
@@ -205,7 +207,8 @@ func (s *Server) factorLinkUse(w http.ResponseWriter, r *http.Request) error {
 // ---- setting up a factor inside sign-in ----
 
 func (s *Server) enrolPage(r *http.Request, pf flow.PendingFactor, email string, sent bool) *ui.EnrolPage {
-	p := &ui.EnrolPage{Base: s.base(r), Flow: pf.Flow.ID, Email: email, EmailSent: sent, Minutes: int(s.Flows.Config.CodeTTL.Minutes())}
+	p := &ui.EnrolPage{Base: s.base(r), Flow: pf.Flow.ID, Email: email, EmailSent: sent, Minutes: int(s.Flows.Config.CodeTTL.Minutes()),
+		ConfirmAddress: pf.ConfirmAddress, NeedInvitation: pf.NeedInvitation}
 	for _, m := range pf.CanEnrol {
 		p.CanEmail = p.CanEmail || m == authn.Email
 		p.CanTOTP = p.CanTOTP || m == authn.TOTP
@@ -253,6 +256,11 @@ func (s *Server) enrolEmailConfirm(w http.ResponseWriter, r *http.Request) error
 	}
 	if err != nil {
 		return err
+	}
+	if res.Token == "" && res.Pending == "" {
+		// The registered address is proven; on to setting up a factor.
+		http.Redirect(w, r, "/login/factor?flow="+url.QueryEscape(id), http.StatusSeeOther)
+		return nil
 	}
 	return s.land(w, r, res, "/account?notice=email-added")
 }
@@ -310,10 +318,15 @@ func (s *Server) showCodes(w http.ResponseWriter, r *http.Request, codes []strin
 // ---- re-authentication and step-up ----
 
 func (s *Server) reauthForm(w http.ResponseWriter, r *http.Request) error {
-	if _, ok := s.who(w, r); !ok {
+	who, ok := s.who(w, r)
+	if !ok {
 		return nil
 	}
-	return s.render(w, r, http.StatusOK, "reauth", &ui.ReauthPage{Base: s.base(r), ReturnTo: localPath(r.URL.Query().Get("return_to"))})
+	noPW, err := s.Flows.Passwordless(r.Context(), who.Account.ID)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "reauth", &ui.ReauthPage{Base: s.base(r), ReturnTo: localPath(r.URL.Query().Get("return_to")), NoPassword: noPW})
 }
 
 func (s *Server) reauthSubmit(w http.ResponseWriter, r *http.Request) error {
@@ -337,7 +350,12 @@ func (s *Server) reauthSubmit(w http.ResponseWriter, r *http.Request) error {
 // fresh sends the browser to re-authenticate when the session's sign-in
 // is too old for a sensitive change; it reports whether to go on.
 func (s *Server) fresh(w http.ResponseWriter, r *http.Request, who flow.Who, returnTo string) bool {
-	if !s.Flows.NeedsReauth(who.Session) {
+	ok, err := s.Flows.Recent(r.Context(), who)
+	if err != nil {
+		s.fail(w, r, err)
+		return false
+	}
+	if ok {
 		return true
 	}
 	http.Redirect(w, r, "/account/reauth?return_to="+url.QueryEscape(returnTo), http.StatusSeeOther)
@@ -355,6 +373,12 @@ func (s *Server) stepUp(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	returnTo := localPath(q.Get("return_to"))
 	res, err := s.Flows.StepUp(r.Context(), s.client(w, r), who, q.Get("action"), returnTo)
+	if hasKey(asProblem(err), "reauth.required") {
+		// The session has no first factor to build on: a full
+		// re-authentication, then the step-up again.
+		http.Redirect(w, r, "/account/reauth?return_to="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

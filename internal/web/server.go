@@ -28,7 +28,8 @@ type Server struct {
 	// Outbox is read by the development mailbox; may be nil when
 	// DevMailbox is false.
 	Outbox store.Outbox
-	// Ready reports whether the server can serve (the database answers).
+	// Ready reports whether the server can serve: the database takes a
+	// write within ctx's deadline. /readyz calls it (see readyz).
 	Ready func(ctx context.Context) error
 	// Logger receives one line per request and every internal error.
 	Logger *slog.Logger
@@ -58,6 +59,7 @@ type Server struct {
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	readiness
 }
 
 func (s *Server) now() time.Time {
@@ -107,6 +109,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /recover/resend", s.page(s.codeResend(recoveryCode)))
 	mux.Handle("GET /recover/link/{token}", s.page(s.recoverLinkLanding))
 	mux.Handle("POST /recover/link", s.page(s.recoverLinkUse))
+	mux.Handle("POST /recover/link/elsewhere", s.page(s.recoverLinkElsewhere))
+	mux.Handle("POST /recover/link-code", s.page(s.recoverLinkCode))
 	mux.Handle("GET /recover/password", s.page(s.recoverPasswordForm))
 	mux.Handle("POST /recover/password", s.page(s.recoverPasswordSubmit))
 	mux.Handle("GET /recover/cancel", s.page(s.recoverCancelLanding))
@@ -259,19 +263,6 @@ func (s *Server) Handler() http.Handler {
 	h = s.withSecurityHeaders(h)
 	h = s.withObservation(h)
 	return h
-}
-
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err := s.Ready(ctx); err != nil {
-		s.Logger.Error("readiness check failed", "err", err, "request_id", requestID(r))
-		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte("database unavailable\n"))
-		return
-	}
-	w.Write([]byte("ok\n"))
 }
 
 func staticHandler() http.Handler {

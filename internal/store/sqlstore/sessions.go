@@ -12,21 +12,21 @@ import (
 	"github.com/portvakt/portvakt/internal/store"
 )
 
-const sessionColumns = "id, token_hash, account_id, created_at, last_seen_at, expires_at, auth_time, amr, level, user_agent, ip"
+const sessionColumns = "id, token_hash, account_id, created_at, last_seen_at, expires_at, auth_time, amr, level, user_agent, ip, methods, via_upstream, via_acr, via_amr"
 
 // CreateSession inserts s. The error wraps store.ErrConflict if s.ID or
 // s.TokenHash is taken and store.ErrNotFound if s.AccountID names no
 // account. AMR values must be non-empty and free of spaces (RFC 8176 values
 // are), because the list is stored space-separated.
 func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
-	amr, err := joinAMR(s.AMR)
+	lists, err := sessionLists(s)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create session %q: %w", s.ID, err)
 	}
 	_, err = db.writer().exec(ctx,
-		"INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		s.ID, s.TokenHash, s.AccountID, millis(s.CreatedAt), millis(s.LastSeenAt), millis(s.ExpiresAt),
-		millis(s.AuthTime), amr, s.Level, s.UserAgent, s.IP)
+		millis(s.AuthTime), lists.amr, s.Level, s.UserAgent, s.IP, lists.methods, s.Via.Upstream, s.Via.ACR, lists.viaAMR)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create session %q: %w", s.ID, err)
 	}
@@ -69,14 +69,16 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 			if s.ID != id {
 				return fmt.Errorf("updater changed the ID to %q", s.ID)
 			}
-			amr, err := joinAMR(s.AMR)
+			lists, err := sessionLists(s)
 			if err != nil {
 				return err
 			}
 			return c.execOne(ctx, `UPDATE sessions SET token_hash = ?, account_id = ?, created_at = ?, last_seen_at = ?,
-				expires_at = ?, auth_time = ?, amr = ?, level = ?, user_agent = ?, ip = ? WHERE id = ?`,
+				expires_at = ?, auth_time = ?, amr = ?, level = ?, user_agent = ?, ip = ?,
+				methods = ?, via_upstream = ?, via_acr = ?, via_amr = ? WHERE id = ?`,
 				s.TokenHash, s.AccountID, millis(s.CreatedAt), millis(s.LastSeenAt), millis(s.ExpiresAt),
-				millis(s.AuthTime), amr, s.Level, s.UserAgent, s.IP, id)
+				millis(s.AuthTime), lists.amr, s.Level, s.UserAgent, s.IP,
+				lists.methods, s.Via.Upstream, s.Via.ACR, lists.viaAMR, id)
 		})
 	if err != nil {
 		return store.Session{}, err
@@ -85,6 +87,12 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 	s.ExpiresAt, s.AuthTime = truncTime(s.ExpiresAt), truncTime(s.AuthTime)
 	if len(s.AMR) == 0 {
 		s.AMR = nil
+	}
+	if len(s.Methods) == 0 {
+		s.Methods = nil
+	}
+	if len(s.Via.AMR) == 0 {
+		s.Via.AMR = nil
 	}
 	return s, nil
 }
@@ -147,21 +155,46 @@ func getSession(ctx context.Context, c conn, where string, args ...any) (store.S
 func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
 	var (
 		s                                       store.Session
-		amr                                     string
+		amr, methods, viaAMR                    string
 		createdAt, lastSeenAt, expiresAt, authT int64
 	)
 	err := row.Scan(&s.ID, &s.TokenHash, &s.AccountID, &createdAt, &lastSeenAt, &expiresAt, &authT,
-		&amr, &s.Level, &s.UserAgent, &s.IP)
+		&amr, &s.Level, &s.UserAgent, &s.IP, &methods, &s.Via.Upstream, &s.Via.ACR, &viaAMR)
 	if err != nil {
 		return store.Session{}, err
 	}
 	s.CreatedAt, s.LastSeenAt = fromMillis(createdAt), fromMillis(lastSeenAt)
 	s.ExpiresAt, s.AuthTime = fromMillis(expiresAt), fromMillis(authT)
-	s.AMR = strings.Fields(amr)
-	if len(s.AMR) == 0 {
-		s.AMR = nil
-	}
+	s.AMR = fieldsOrNil(amr)
+	s.Methods = fieldsOrNil(methods)
+	s.Via.AMR = fieldsOrNil(viaAMR)
 	return s, nil
+}
+
+func fieldsOrNil(s string) []string {
+	v := strings.Fields(s)
+	if len(v) == 0 {
+		return nil
+	}
+	return v
+}
+
+// storedLists are a session's lists as stored.
+type storedLists struct{ amr, methods, viaAMR string }
+
+func sessionLists(s store.Session) (storedLists, error) {
+	var l storedLists
+	var err error
+	if l.amr, err = joinAMR(s.AMR); err != nil {
+		return l, err
+	}
+	if l.methods, err = joinAMR(s.Methods); err != nil {
+		return l, fmt.Errorf("methods: %w", err)
+	}
+	if l.viaAMR, err = joinAMR(s.Via.AMR); err != nil {
+		return l, fmt.Errorf("upstream amr: %w", err)
+	}
+	return l, nil
 }
 
 // joinAMR stores the method references space-separated, refusing values

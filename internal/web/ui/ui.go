@@ -255,6 +255,11 @@ type MessagePage struct {
 	Hidden     []Hidden
 	LinkURL    string
 	LinkText   string
+	// CodeLabel, when set, adds a six-digit code field (named "code") to
+	// the form, with this label.
+	CodeLabel string
+	// Code, when set, is shown large, to be typed in another browser.
+	Code string
 }
 
 // EmailRow is one address on the account page.
@@ -385,6 +390,10 @@ type FactorPage struct {
 	OfferLost    bool
 }
 
+// SupportHint is the last "other way" of every second step: ask support
+// for a one-time code.
+func (p *FactorPage) SupportHint() string { return p.T("mfa.support_hint") }
+
 // TOTPPage sets up an authenticator app.
 type TOTPPage struct {
 	Base
@@ -441,6 +450,9 @@ type KeyItem struct {
 type ReauthPage struct {
 	Base
 	ReturnTo string
+	// NoPassword says the account has no password: the page only goes on
+	// to its second-step methods.
+	NoPassword bool
 }
 
 // PhonePage adds a phone for SMS codes.
@@ -458,6 +470,10 @@ type EnrolPage struct {
 	EmailSent bool
 	Email     string
 	Minutes   int
+	// ConfirmAddress is the masked registered address to prove before
+	// anything can be set up; NeedInvitation says nothing can be.
+	ConfirmAddress string
+	NeedInvitation bool
 }
 
 // ConsentPage asks whether an app may have what it asked for.
