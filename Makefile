@@ -4,7 +4,7 @@ GO ?= go
 # Two cores: run two test binaries at a time.
 TESTFLAGS ?= -p 2 -timeout 15m
 
-.PHONY: test test-deps check build bench
+.PHONY: test test-deps check build bench mutate
 
 # Installs what the tests need (chromium, postgresql, oathtool, Node.js and
 # the openid-client npm package) when
@@ -27,3 +27,11 @@ build:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+
+# Mutation testing (gremlins v0.6.0) of the security-critical packages, in a
+# temporary copy of HEAD: slow, so not part of test. See docs/testing.md.
+# One package:  make mutate MUTATE_PKGS=internal/session
+# Some files:   make mutate MUTATE_PKGS='internal/flow=login.go,flow.go'
+MUTATE_PKGS ?=
+mutate:
+	./scripts/mutate.sh $(MUTATE_PKGS)
