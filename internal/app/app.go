@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -87,7 +88,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		return nil, fmt.Errorf("public_url: %w", err)
 	}
 
-	db, err := sqlstore.Open(ctx, cfg.Database.Driver, cfg.Database.DSN)
+	db, err := OpenDB(ctx, cfg.Database)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -226,6 +227,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		demoApp = demo.New(cfg.PublicURL)
 	}
 
+	// The heartbeat row names the node; several nodes on one host differ
+	// by their listen address.
+	host, _ := os.Hostname()
+	node := host + " " + cfg.Listen
+
 	var registry *prometheus.Registry
 	if cfg.Metrics.Enabled {
 		registry = prometheus.NewRegistry()
@@ -238,7 +244,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Sessions:         sessions,
 		Accounts:         db,
 		Outbox:           db,
-		Ready:            db.Ping,
+		Ready:            func(ctx context.Context) error { return db.Heartbeat(ctx, node, now()) },
 		Logger:           logger,
 		PublicURL:        publicURL,
 		ServiceName:      cfg.ServiceName,
@@ -388,12 +394,35 @@ func smsSender(cfg config.Config, db *sqlstore.DB, now func() time.Time) (flow.S
 // Handler returns the HTTP handler.
 func (a *App) Handler() http.Handler { return a.handler }
 
+// OpenDB opens the configured database with its pool and query timeout,
+// without migrating it.
+func OpenDB(ctx context.Context, c config.Database) (*sqlstore.DB, error) {
+	return sqlstore.OpenWith(ctx, c.Driver, c.DSN, sqlstore.Options{
+		MaxOpenConns:    c.MaxOpenConns,
+		MaxIdleConns:    c.MaxIdleConns,
+		ConnMaxIdleTime: c.ConnMaxIdleTime.D(),
+		ConnMaxLifetime: c.ConnMaxLifetime.D(),
+		QueryTimeout:    c.QueryTimeout.D(),
+	})
+}
+
 // Serve serves HTTP on ln and runs the background work (mail delivery,
-// session sweeping) until ctx is cancelled, then shuts down gracefully:
-// in-flight requests get up to 10 seconds to finish.
+// session sweeping, key rotation) until ctx is cancelled, then drains:
+//
+//  1. /readyz answers 503 "draining", so load balancers stop sending;
+//  2. the listener closes and idle connections with it;
+//  3. in-flight requests get server.drain_timeout to finish; those still
+//     running then are cut off (their contexts cancelled) and waited for
+//     a little longer, so that none runs on into a closed database;
+//  4. the background workers stop (a mail being sent is finished).
+//
+// Only then does Serve return, and the caller closes the database with
+// Close. A drain that had to cut requests off is logged, not returned as
+// an error: the shutdown was asked for and happened.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	var inflight tracker
 	hs := &http.Server{
-		Handler:           a.handler,
+		Handler:           inflight.wrap(a.handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -418,10 +447,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
-		a.Logger.Info("shutting down")
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err = hs.Shutdown(sctx)
-		cancel()
+		drain := a.Config.Server.DrainTimeout.D()
+		a.Logger.Info("draining", "in_flight", inflight.count(), "drain_timeout", drain.String())
+		a.Web.Drain()
+		err = a.drain(hs, &inflight, drain)
 		<-errc
 	}
 	stopBG()
@@ -429,7 +458,85 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
+	a.Logger.Info("stopped")
 	return err
+}
+
+// drain stops hs and waits for its requests: up to timeout for them to
+// finish, then, if some have not, cuts them off and waits for their
+// handlers to return (their database calls end within the query timeout).
+func (a *App) drain(hs *http.Server, inflight *tracker, timeout time.Duration) error {
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	err := hs.Shutdown(sctx)
+	cancel()
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	a.Logger.Warn("drain timeout: cutting off requests still running", "in_flight", inflight.count(), "drain_timeout", timeout.String())
+	hs.Close()
+	grace := a.Config.Database.QueryTimeout.D() + 5*time.Second
+	wctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if inflight.wait(wctx) != nil {
+		a.Logger.Error("handlers still running after the drain; closing the database under them", "in_flight", inflight.count())
+	}
+	return nil
+}
+
+// tracker counts the requests being handled, so that the drain knows when
+// every handler has returned (http.Server.Shutdown stops waiting at its
+// deadline, while the handlers go on).
+type tracker struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0; nil while nobody waits
+}
+
+func (t *tracker) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.mu.Lock()
+		t.n++
+		t.mu.Unlock()
+		defer func() {
+			t.mu.Lock()
+			t.n--
+			if t.n == 0 && t.idle != nil {
+				close(t.idle)
+				t.idle = nil
+			}
+			t.mu.Unlock()
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (t *tracker) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n
+}
+
+// wait returns nil once no request is being handled, or ctx's error.
+func (t *tracker) wait(ctx context.Context) error {
+	t.mu.Lock()
+	if t.n == 0 {
+		t.mu.Unlock()
+		return nil
+	}
+	if t.idle == nil {
+		t.idle = make(chan struct{})
+	}
+	idle := t.idle
+	t.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (a *App) sweepSessions(ctx context.Context) {

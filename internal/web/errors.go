@@ -24,6 +24,9 @@ var (
 //     message. HTML handlers that show a form render the problem on the
 //     form themselves (to keep the input) and return nil.
 //   - errNotFound, errCrossOrigin: 404 and 403 with a localized page.
+//   - store.ErrUnavailable (the database is down, stalled, out of
+//     connections or read-only): 503 with Retry-After and a localized
+//     page (see Server.unavailable).
 //   - anything else: a fault; logged with the request ID and shown as a
 //     500 page that gives the user the ID and nothing internal.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
@@ -58,8 +61,13 @@ func firstMessage(st *state, p *problem.Problem) string {
 	return st.Lang.T(p.Details[0].Key, p.Details[0].Args)
 }
 
-// fail logs an internal error and answers 500 in the request's channel.
+// fail logs an internal error and answers 500 in the request's channel;
+// a database that cannot serve now gets 503 instead (unavailable).
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if isUnavailable(err) {
+		s.unavailable(w, r, err)
+		return
+	}
 	st := stateOf(r)
 	s.Logger.Error("internal error", "request_id", st.ID, "route", r.Pattern, "err", err)
 	if wantsJSON(r) {
@@ -118,6 +126,8 @@ func (s *Server) api(h handlerFunc) http.Handler {
 			s.writeProblemJSON(w, r, http.StatusNotFound, problem.NotFound.String(), nil)
 		case errors.Is(err, errCrossOrigin):
 			s.writeProblemJSON(w, r, http.StatusForbidden, problem.Forbidden.String(), nil)
+		case isUnavailable(err):
+			s.unavailable(w, r, err)
 		default:
 			s.Logger.Error("internal error", "request_id", requestID(r), "route", r.Pattern, "err", err)
 			s.writeProblemJSON(w, r, http.StatusInternalServerError, "internal", nil)
@@ -160,6 +170,9 @@ func (s *Server) writeProblemJSON(w http.ResponseWriter, r *http.Request, status
 	case "internal":
 		body.Title = lang.T("error.server.title")
 		body.Detail = lang.T("error.server.body", "request_id", st.ID)
+	case kindUnavailable:
+		body.Title = lang.T("error.unavailable.title")
+		body.Detail = lang.T("error.unavailable.body")
 	case problem.NotFound.String():
 		body.Title = lang.T("error.notfound.title")
 	case problem.Forbidden.String():
