@@ -337,8 +337,9 @@ func mfaConfig(cfg config.Config) flow.MFAConfig {
 			authn.TOTP: cfg.MFA.Levels.TOTP, authn.Recovery: cfg.MFA.Levels.Recovery, authn.Support: cfg.MFA.Levels.Support,
 			authn.WebAuthn: cfg.MFA.Levels.WebAuthn,
 		},
-		Actions:        map[string]int{},
-		RequiredGroups: cfg.MFA.RequiredGroups,
+		Actions:            map[string]int{},
+		RequiredGroups:     cfg.MFA.RequiredGroups,
+		EnrolAtFirstSignIn: cfg.MFA.EnrolAtFirstSignIn,
 	}
 	for _, x := range cfg.MFA.Methods {
 		if x == "sms" && cfg.SMS.Sender == "off" {

@@ -177,6 +177,11 @@ type MFA struct {
 	// RequiredGroups make a second factor required for members of these
 	// groups when mode is optional.
 	RequiredGroups []string `yaml:"required_groups"`
+	// EnrolAtFirstSignIn lets an account that must have a second step but
+	// has none bind one at its first sign-in with the password alone
+	// (trust on first use; the IDEP profile). Off, the account first
+	// proves its registered address, or needs an invitation.
+	EnrolAtFirstSignIn bool `yaml:"enrol_at_first_sign_in"`
 }
 
 // Levels are method strengths.
@@ -449,7 +454,7 @@ func Default() Config {
 			EmailTTL:    Duration(30 * time.Minute),
 			SMSTTL:      Duration(5 * time.Minute),
 			ReauthAfter: Duration(10 * time.Minute),
-			Levels:      Levels{Password: 1, Email: 2, SMS: 2, TOTP: 3, Recovery: 3, Support: 3, WebAuthn: 4},
+			Levels:      Levels{Password: 1, Email: 1, SMS: 2, TOTP: 3, Recovery: 3, Support: 3, WebAuthn: 4},
 		},
 		SMS:  SMS{Sender: "dev", DefaultRegion: "NO", PerNumber: 5, PerAccount: 10, PerIP: 20, Global: 500},
 		OIDC: OIDC{Enabled: true, AccessTokenTTL: Duration(10 * time.Minute), RefreshTokenTTL: Duration(30 * 24 * time.Hour), KeyRotation: Duration(30 * 24 * time.Hour)},
@@ -788,9 +793,17 @@ func (c Config) Validate() (warnings []string, err error) {
 	if c.MFA.ReauthAfter.D() < time.Minute || c.MFA.ReauthAfter.D() > 12*time.Hour {
 		add("mfa.reauth_after", "must be between 1m and 12h, but is %s", c.MFA.ReauthAfter)
 	}
-	for name, lvl := range map[string]int{"password": c.MFA.Levels.Password, "email": c.MFA.Levels.Email, "sms": c.MFA.Levels.SMS, "totp": c.MFA.Levels.TOTP, "recovery": c.MFA.Levels.Recovery, "support": c.MFA.Levels.Support, "webauthn": c.MFA.Levels.WebAuthn} {
-		if lvl < 1 || lvl > 4 {
-			add("mfa.levels."+name, "must be between 1 and 4, but is %d", lvl)
+	// The assurance model (docs/security/assurance.md): a password or an
+	// emailed code is one factor, level 1, whatever is configured; a
+	// second factor makes a two-factor sign-in, level 2 at least.
+	for name, lvl := range map[string]int{"password": c.MFA.Levels.Password, "email": c.MFA.Levels.Email} {
+		if lvl != 1 {
+			add("mfa.levels."+name, "must be 1 (alone it is one factor; see docs/security/assurance.md), but is %d", lvl)
+		}
+	}
+	for name, lvl := range map[string]int{"sms": c.MFA.Levels.SMS, "totp": c.MFA.Levels.TOTP, "recovery": c.MFA.Levels.Recovery, "support": c.MFA.Levels.Support, "webauthn": c.MFA.Levels.WebAuthn} {
+		if lvl < 2 || lvl > 4 {
+			add("mfa.levels."+name, "must be between 2 and 4 (a second factor makes two), but is %d", lvl)
 		}
 	}
 	for name, a := range c.MFA.Actions {

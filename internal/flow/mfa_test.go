@@ -96,6 +96,19 @@ func enrolTOTP(t *testing.T, e *env, res flow.Result) (string, []string) {
 	return en.Secret, codes
 }
 
+// freshWho signs in with the password and the authenticator: a session at
+// the account's full level, as a sensitive change needs.
+func freshWho(t *testing.T, e *env, c flow.Client, email, seed string) flow.Who {
+	t.Helper()
+	e.clock.Advance(30 * time.Second) // a new TOTP step
+	p := passwordStep(t, e, c, email)
+	out, err := e.svc.VerifyFactor(t.Context(), c, p.Pending, keyOf(t, e, c, p.Pending, authn.TOTP), totpCode(t, e, seed, 0), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return flow.Who{Account: out.Account, Session: out.Session}
+}
+
 func passwordStep(t *testing.T, e *env, c flow.Client, email string) flow.Result {
 	t.Helper()
 	f, err := e.svc.StartLogin(t.Context(), c, email, false)
@@ -219,7 +232,7 @@ func TestSecondFactorsWorkExactlyOnce(t *testing.T) {
 	dialects(t, func(t *testing.T, e *env) {
 		ph := withMFA(t, e, flow.MFAOptional, 0)
 		res := signUp(t, e, "par@example.no")
-		_, codes := enrolTOTP(t, e, res)
+		seed, codes := enrolTOTP(t, e, res)
 		parallel := func(fn func(i int) error) int { return parallelKeys(t, 20, fn)[""] }
 		// Twenty flows, one recovery code.
 		var flows []string
@@ -234,7 +247,7 @@ func TestSecondFactorsWorkExactlyOnce(t *testing.T) {
 		}
 
 		// An SMS code, twenty times in one flow.
-		who := flow.Who{Account: res.Account, Session: res.Session}
+		who := freshWho(t, e, browserA, "par@example.no", seed)
 		pf, err := e.svc.StartAddPhone(t.Context(), browserA, who, "+47 912 34 567")
 		if err != nil {
 			t.Fatal(err)
@@ -263,6 +276,7 @@ func TestSMSLimits(t *testing.T) {
 	e := newEnv(t)
 	ph := withMFA(t, e, flow.MFAOptional, 0)
 	e.svc.SMSLimits = flow.SMSLimits{PerNumber: 3, PerAccount: 100, PerIP: 5, Global: 1000, Countries: []string{"NO", "SE"}}
+	e.svc.MFA.ReauthAfter = 3 * time.Hour // the test spans an hour of sign-in
 	e.svc.Config.ResendAfter = time.Second
 	var results []flow.Result
 	for i := range 3 {
@@ -327,7 +341,7 @@ func TestStepUp(t *testing.T) {
 	ph := withMFA(t, e, flow.MFAOptional, 20)
 	res := signUp(t, e, "pay@example.no")
 	seed, _ := enrolTOTP(t, e, res)
-	who := flow.Who{Account: res.Account, Session: res.Session}
+	who := freshWho(t, e, browserA, "pay@example.no", seed)
 	f, _ := e.svc.StartAddPhone(t.Context(), browserA, who, "+4798765432")
 	if err := e.svc.ConfirmPhone(t.Context(), browserA, who, f.ID, ph.lastCode(t, "+4798765432")); err != nil {
 		t.Fatal(err)
@@ -434,8 +448,9 @@ func TestEmailSecondFactor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Session.Level != 2 || !slices.Contains(out.Session.AMR, "mca") {
-		t.Errorf("email-factor session: level %d amr %v", out.Session.Level, out.Session.AMR)
+	// The mailbox is not a second factor: level 1, no "mfa".
+	if out.Session.Level != 1 || !slices.Equal(out.Session.AMR, []string{"pwd", "mca"}) {
+		t.Errorf("email-factor session: level %d amr %v, want 1 [pwd mca]", out.Session.Level, out.Session.AMR)
 	}
 	_, err = e.svc.UseFactorLink(t.Context(), browserA, token, false)
 	wantProblem(t, err, "flow.gone")
@@ -459,11 +474,13 @@ func TestEmailSecondFactor(t *testing.T) {
 	}
 }
 
-// IDEP: the first sign-in of an account without an address asks for one.
+// IDEP: the first sign-in of an account without an address asks for one
+// (first-use binding, which the IDEP profile turns on).
 func TestRequiredFactorIsSetUpAtFirstSignIn(t *testing.T) {
 	e := newEnv(t)
 	withMFA(t, e, flow.MFARequired, 0)
 	e.svc.MFA.Methods = []authn.Method{authn.Email}
+	e.svc.MFA.EnrolAtFirstSignIn = true
 	if _, err := e.svc.CreateAccount(t.Context(), flow.NewAccount{Username: "10043", Name: "Nils", Password: goodPassword}); err != nil {
 		t.Fatal(err)
 	}

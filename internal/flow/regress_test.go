@@ -77,7 +77,7 @@ func TestReauthAndStepUpRotateTheSession(t *testing.T) {
 
 	t.Run("step-up", func(t *testing.T) {
 		// A level-1 session, as a remembered browser opens.
-		token, sess, err := e.svc.Sessions.Create(t.Context(), res.Account.ID, session.Auth{AMR: []string{"pwd"}, Level: 1}, session.Client{})
+		token, sess, err := e.svc.Sessions.Create(t.Context(), res.Account.ID, session.Auth{AMR: []string{"pwd"}, Level: 1, Methods: []string{"password"}}, session.Client{})
 		if err != nil {
 			t.Fatal(err)
 		}

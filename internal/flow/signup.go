@@ -140,7 +140,10 @@ func (s *Service) CompleteSignup(ctx context.Context, c Client, flowID, name, pw
 	}
 	s.log().Info("account created", "account", acct.ID, "via", "signup")
 	s.Mailer.Send(ctx, f.Email, c.Lang, "welcome", map[string]any{"name": name, "login_url": s.link("/login")})
-	return s.finishLogin(ctx, c, acct, []authn.Method{authn.Password})
+	// The sign-up proved the mailbox (its code) and chose the password in
+	// one flow: both count, so a required authenticator is set up next
+	// without proving the address again.
+	return s.finishLogin(ctx, c, acct, []authn.Method{authn.Email, authn.Password})
 }
 
 // consume marks a flow used, after check (run inside the update) passes.

@@ -261,7 +261,7 @@ func TestAuthorize_Prompt(t *testing.T) {
 		e.signIn("acct-1", 1, "pwd")
 		pk := newPKCE()
 		params := e.authParams("web", pk, "openid")
-		params.Set("acr_values", "idporten-loa-high "+op.ACRLevel3)
+		params.Set("acr_values", "urn:example:unknown "+op.ACRLevel3)
 		h := e.authorize(params)
 		need(t, h, "step-up", 3) // the weaker of the two will do
 		e.stepUp(3, "pwd", "otp", "mfa")
@@ -274,15 +274,29 @@ func TestAuthorize_Prompt(t *testing.T) {
 		}
 		_, c := claims(t, tr.IDToken)
 		if c["acr"] != op.ACRLevel3 {
-			t.Errorf("acr = %v, want %s (level 3 satisfies it, not idporten-loa-high)", c["acr"], op.ACRLevel3)
+			t.Errorf("acr = %v, want %s (the known value level 3 satisfies)", c["acr"], op.ACRLevel3)
 		}
 	})
 	t.Run("an essential acr claim is a requirement", func(t *testing.T) {
 		defer e.use(t)()
 		e.signIn("acct-1", 2, "pwd", "sms", "otp", "mfa")
 		params := e.authParams("web", newPKCE(), "openid")
-		params.Set("claims", `{"id_token":{"acr":{"essential":true,"values":["idporten-loa-high"]}}}`)
+		params.Set("claims", `{"id_token":{"acr":{"essential":true,"values":["`+op.ACRLevel4+`"]}}}`)
 		need(t, e.authorize(params), "step-up", 4)
+	})
+	t.Run("an upstream's acr is never granted for a local sign-in", func(t *testing.T) {
+		defer e.use(t)()
+		// Even a level-4 local session (a security key) is not ID-porten.
+		e.signIn("acct-1", 4, "pwd", "hwk", "mfa")
+		params := e.authParams("web", newPKCE(), "openid")
+		params.Set("claims", `{"id_token":{"acr":{"essential":true,"values":["idporten-loa-high"]}}}`)
+		h := e.authorize(params)
+		if h.status == http.StatusOK && strings.Contains(h.body, "idporten-loa-high") {
+			t.Fatalf("an essential idporten-loa-high was answered: %d %s", h.status, h.body)
+		}
+		if !strings.Contains(h.location.RawQuery+h.body, "invalid_request") {
+			t.Errorf("essential idporten-loa-high = %d %s %v, want invalid_request", h.status, h.body, h.location)
+		}
 	})
 	t.Run("prompt=none with too low a level is login_required", func(t *testing.T) {
 		defer e.use(t)()

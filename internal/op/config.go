@@ -97,22 +97,22 @@ type ACR struct {
 // The ACR values of the default mapping, one per level of package authn.
 const (
 	ACRLevel1 = "urn:portvakt:level:1" // password
-	ACRLevel2 = "urn:portvakt:level:2" // a code by email or SMS
+	ACRLevel2 = "urn:portvakt:level:2" // password and an SMS code
 	ACRLevel3 = "urn:portvakt:level:3" // TOTP, recovery or support code
 	ACRLevel4 = "urn:portvakt:level:4" // security key or passkey
 )
 
 // DefaultACR is the ACR mapping when the configuration sets none: the
-// four Portvakt levels, and ID-porten's names for the levels clients
-// written for ID-porten ask for ("idporten-loa-substantial" is level 3,
-// "idporten-loa-high" level 4).
+// four Portvakt levels (package authn). An upstream's values, such as
+// ID-porten's idporten-loa-high, are never mapped to local levels: a
+// local security key is not ID-porten, and a token says
+// idporten-loa-high only for a session that ID-porten itself signed in at
+// that level (store.Session.Via, the federation issue).
 var DefaultACR = []ACR{
 	{ACRLevel1, 1},
 	{ACRLevel2, 2},
 	{ACRLevel3, 3},
 	{ACRLevel4, 4},
-	{"idporten-loa-substantial", 3},
-	{"idporten-loa-high", 4},
 }
 
 // ClientConfig describes a client, from the configuration file or for

@@ -52,10 +52,11 @@
 //
 // # Levels and acr
 //
-// The levels are those of package authn (1 password … 4 security key).
-// Config.ACR maps ACR values to them (DefaultACR: urn:portvakt:level:1
-// to :4, and ID-porten's idporten-loa-substantial = 3 and
-// idporten-loa-high = 4). A request's acr_values, or the essential acr of
+// The levels are those of package authn (authn.Assess: 1 one factor, 2
+// password and SMS, 3 password and an authenticator or recovery code, 4 a
+// security key or passkey). Config.ACR maps ACR values to them
+// (DefaultACR: urn:portvakt:level:1 to :4). An upstream's values
+// (idporten-loa-high) are never mapped onto local levels. A request's acr_values, or the essential acr of
 // its claims parameter, demand the lowest level among the values it
 // names; the ID token's acr is the strongest requested value the
 // session's level satisfies, or the level's own value.

@@ -157,7 +157,7 @@ func TestDiscovery(t *testing.T) {
 			t.Errorf("grant_types_supported has %q", g)
 		}
 	}
-	if got := list("acr_values_supported"); !slices.Contains(got, "idporten-loa-high") || !slices.Contains(got, op.ACRLevel4) {
+	if got := list("acr_values_supported"); slices.Contains(got, "idporten-loa-high") || !slices.Contains(got, op.ACRLevel4) {
 		t.Errorf("acr_values_supported = %v", got)
 	}
 	keys := e.get(e.srv.URL + "/keys")
