@@ -226,11 +226,15 @@ func TestRevoke(t *testing.T) {
 	if _, err := e.m.Load(t.Context(), token); !errors.Is(err, session.ErrNoSession) {
 		t.Errorf("Load after Revoke = %v", err)
 	}
+	if got := e.endedIDs(); !slices.Equal(got, []string{s.ID}) {
+		t.Errorf("after Revoke, Ended was told of %v, want %s", got, s.ID)
+	}
+	// A session already gone is not an error, and not ended again.
 	if err := e.m.Revoke(t.Context(), s.ID); err != nil {
 		t.Errorf("revoking a session twice = %v, want nil", err)
 	}
 	if got := e.endedIDs(); !slices.Equal(got, []string{s.ID}) {
-		t.Errorf("Ended was told of %v, want only %s once", got, s.ID)
+		t.Errorf("after revoking twice, Ended was told of %v, want only %s once", got, s.ID)
 	}
 	e.m.Ended = nil
 	_, s2 := e.create(t, e.acct)
