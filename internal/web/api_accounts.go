@@ -202,24 +202,62 @@ func (s *Server) apiRecovery(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusCreated, FlowJSON{FlowID: f.ID, FlowToken: tok, Email: f.Email, ExpiresAt: f.ExpiresAt.UTC(), Next: next})
 }
 
-// apiRecoveryLink uses an emailed link's token. A reset link continues
-// the flow under a new flow token; a magic link signs in.
+// apiRecoveryLink uses an emailed link's token, with the flow token of the
+// client that asked for it (a link works only where it was asked for). A
+// reset link continues the flow; a magic link signs in.
 func (s *Server) apiRecoveryLink(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Token     string `json:"token"`
+		FlowToken string `json:"flow_token"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	f, res, err := s.Flows.UseLink(r.Context(), s.apiClient(r, in.FlowToken), in.Token)
+	if err != nil {
+		return err
+	}
+	return s.apiAfterLink(w, r, f, res, in.FlowToken)
+}
+
+func (s *Server) apiAfterLink(w http.ResponseWriter, r *http.Request, f store.Flow, res *flow.Result, tok string) error {
+	if res != nil {
+		return s.apiSignedIn(w, r, *res, tok)
+	}
+	return writeJSON(w, http.StatusOK, FlowJSON{FlowID: f.ID, FlowToken: tok, Email: f.Email, ExpiresAt: f.ExpiresAt.UTC(), Next: "password"})
+}
+
+// apiRecoveryLinkElsewhere is the link opened by a client other than the
+// one that asked: it answers a code to type there (flow.LinkCode).
+func (s *Server) apiRecoveryLinkElsewhere(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Token string `json:"token"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	tok := newFlowToken()
-	f, res, err := s.Flows.UseLink(r.Context(), s.apiClient(r, tok), in.Token)
+	code, minutes, err := s.Flows.LinkCode(r.Context(), s.apiClient(r, ""), in.Token)
 	if err != nil {
 		return err
 	}
-	if res != nil {
-		return s.apiSignedIn(w, r, *res, tok)
+	return writeJSON(w, http.StatusOK, map[string]any{"code": code, "minutes": minutes})
+}
+
+// apiRecoveryLinkCode takes, in the client that asked, the code another
+// client got for the link.
+func (s *Server) apiRecoveryLinkCode(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		flowRef
+		Code string `json:"code"`
 	}
-	return writeJSON(w, http.StatusOK, FlowJSON{FlowID: f.ID, FlowToken: tok, Email: f.Email, ExpiresAt: f.ExpiresAt.UTC(), Next: "password"})
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	f, res, err := s.Flows.VerifyLinkCode(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Code)
+	if err != nil {
+		return err
+	}
+	return s.apiAfterLink(w, r, f, res, in.FlowToken)
 }
 
 func (s *Server) apiRecoveryPassword(w http.ResponseWriter, r *http.Request) error {

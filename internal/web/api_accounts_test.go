@@ -139,18 +139,26 @@ func TestAPIJourneysAndLogCanary(t *testing.T) {
 		t.Fatalf("sign in = %d %s", status, body)
 	}
 
-	// Recovery by link from another client: the link token continues the
-	// flow there.
+	// Recovery by link: the link works only with the flow token of the
+	// client that asked; any other gets a code to carry back instead.
 	other := newAPIClient(t, e, "en")
 	other.call("POST", "/api/v1/recovery", map[string]string{"email": "api@example.no", "method": "link"}, &f)
 	if f.Next != "check_mail" {
 		t.Errorf("recovery by link next = %q", f.Next)
 	}
+	asked := f
 	linkToken := lastLinkToken(t, e, "api@example.no")
-	if status, body := other.call("POST", "/api/v1/recovery/link", map[string]string{"token": linkToken}, &f); status != 200 || f.Next != "password" {
-		t.Fatalf("use link = %d %s", status, body)
+	if status, body := other.call("POST", "/api/v1/recovery/link", map[string]string{"token": linkToken}, nil); status != 403 || !strings.Contains(body, "link.other_browser") {
+		t.Errorf("link without the asking client's flow token = %d %s, want 403 link.other_browser", status, body)
 	}
-	if status, body := other.call("POST", "/api/v1/recovery/link", map[string]string{"token": linkToken}, nil); status != 410 || !strings.Contains(body, "link.used") {
+	var elsewhere struct{ Code string }
+	if status, body := c.call("POST", "/api/v1/recovery/link/elsewhere", map[string]string{"token": linkToken}, &elsewhere); status != 200 || len(elsewhere.Code) != 6 {
+		t.Fatalf("link opened elsewhere = %d %s", status, body)
+	}
+	if status, body := other.call("POST", "/api/v1/recovery/link-code", map[string]string{"flow_id": asked.FlowID, "flow_token": asked.FlowToken, "code": elsewhere.Code}, &f); status != 200 || f.Next != "password" {
+		t.Fatalf("code from elsewhere = %d %s", status, body)
+	}
+	if status, body := other.call("POST", "/api/v1/recovery/link", map[string]string{"token": linkToken, "flow_token": asked.FlowToken}, nil); status != 410 || !strings.Contains(body, "link.used") {
 		t.Errorf("second use of the link = %d %s", status, body)
 	}
 	if status, body := other.call("POST", "/api/v1/recovery/password", map[string]string{"flow_id": f.FlowID, "flow_token": f.FlowToken, "password": newPassword}, &sess); status != 200 {

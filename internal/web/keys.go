@@ -56,7 +56,6 @@ func (s *Server) keyRegister(w http.ResponseWriter, r *http.Request) error {
 	}
 	// A first strong factor comes with recovery codes, shown once.
 	return s.showCodes(w, r, codes, "/account/security?notice=key-added#keys")
-	return nil
 }
 
 func (s *Server) keyRename(w http.ResponseWriter, r *http.Request) error {

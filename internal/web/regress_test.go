@@ -40,7 +40,11 @@ func TestStepUpReturnToStaysLocal(t *testing.T) {
 	}
 	stepUp := func(level int, returnTo string) (*handlerBrowser, *http.Response) {
 		t.Helper()
-		token, _, err := e.app.Sessions.Create(t.Context(), acct.ID, session.Auth{AMR: []string{"pwd", "otp", "mfa"}, Level: level}, session.Client{})
+		auth := session.Auth{AMR: []string{"pwd"}, Level: 1, Methods: []string{"password"}}
+		if level >= 3 {
+			auth = session.Auth{AMR: []string{"pwd", "otp", "mfa"}, Level: level, Methods: []string{"password", "totp"}}
+		}
+		token, _, err := e.app.Sessions.Create(t.Context(), acct.ID, auth, session.Client{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +67,7 @@ func TestStepUpReturnToStaysLocal(t *testing.T) {
 	})
 
 	t.Run("after the second factor", func(t *testing.T) {
-		_, s, err := e.app.Sessions.Create(t.Context(), acct.ID, session.Auth{AMR: []string{"pwd"}, Level: 1}, session.Client{})
+		_, s, err := e.app.Sessions.Create(t.Context(), acct.ID, session.Auth{AMR: []string{"pwd"}, Level: 1, Methods: []string{"password"}}, session.Client{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -177,6 +177,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/recovery/code", s.api(s.apiCode(s.Flows.VerifyRecoveryCode, "password")))
 	mux.Handle("POST /api/v1/recovery/resend", s.api(s.apiResend(s.Flows.ResendRecoveryCode)))
 	mux.Handle("POST /api/v1/recovery/link", s.api(s.apiRecoveryLink))
+	mux.Handle("POST /api/v1/recovery/link/elsewhere", s.api(s.apiRecoveryLinkElsewhere))
+	mux.Handle("POST /api/v1/recovery/link-code", s.api(s.apiRecoveryLinkCode))
 	mux.Handle("POST /api/v1/recovery/password", s.api(s.apiRecoveryPassword))
 	mux.Handle("POST /api/v1/recovery/cancel", s.api(s.apiRecoveryCancel))
 	mux.Handle("POST /api/v1/password/check", s.api(s.apiPasswordCheck))
