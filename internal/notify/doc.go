@@ -21,6 +21,12 @@
 // dropped. Run polls every Interval; Kick, wired to Config.Enqueued, makes
 // it start at once.
 //
+// The lease is short (DefaultLease, 20 s) and renewed while the worker
+// sends, so a node that dies holding mail hands it over within about 30 s:
+// when the lease ends, another node's next pass sends it. SMTP connects
+// within DialTimeout and the conversation is bounded by Timeout, so a
+// silent server never holds the worker.
+//
 // # Transports
 //
 // SMTP submits to a mail server through github.com/wneessen/go-mail. The

@@ -34,9 +34,13 @@ const (
 	TLSNone = "none"
 )
 
-// DefaultSMTPTimeout bounds dialling and each SMTP command when
-// SMTPConfig.Timeout is zero.
+// DefaultSMTPTimeout bounds the SMTP conversation when SMTPConfig.Timeout
+// is zero.
 const DefaultSMTPTimeout = 30 * time.Second
+
+// DefaultSMTPDialTimeout bounds connecting (TCP, and TLS for implicit)
+// when SMTPConfig.DialTimeout is zero.
+const DefaultSMTPDialTimeout = 10 * time.Second
 
 // SMTPConfig describes the mail server the SMTP transport submits to.
 type SMTPConfig struct {
@@ -55,8 +59,15 @@ type SMTPConfig struct {
 	// From is the sender, e.g. "Portvakt <no-reply@id.example.com>". Its
 	// domain also ends every Message-ID.
 	From string
-	// Timeout bounds dialling and each command; 0 means DefaultSMTPTimeout.
+	// Timeout bounds the conversation: go-mail sets it as the
+	// connection's deadline after connecting and again before the message
+	// is sent, so a server that stops answering (at the greeting, after
+	// DATA, anywhere) fails the delivery instead of holding the outbox
+	// worker. 0 means DefaultSMTPTimeout.
 	Timeout time.Duration
+	// DialTimeout bounds connecting; 0 means DefaultSMTPDialTimeout (or
+	// Timeout, if that is shorter).
+	DialTimeout time.Duration
 	// RootCAs verifies the server's certificate; nil means the system
 	// roots. Tests pass the pool of their loopback server. There is
 	// deliberately no switch to skip verification.
@@ -107,6 +118,9 @@ func (c SMTPConfig) Validate() error {
 	if c.Timeout < 0 {
 		add("timeout %s is negative", c.Timeout)
 	}
+	if c.DialTimeout < 0 {
+		add("dial timeout %s is negative", c.DialTimeout)
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("notify: invalid SMTP config: %s", strings.Join(problems, "; "))
 	}
@@ -137,6 +151,7 @@ type SMTP struct {
 	domain string
 	addr   string // host:port, for errors
 	opts   []gomail.Option
+	dial   time.Duration
 }
 
 // NewSMTP validates cfg (see SMTPConfig.Validate) and returns the transport.
@@ -192,15 +207,20 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 			gomail.WithPassword(cfg.Password),
 		)
 	}
+	dial := cfg.DialTimeout
+	if dial == 0 {
+		dial = min(DefaultSMTPDialTimeout, timeout)
+	}
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(port))
-	return &SMTP{cfg: cfg, from: from, domain: domain, addr: addr, opts: opts}, nil
+	return &SMTP{cfg: cfg, from: from, domain: domain, addr: addr, opts: opts, dial: dial}, nil
 }
 
 // Deliver sends m as a multipart/alternative (text and HTML) message and
 // returns nil once the server has accepted it. The Message-ID is derived
 // from m.ID, so a retry that reaches the recipient twice can be recognised
-// as one message. ctx bounds dialling; every later command is bounded by
-// the configured Timeout. The password never appears in an error.
+// as one message. Connecting is bounded by ctx and the DialTimeout, the
+// conversation by the Timeout (go-mail does not watch ctx once
+// connected). The password never appears in an error.
 func (s *SMTP) Deliver(ctx context.Context, m store.Message) error {
 	if m.Channel != "" && m.Channel != store.ChannelEmail {
 		return fmt.Errorf("notify: smtp cannot deliver %q messages", m.Channel)
@@ -213,7 +233,10 @@ func (s *SMTP) Deliver(ctx context.Context, m store.Message) error {
 	if err != nil {
 		return fmt.Errorf("notify: smtp client: %w", err)
 	}
-	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
+	// go-mail uses this context only to connect.
+	dctx, cancel := context.WithTimeout(ctx, s.dial)
+	defer cancel()
+	if err := client.DialAndSendWithContext(dctx, msg); err != nil {
 		return fmt.Errorf("notify: smtp %s: %w", s.addr, err)
 	}
 	return nil

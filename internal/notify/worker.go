@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,10 +15,19 @@ import (
 )
 
 // Worker defaults, used when the matching field is zero.
+//
+// The lease is short so that the mail of a node that dies is handed over
+// quickly: its claimed messages become due again when the lease ends, and
+// another node's next pass (within DefaultInterval) sends them, so they go
+// out within DefaultLease + DefaultInterval (25 s; emailed codes last
+// minutes). A live worker renews its lease while it sends.
 const (
 	DefaultBatch    = 10
-	DefaultLease    = 5 * time.Minute
+	DefaultLease    = 20 * time.Second
 	DefaultInterval = 5 * time.Second
+	// DefaultDeliverTimeout bounds one delivery attempt, whatever the
+	// transport's own timeouts.
+	DefaultDeliverTimeout = 2 * time.Minute
 )
 
 // Backoff bounds for DefaultBackoff.
@@ -60,11 +70,19 @@ type Worker struct {
 	Logger *slog.Logger
 	// Batch is how many messages one claim takes; 0 means DefaultBatch.
 	Batch int
-	// Lease is how long claimed messages are reserved for this worker; 0
-	// means DefaultLease. It must exceed Batch deliveries at the
-	// transport's timeout: a message is not started once its lease ran
-	// out, since another worker may have claimed it.
+	// Lease is how long claimed messages are reserved for this worker
+	// without a renewal; 0 means DefaultLease. The worker renews the lease
+	// of its batch every RenewEvery while it sends, and before each
+	// message; once a renewal finds that another worker took messages
+	// over (the lease ran out, say while the database was away), it sends
+	// no more of the batch.
 	Lease time.Duration
+	// RenewEvery is how often the lease is renewed during a send; 0 means
+	// a third of Lease.
+	RenewEvery time.Duration
+	// DeliverTimeout bounds one delivery attempt; 0 means
+	// DefaultDeliverTimeout.
+	DeliverTimeout time.Duration
 	// Backoff gives the delay before the next attempt after attempts
 	// failed ones (attempts ≥ 1). Nil means DefaultBackoff. Results under
 	// a second are raised to a second.
@@ -143,39 +161,140 @@ func (w *Worker) DeliverDue(ctx context.Context) (sent, failed int, err error) {
 		if err := ctx.Err(); err != nil {
 			return sent, failed, err
 		}
-		claimed := w.now()
-		msgs, err := w.Outbox.ClaimMessages(ctx, claimed, batch, lease)
+		msgs, err := w.Outbox.ClaimMessages(ctx, w.now(), batch, lease)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("notify: claim messages: %w", err))
 			return sent, failed, errors.Join(errs...)
 		}
-		for _, m := range msgs {
-			left := lease - w.now().Sub(claimed)
-			if left <= 0 || ctx.Err() != nil {
-				// The lease ran out: another worker may hold the rest
-				// by now. They come back when it expires.
-				return sent, failed, errors.Join(append(errs, ctx.Err())...)
-			}
-			ok, err := w.deliver(ctx, m, left)
-			if err != nil {
-				errs = append(errs, err)
-			}
-			if ok {
-				sent++
-			} else {
-				failed++
-			}
+		s, f, err := w.deliverBatch(ctx, msgs, lease)
+		sent, failed = sent+s, failed+f
+		if err != nil {
+			errs = append(errs, err)
 		}
-		if len(msgs) < batch {
+		if len(msgs) < batch || ctx.Err() != nil {
 			return sent, failed, errors.Join(errs...)
 		}
 	}
 }
 
+// deliverBatch tries each claimed message once while keeping their lease
+// alive. It stops early when the lease is lost or ctx ends; the messages
+// not tried come back when their lease ends.
+func (w *Worker) deliverBatch(ctx context.Context, msgs []store.Message, lease time.Duration) (sent, failed int, err error) {
+	if len(msgs) == 0 {
+		return 0, 0, nil
+	}
+	l := &heldLease{w: w, d: lease, held: msgs[0].NextAttemptAt}
+	for _, m := range msgs {
+		l.ids = append(l.ids, m.ID)
+	}
+	every := w.RenewEvery
+	if every <= 0 {
+		every = lease / 3
+	}
+	rctx, stop := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case <-t.C:
+				l.renew(rctx)
+			}
+		}
+	}()
+	defer func() { stop(); <-renewed }()
+
+	var errs []error
+	for _, m := range msgs {
+		if ctx.Err() != nil {
+			return sent, failed, errors.Join(append(errs, ctx.Err())...)
+		}
+		// Renewing first also tells whether another worker took the
+		// batch over while this one was busy with the previous message.
+		if !l.renew(ctx) {
+			return sent, failed, errors.Join(errs...)
+		}
+		ok, err := w.deliver(ctx, m, l)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ok {
+			sent++
+		} else {
+			failed++
+		}
+	}
+	return sent, failed, errors.Join(errs...)
+}
+
+// heldLease is the lease on a claimed batch: the messages not yet marked
+// and the lease end the store holds for them.
+type heldLease struct {
+	w *Worker
+	d time.Duration
+
+	mu   sync.Mutex // held across renewals and marks, so they do not cross
+	held time.Time
+	ids  []string
+	lost bool
+}
+
+// renew moves the lease of the unmarked messages to now+d and reports
+// whether the batch is still this worker's. A renewal that fails on a
+// database error keeps the batch as long as its lease has not run out.
+func (l *heldLease) renew(ctx context.Context) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost {
+		return false
+	}
+	if len(l.ids) == 0 {
+		return true
+	}
+	now := l.w.now()
+	until := now.Add(l.d)
+	n, err := l.w.Outbox.RenewMessageLeases(ctx, l.ids, l.held, until)
+	switch {
+	case err != nil:
+		if !now.Before(l.held) {
+			l.lost = true
+		}
+		if ctx.Err() == nil {
+			l.w.logger().WarnContext(ctx, "outbox lease not renewed", "messages", len(l.ids), "lost", l.lost, "err", err)
+		}
+	case n < len(l.ids):
+		// Another worker claimed some after the lease ran out; the
+		// rest come back when theirs ends.
+		l.lost = true
+		l.w.logger().WarnContext(ctx, "outbox lease lost to another worker", "messages", len(l.ids), "still_held", n)
+	default:
+		l.held = until
+	}
+	return !l.lost
+}
+
+// mark runs fn, which records the outcome of message id, and drops id
+// from the lease, without a renewal in between.
+func (l *heldLease) mark(id string, fn func() error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ids = slices.DeleteFunc(l.ids, func(x string) bool { return x == id })
+	return fn()
+}
+
 // deliver tries m once and records the outcome. ok reports whether the
 // transport accepted it; err an outbox failure while recording.
-func (w *Worker) deliver(ctx context.Context, m store.Message, left time.Duration) (ok bool, err error) {
-	dctx, cancel := context.WithTimeout(ctx, left)
+func (w *Worker) deliver(ctx context.Context, m store.Message, l *heldLease) (ok bool, err error) {
+	timeout := w.DeliverTimeout
+	if timeout <= 0 {
+		timeout = DefaultDeliverTimeout
+	}
+	dctx, cancel := context.WithTimeout(ctx, timeout)
 	derr := w.Transport.Deliver(dctx, m)
 	cancel()
 	if w.Attempted != nil {
@@ -183,7 +302,7 @@ func (w *Worker) deliver(ctx context.Context, m store.Message, left time.Duratio
 	}
 	now := w.now()
 	if derr == nil {
-		if err := w.Outbox.MarkMessageSent(ctx, m.ID, now); err != nil {
+		if err := l.mark(m.ID, func() error { return w.Outbox.MarkMessageSent(ctx, m.ID, now) }); err != nil {
 			// Delivered but not recorded: it is sent again once the
 			// lease expires. Say so loudly.
 			w.logger().ErrorContext(ctx, "message delivered but not marked sent; it will be sent again",
@@ -198,7 +317,7 @@ func (w *Worker) deliver(ctx context.Context, m store.Message, left time.Duratio
 	text := errorText(derr, m.To)
 	w.logger().WarnContext(ctx, "message delivery failed; will retry",
 		"message_id", m.ID, "channel", m.Channel, "attempts", attempts, "next_attempt_at", next, "err", text)
-	if err := w.Outbox.MarkMessageFailed(ctx, m.ID, text, next); err != nil {
+	if err := l.mark(m.ID, func() error { return w.Outbox.MarkMessageFailed(ctx, m.ID, text, next) }); err != nil {
 		return false, fmt.Errorf("notify: mark message %s failed: %w", m.ID, err)
 	}
 	return false, nil

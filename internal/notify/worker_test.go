@@ -199,9 +199,9 @@ func TestWorker_concurrentWorkersShareTheOutbox(t *testing.T) {
 	}
 }
 
-// A message whose lease ran out during a pass is left alone: another
-// worker may have claimed it.
-func TestWorker_stopsWhenLeaseRunsOut(t *testing.T) {
+// A slow server no longer loses the batch: the lease is renewed while
+// the worker sends, so nobody else may claim the rest meanwhile.
+func TestWorker_slowServerKeepsTheLease(t *testing.T) {
 	out, c := newOutbox(), newClock()
 	m := newMailer(t, out, c)
 	for range 3 {
@@ -212,13 +212,55 @@ func TestWorker_stopsWhenLeaseRunsOut(t *testing.T) {
 	delivered := 0
 	tr := transportFunc(func(store.Message) error {
 		delivered++
-		c.Advance(time.Minute) // a slow server
+		c.Advance(time.Minute) // a slow server, slower than the lease
 		return nil
 	})
 	w := &notify.Worker{Outbox: out, Transport: tr, Now: c.Now, Lease: 90 * time.Second}
 	sent, failed, err := w.DeliverDue(t.Context())
-	if sent != 2 || failed != 0 || err != nil || delivered != 2 {
-		t.Errorf("DeliverDue = %d, %d, %v with %d deliveries; want 2, 0, nil, 2", sent, failed, err, delivered)
+	if sent != 3 || failed != 0 || err != nil || delivered != 3 {
+		t.Errorf("DeliverDue = %d, %d, %v with %d deliveries; want 3, 0, nil, 3", sent, failed, err, delivered)
+	}
+}
+
+// A worker whose lease ran out and was taken over sends no more of its
+// batch: the other worker has those messages now. (The one it was sending
+// goes out twice: delivery is at least once, and a stall past the lease
+// is when that shows.)
+func TestWorker_stopsWhenLeaseIsTakenOver(t *testing.T) {
+	out, c := newOutbox(), newClock()
+	m := newMailer(t, out, c)
+	for range 3 {
+		if err := m.Send(t.Context(), "ada@example.com", "en", notify.TemplateTest, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := map[string]int{}
+	other := &notify.Worker{Outbox: out, Now: c.Now, Lease: 90 * time.Second,
+		Transport: transportFunc(func(m store.Message) error { count[m.ID]++; return nil })}
+	first, inFlight := true, ""
+	tr := transportFunc(func(m store.Message) error {
+		count[m.ID]++
+		if first {
+			first = false
+			// Stalled past the lease (no renewal ran: RenewEvery is an
+			// hour), and another node's pass took the batch over.
+			c.Advance(2 * time.Minute)
+			if sent, _, err := other.DeliverDue(t.Context()); sent != 3 || err != nil {
+				t.Errorf("the other worker's DeliverDue = %d, %v; want all 3", sent, err)
+			}
+			inFlight = m.ID
+		}
+		return nil
+	})
+	w := &notify.Worker{Outbox: out, Transport: tr, Now: c.Now, Lease: 90 * time.Second, RenewEvery: time.Hour}
+	sent, _, err := w.DeliverDue(t.Context())
+	if sent != 1 || err != nil {
+		t.Errorf("DeliverDue = %d, %v; want 1 (the message it was sending), nil", sent, err)
+	}
+	for id, n := range count {
+		if want := map[bool]int{true: 2, false: 1}[id == inFlight]; n != want {
+			t.Errorf("message %s delivered %d times, want %d", id, n, want)
+		}
 	}
 }
 
