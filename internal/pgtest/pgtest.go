@@ -55,6 +55,9 @@ type Cluster struct {
 	dir     string   // temp dir holding data/, log and the socket
 	pgCtl   string   // absolute path of pg_ctl
 	asOwner []string // "runuser -u postgres --" when running as root
+	data    string   // data directory
+	opts    string   // postgres options given to pg_ctl start
+	logFile string
 	watcher *exec.Cmd
 	// watcherStdin is never written; the watcher acts when it closes.
 	watcherStdin io.WriteCloser
@@ -117,6 +120,32 @@ func (c *Cluster) NewDatabase(tb testing.TB) string {
 func (c *Cluster) Stop() error {
 	c.stopOnce.Do(func() { c.stopErr = c.stop() })
 	return c.stopErr
+}
+
+// StopServer stops the server of a throwaway cluster (a fast shutdown:
+// sessions are ended, connections refused from then on) but keeps its data,
+// so that a test can see how clients fare while the database is down.
+// StartServer brings it back on the same port. A test that stops the
+// server should own the cluster (Start or StartCluster), not share it.
+func (c *Cluster) StopServer() error {
+	if c.external {
+		return errors.New("pgtest: cannot stop an existing server (" + EnvDSN + ")")
+	}
+	return c.pgCtlStop(c.data)
+}
+
+// StartServer starts the server StopServer stopped, with the same data,
+// port and settings, and returns once it accepts connections.
+func (c *Cluster) StartServer() error {
+	if c.external {
+		return errors.New("pgtest: cannot start an existing server (" + EnvDSN + ")")
+	}
+	out, err := c.run(c.pgCtl, "-D", c.data, "-o", c.opts, "-l", c.logFile, "-w", "-t", "60", "start")
+	if err != nil {
+		log, _ := os.ReadFile(c.logFile)
+		return fmt.Errorf("pgtest: pg_ctl start: %w\n%s\nserver log:\n%s", err, out, log)
+	}
+	return nil
 }
 
 // Start starts a PostgreSQL cluster for this test alone and returns the DSN
@@ -292,6 +321,7 @@ func (c *Cluster) start(bin string) error {
 		out, err := c.run(c.pgCtl, "-D", data, "-o", opts, "-l", logFile, "-w", "-t", "60", "start")
 		if err == nil {
 			c.dsn = fmt.Sprintf("postgres://%s@127.0.0.1:%d/postgres?sslmode=disable", superuser, port)
+			c.data, c.opts, c.logFile = data, opts, logFile
 			break
 		}
 		log, _ := os.ReadFile(logFile)
