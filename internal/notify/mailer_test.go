@@ -116,6 +116,9 @@ var sampleData = map[string]map[string]any{
 	notify.TemplatePasswordChanged: {
 		"name": "Ada Lovelace", "when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
 		"recover_url": "https://id.example.com/recover",
+		// After a reset: every way into the account.
+		"methods":      []string{"A password", "The email address ada@example.com", "An authenticator app (Phone)"},
+		"security_url": "https://id.example.com/account/security",
 	},
 	notify.TemplateEmailVerify: {
 		"name": "Ada Lovelace", "code": "591046", "minutes": 10,

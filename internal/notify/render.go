@@ -52,7 +52,8 @@ const (
 	// account uses: when, ip, browser, signup_url.
 	TemplateRecoveryUnknown = "recovery_unknown"
 	// TemplatePasswordChanged confirms a password change: name (may be
-	// ""), when, ip, browser, recover_url.
+	// ""), when, ip, browser, recover_url; after a reset also methods
+	// (every way into the account, localized) and security_url.
 	TemplatePasswordChanged = "password_changed"
 	// TemplateEmailVerify carries the code that confirms an address added
 	// to an account: name (may be ""), code, minutes, when, ip, browser.
