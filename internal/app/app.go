@@ -449,7 +449,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	case err = <-errc:
 	case <-ctx.Done():
 		drain := a.Config.Server.DrainTimeout.D()
-		a.Logger.Info("draining", "in_flight", inflight.count(), "drain_timeout", drain.String())
+		a.Logger.Info("shutting down", "in_flight", inflight.count(), "drain_timeout", drain.String())
 		a.Web.Drain()
 		err = a.drain(hs, &inflight, drain)
 		<-errc
