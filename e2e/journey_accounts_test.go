@@ -221,7 +221,8 @@ func TestJourney_ResetByCode(t *testing.T) {
 
 // A reset link shows a button and is used only when the button is
 // pressed, so opening it (or a mail scanner fetching it) changes nothing.
-// It works once, and on another device than the one that asked for it.
+// It works once, only in the browser that asked for it; on another device
+// it shows a code to type there instead.
 func TestJourney_ResetByLink(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t)
@@ -264,18 +265,33 @@ func TestJourney_ResetByLink(t *testing.T) {
 		t.Error("a used link still offers the button")
 	}
 
-	// The second link is asked for on the laptop and read on the phone.
+	// The second link is asked for on the laptop and read on the phone: it
+	// signs nothing in there, and shows a code to type on the laptop.
 	startRecovery(t, srv, laptop, ola.Email, "link")
 	link = readLink(t, mail.next(t, "Choose a new password for Portvakt"), "/recover/link/")
 	phone.Open(link)
-	phone.Submit(`form[action="/recover/link"] button`)
-	wantPath(t, phone, "/recover/password")
-	phone.Fill("#password", newPassword)
-	phone.Submit(`form[action="/recover/password"] button[type="submit"]`)
-	wantPath(t, phone, "/account")
-	if got := accountEmails(t, phone); len(got) != 1 || got[0].Address != ola.Email {
-		t.Errorf("the phone is signed in with addresses %v, want %s", got, ola.Email)
+	if got := phone.Text("h1"); got != "Finish in the browser where you asked" {
+		t.Errorf("the link on another device shows %q", got)
 	}
+	if phone.Exists(`form[action="/recover/link"]`) {
+		t.Error("the link on another device offers to continue there")
+	}
+	phone.Submit(`form[action="/recover/link/elsewhere"] button`)
+	code := phone.Text(".code-display strong")
+	if len(code) != 6 {
+		t.Fatalf("the phone shows the code %q", code)
+	}
+	laptop.Fill("#code", code)
+	laptop.Submit(`form[action="/recover/link-code"] button[type="submit"]`)
+	wantPath(t, laptop, "/recover/password")
+	laptop.Fill("#password", newPassword)
+	laptop.Submit(`form[action="/recover/password"] button[type="submit"]`)
+	wantPath(t, laptop, "/account")
+	if got := accountEmails(t, laptop); len(got) != 1 || got[0].Address != ola.Email {
+		t.Errorf("the laptop is signed in with addresses %v, want %s", got, ola.Email)
+	}
+	phone.Open(srv.URL + "/account")
+	wantPath(t, phone, "/login")
 	mail.next(t, "Your password at Portvakt was changed")
 
 	// Once the password is set, the link still says it was used.

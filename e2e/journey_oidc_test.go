@@ -20,6 +20,7 @@ import (
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/op"
+	"github.com/portvakt/portvakt/internal/session"
 	"github.com/portvakt/portvakt/internal/store"
 )
 
@@ -95,7 +96,12 @@ func oidcAuthTime(t *testing.T, claims map[string]string) time.Time {
 // a time step before the next code.
 func oidcSetUpTOTP(t *testing.T, srv *server, clock *testClock, acct store.Account) string {
 	t.Helper()
-	who := flow.Who{Account: acct}
+	// Kari set it up in a session she opened with her password and SMS.
+	_, sess, err := srv.App.Sessions.Create(t.Context(), acct.ID, session.Auth{AMR: []string{"pwd", "sms", "mfa"}, Level: 2, Methods: []string{"password", "sms"}}, session.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	who := flow.Who{Account: acct, Session: sess}
 	enrol, err := srv.App.Flows.StartTOTP(t.Context(), who)
 	if err != nil {
 		t.Fatalf("StartTOTP: %v", err)
