@@ -24,6 +24,8 @@
 #   MUTATE_PKG_TIMEOUT  bound on one package's whole run (default 60m)
 #   MUTATE_OUT          where logs and JSON reports go (default a new temp dir)
 #   MUTATE_FLAGS        extra gremlins flags (e.g. --dry-run)
+#   MUTATE_WITHOUT      files to leave out of the copy, e.g. a test file,
+#                       to measure what it adds (the score "before" it)
 #   GREMLINS            the gremlins binary (installed at v0.6.0 if missing)
 #   PORTVAKT_TEST_POSTGRES_DSN  an existing PostgreSQL for the tests, which
 #                       saves starting a throwaway cluster for every mutant
@@ -74,6 +76,11 @@ worktree)
 	exit 2
 	;;
 esac
+
+for f in ${MUTATE_WITHOUT:-}; do
+	rm -f "$work/src/$f"
+	echo "mutate: without $f"
+done
 
 # -count=1: the coverage run sets every mutant's time limit, so it must
 # really run rather than come from the test cache.
