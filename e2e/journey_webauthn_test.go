@@ -5,8 +5,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/descope/virtualwebauthn"
+
+	"github.com/portvakt/portvakt/internal/authn/webauthn/webauthntest"
 	"github.com/portvakt/portvakt/internal/browsertest"
 	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/session"
 )
 
 // Security keys and passkeys, walked in Chromium with a virtual
@@ -212,5 +216,80 @@ func TestJourney_WebAuthn_Swedish(t *testing.T) {
 	}
 	if got := p.Text(`form[data-webauthn="passkey"] p.hint:not([hidden])`); got != "Inget lösenord behövs: enheten ber om fingeravtryck, ansikte eller pinkod." {
 		t.Errorf("the Swedish passkey hint reads %q", got)
+	}
+}
+
+// A passkey-only user (no password) without her passkey at hand gets back
+// in, in Norwegian, with a recovery code: "Glemt passordet?", the code from
+// the mail, a new password, and then, because the account has a passkey,
+// the second step of the reset, where "another way" is the recovery code
+// she saved when she made the passkey. The mailbox alone would not do.
+func TestJourney_PasskeyOnlyRecoversWithARecoveryCode(t *testing.T) {
+	t.Parallel()
+	srv := waStartServer(t)
+	const email = "passe.nokkel@example.no"
+	const newPassword = "nordlys over lofoten i januar"
+	acct, err := srv.App.Flows.CreateAccount(t.Context(), flow.NewAccount{Name: "Passe Nøkkel", Email: email, Lang: "nb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// She accepted the invitation (her mailbox) and made a passkey on her
+	// phone; Portvakt gave her recovery codes with it.
+	_, sess, err := srv.App.Sessions.Create(t.Context(), acct.ID, session.Auth{AMR: []string{"mca"}, Level: 1, Methods: []string{"email"}}, session.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	who := flow.Who{Account: acct, Session: sess}
+	rp := virtualwebauthn.RelyingParty{ID: "localhost", Name: "Portvakt", Origin: srv.URL}
+	phoneKey := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(acct.ID)})
+	cred := webauthntest.NewEC2Credential()
+	id, opts, err := srv.App.Flows.BeginKeyRegistration(t.Context(), flow.Client{Lang: "nb"}, who, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ao, err := virtualwebauthn.ParseAttestationOptions(string(opts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	att := virtualwebauthn.CreateAttestationResponse(rp, phoneKey, cred, *ao)
+	_, codes, err := srv.App.Flows.FinishKeyRegistration(t.Context(), flow.Client{Lang: "nb"}, who, id, []byte(att), "Mobilen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(codes) != 10 {
+		t.Fatalf("a first passkey came with %d recovery codes, want 10", len(codes))
+	}
+	mail := openInbox(srv, email)
+
+	// On a borrowed laptop, without the phone.
+	p := browsertest.Shared(t).NewPage(t, browsertest.AcceptLanguage("nb-NO,nb;q=0.9"))
+	startRecovery(t, srv, p, email, "code")
+	wantPath(t, p, "/recover/code")
+	enterCode(t, p, readCode(t, mail.next(t, "Kode for nytt passord")))
+	wantPath(t, p, "/recover/password")
+	p.Fill("#password", newPassword)
+	p.Submit(`form[action="/recover/password"] button[type="submit"]`)
+
+	// The reset waits for the second step, and says so.
+	wantPath(t, p, "/login/factor")
+	if got := p.Text("h1"); got != "Bekreft at det er deg før det nye passordet gjelder" {
+		t.Errorf("the reset's second step is headed %q", got)
+	}
+	if got := p.Text("main > p"); !strings.Contains(got, "det gamle passordet virker fortsatt") && !strings.Contains(got, "ingenting er endret") {
+		t.Errorf("the step's lead = %q, want it to say nothing has changed yet", got)
+	}
+	if strings.Contains(p.HTML(), "method=email") {
+		t.Error("the mailbox is offered as the second step of a reset")
+	}
+	if got := p.Text("#support-hint"); !strings.Contains(got, "brukerstøtten") {
+		t.Errorf("the step does not say how to ask support: %q", got)
+	}
+	p.Submit(`#others-title ~ ul a[href*="method=recovery"]`)
+	enterCode(t, p, codes[3])
+	wantPath(t, p, "/account")
+
+	changed := mail.next(t, "Passordet ditt hos Portvakt er endret")
+	if !strings.Contains(changed.Text, "alle veiene inn til kontoen din") || !strings.Contains(changed.Text, "Mobilen") {
+		t.Errorf("the mail after the reset does not list her ways in:\n%s", changed.Text)
 	}
 }
