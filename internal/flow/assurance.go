@@ -88,7 +88,9 @@ func (s *Service) complete(ctx context.Context, acct store.Account, used []authn
 }
 
 // fullLevel is the level of the account's weakest complete sign-in with
-// its password: what a session must reach before a sensitive change. An
+// its password: what a session must reach before a sensitive change. The
+// fallbacks count (recovery codes it has, a support code issued), so a
+// user who lost a key can sign in with a code and register a new one. An
 // account without a strong factor, or without a password, has full level
 // 1 (its complete sign-ins include one-factor ones).
 func (s *Service) fullLevel(ctx context.Context, acct store.Account) (int, error) {
@@ -102,6 +104,16 @@ func (s *Service) fullLevel(ctx context.Context, acct store.Account) (int, error
 	hasPW, err := s.hasPassword(ctx, acct.ID)
 	if err != nil || !hasPW {
 		return 1, err
+	}
+	if unused, _, err := s.Store.CountRecoveryCodes(ctx, acct.ID); err != nil {
+		return 0, err
+	} else if unused > 0 && s.mfa().allowed(authn.Recovery) {
+		strong = append(strong, authn.Recovery)
+	}
+	if has, err := s.hasSupportCode(ctx, acct.ID); err != nil {
+		return 0, err
+	} else if has && s.mfa().allowed(authn.Support) {
+		strong = append(strong, authn.Support)
 	}
 	lvl := 0
 	for _, m := range strong {
@@ -121,7 +133,7 @@ func (s *Service) assess(used []authn.Method) authn.Assurance { return s.mfa().L
 // full level, within mfa.reauth_after. Otherwise the caller sends the user
 // through Reauth (web) or answers reauth.required (API).
 func (s *Service) Recent(ctx context.Context, who Who) (bool, error) {
-	if s.now().Sub(who.Session.AuthTime) > s.mfa().ReauthAfter {
+	if s.now().Sub(who.Session.FullAuthTime) > s.mfa().ReauthAfter {
 		return false, nil
 	}
 	used := authn.Methods(who.Session.Methods)

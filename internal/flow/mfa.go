@@ -630,6 +630,9 @@ func (s *Service) ConfirmEnrolTOTP(ctx context.Context, c Client, flowID, code s
 		return Result{}, nil, err
 	}
 	s.log().Warn("second factor bound at sign-in", "account", pf.Account.ID, "kind", "totp", "first_use", s.mfa().EnrolAtFirstSignIn)
+	if _, err := s.Sessions.RevokeOthers(ctx, pf.Account.ID, ""); err != nil {
+		return Result{}, nil, err
+	}
 	res, err := s.completeFactor(ctx, c, flowID, authn.TOTP, false)
 	return res, codes, err
 }
@@ -704,6 +707,9 @@ func (s *Service) ConfirmEnrolEmail(ctx context.Context, c Client, flowID, code 
 		return Result{}, err
 	}
 	s.log().Warn("second factor bound at sign-in", "account", pf.Account.ID, "kind", "email", "first_use", true)
+	if _, err := s.Sessions.RevokeOthers(ctx, pf.Account.ID, ""); err != nil {
+		return Result{}, err
+	}
 	s.notifyAll(ctx, c, pf.Account, "factor_added", map[string]any{"factor": d.Email, "security_url": s.link("/account/security")})
 	return s.completeFactor(ctx, c, flowID, authn.Email, false)
 }
@@ -729,7 +735,10 @@ func (s *Service) updateMFA(ctx context.Context, c Client, flowID string, fn fun
 
 // upgradeSession rotates a session after a reauth or step-up: a new
 // token and a fresh auth time. A re-authentication is a full one, so its
-// methods replace the session's; a step-up adds to them. Level and amr
+// methods replace the session's and it is "recent" again; a step-up adds
+// to them but leaves the time of the last full authentication, so a stale
+// session lifted by a second factor alone (a stolen cookie and a swapped
+// SIM, say) still needs the password before a sensitive change. Level and amr
 // are what authn.Assess makes of the result.
 func (s *Service) upgradeSession(ctx context.Context, acct store.Account, sessionID string, methods []authn.Method, replace bool) (Result, error) {
 	sess, err := s.Store.GetSession(ctx, sessionID)
@@ -745,7 +754,7 @@ func (s *Service) upgradeSession(ctx context.Context, acct store.Account, sessio
 	}
 	all = authn.Methods(authn.Names(all))
 	a := s.assess(all)
-	token, sess, err := s.Sessions.Rotate(ctx, sessionID, &session.Auth{AMR: a.AMR, Level: a.Level, Methods: authn.Names(all)})
+	token, sess, err := s.Sessions.Rotate(ctx, sessionID, &session.Auth{AMR: a.AMR, Level: a.Level, Methods: authn.Names(all), Partial: !replace})
 	if err != nil {
 		return Result{}, err
 	}

@@ -418,6 +418,10 @@ func (s *Service) applyReset(ctx context.Context, c Client, flowID string, acct 
 	if _, err := s.Store.DeleteAccountFlows(ctx, acct.ID, store.FlowRecovery); err != nil {
 		return Result{}, err
 	}
+	// And every second step begun with the old password.
+	if _, err := s.Store.DeleteAccountFlows(ctx, acct.ID, FlowMFA); err != nil {
+		return Result{}, err
+	}
 	// The used flow went with them; keep it, used, until it expires, so
 	// that its link, opened again, says it was used rather than that it
 	// is not valid. Nothing can use it, so failing to keep it is no fault.

@@ -465,6 +465,9 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, c Client, who Who
 	if err != nil {
 		return nil, err
 	}
+	if err := s.contain(ctx, who); err != nil {
+		return nil, err
+	}
 	s.notify(ctx, c, who.Account, "recovery_codes_new", map[string]any{"security_url": s.link("/account/security")})
 	return codes, nil
 }

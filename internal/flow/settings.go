@@ -30,11 +30,10 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, who Who, current
 	if err := s.setPassword(ctx, who.Account, primary, "password", next); err != nil {
 		return "", err
 	}
-	if _, err := s.Sessions.RevokeOthers(ctx, who.Account.ID, who.Session.ID); err != nil {
-		return "", err
-	}
-	// A remembered browser is bound to the password that opened it.
-	if err := s.ForgetAllBrowsers(ctx, who.Account.ID); err != nil {
+	// Other sessions end, remembered browsers (bound to the password that
+	// opened them) are forgotten, and a second step begun with the old
+	// password cannot finish.
+	if err := s.contain(ctx, who); err != nil {
 		return "", err
 	}
 	token, _, err := s.Sessions.Rotate(ctx, who.Session.ID, nil)
@@ -82,17 +81,10 @@ func (s *Service) primaryEmail(ctx context.Context, accountID string) (string, e
 	return "", store.ErrNotFound
 }
 
+// notifyPasswordChanged tells every verified address (an account without
+// one, operator-made, has nowhere to be told).
 func (s *Service) notifyPasswordChanged(ctx context.Context, c Client, acct store.Account) {
-	addr, err := s.primaryEmail(ctx, acct.ID)
-	if err != nil {
-		return // an account without email (operator-made) has nowhere to be told
-	}
-	data := s.requestFacts(c)
-	data["name"] = acct.Name
-	data["recover_url"] = s.link("/recover")
-	if err := s.Mailer.Send(ctx, addr, mailLang(acct, c), "password_changed", data); err != nil {
-		s.log().Error("password-changed mail not queued", "account", acct.ID, "err", err)
-	}
+	s.notifyAll(ctx, c, acct, "password_changed", nil)
 }
 
 // mailLang is the language for mails about an account: its preference,
@@ -215,11 +207,8 @@ func (s *Service) setPrimaryEmail(ctx context.Context, c Client, who Who, addres
 		return err
 	}
 	if old != "" && !strings.EqualFold(old, address) {
-		data := s.requestFacts(c)
-		data["name"] = who.Account.Name
-		data["new_email"] = address
-		data["recover_url"] = s.link("/recover")
-		s.Mailer.Send(ctx, old, mailLang(who.Account, c), "email_primary_changed", data)
+		// Every address hears of it, the old main one included.
+		s.notifyAll(ctx, c, who.Account, "email_primary_changed", map[string]any{"new_email": address})
 	}
 	return nil
 }
@@ -253,16 +242,25 @@ func (s *Service) RemoveEmail(ctx context.Context, c Client, who Who, address, c
 	data := s.requestFacts(c)
 	data["name"] = who.Account.Name
 	data["recover_url"] = s.link("/recover")
-	s.Mailer.Send(ctx, e.Address, mailLang(who.Account, c), "email_removed", data)
+	if err := s.Mailer.Send(ctx, e.Address, mailLang(who.Account, c), "email_removed", data); err != nil {
+		s.log().Error("security mail not queued", "template", "email_removed", "account", who.Account.ID, "err", err)
+	}
+	// And the addresses that remain.
+	s.notifyAll(ctx, c, who.Account, "email_removed", nil)
 	return nil
 }
 
 // contain is what every change to how the account signs in or is
 // recovered does besides the change itself: the account's other sessions
 // end (this one, if any, stays) and every remembered browser is
-// forgotten, so an intruder's foothold does not outlive the owner's fix.
+// forgotten, and second steps under way are dropped, so an intruder's
+// foothold does not outlive the owner's fix.
 func (s *Service) contain(ctx context.Context, who Who) error {
 	if _, err := s.Sessions.RevokeOthers(ctx, who.Account.ID, who.Session.ID); err != nil {
+		return err
+	}
+	// A second step someone began with the password must not finish now.
+	if _, err := s.Store.DeleteAccountFlows(ctx, who.Account.ID, FlowMFA); err != nil {
 		return err
 	}
 	return s.ForgetAllBrowsers(ctx, who.Account.ID)

@@ -60,6 +60,9 @@ type Auth struct {
 	Methods []string
 	// Via is the upstream the sign-in came through, if any.
 	Via store.Via
+	// Partial, on Rotate, says the authentication added a factor (a
+	// step-up) but was not a full one: FullAuthTime stays.
+	Partial bool
 }
 
 // Client describes the browser or app, for the device list.
@@ -81,19 +84,20 @@ func (m *Manager) Create(ctx context.Context, accountID string, auth Auth, c Cli
 	now := m.now()
 	token = secret.Token()
 	s = store.Session{
-		ID:         secret.ID(),
-		TokenHash:  secret.Hash(token),
-		AccountID:  accountID,
-		CreatedAt:  now,
-		LastSeenAt: now,
-		ExpiresAt:  now.Add(m.AbsoluteTimeout),
-		AuthTime:   now,
-		AMR:        auth.AMR,
-		Level:      auth.Level,
-		Methods:    auth.Methods,
-		Via:        auth.Via,
-		UserAgent:  truncate(c.UserAgent, 256),
-		IP:         c.IP,
+		ID:           secret.ID(),
+		TokenHash:    secret.Hash(token),
+		AccountID:    accountID,
+		CreatedAt:    now,
+		LastSeenAt:   now,
+		ExpiresAt:    now.Add(m.AbsoluteTimeout),
+		AuthTime:     now,
+		FullAuthTime: now,
+		AMR:          auth.AMR,
+		Level:        auth.Level,
+		Methods:      auth.Methods,
+		Via:          auth.Via,
+		UserAgent:    truncate(c.UserAgent, 256),
+		IP:           c.IP,
 	}
 	if err := m.Store.CreateSession(ctx, s); err != nil {
 		return "", store.Session{}, fmt.Errorf("create session: %w", err)
@@ -159,6 +163,9 @@ func (m *Manager) Rotate(ctx context.Context, id string, auth *Auth) (token stri
 			old.Level = auth.Level
 			old.Methods = auth.Methods
 			old.AuthTime = now
+			if !auth.Partial {
+				old.FullAuthTime = now
+			}
 		}
 		return old, nil
 	})

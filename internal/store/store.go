@@ -79,8 +79,13 @@ type Session struct {
 	// ExpiresAt is the absolute end of the session; the idle timeout is
 	// computed from LastSeenAt by the session package.
 	ExpiresAt time.Time
-	// AuthTime is when the user last authenticated in this session.
+	// AuthTime is when the user last authenticated in this session (a
+	// sign-in, re-authentication or step-up).
 	AuthTime time.Time
+	// FullAuthTime is when the user last signed in or re-authenticated in
+	// full (a step-up adds a factor but is not a full authentication):
+	// what "recent" is measured from before a sensitive change.
+	FullAuthTime time.Time
 	// AMR holds RFC 8176 authentication method references ("pwd", "otp", …).
 	AMR []string
 	// Level is what the methods of the last authentication are worth

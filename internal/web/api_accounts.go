@@ -53,6 +53,11 @@ func (s *Server) apiSignedIn(w http.ResponseWriter, r *http.Request, res flow.Re
 	if res.Pending != "" {
 		return writeJSON(w, http.StatusOK, FlowJSON{FlowID: res.Pending, FlowToken: flowToken, Next: "factor"})
 	}
+	if res.CredentialsChanged {
+		if err := s.credentialsChanged(r, res.Account.ID); err != nil {
+			return err
+		}
+	}
 	if err := s.signIn(w, r, res); err != nil {
 		return err
 	}
@@ -272,9 +277,8 @@ func (s *Server) apiRecoveryPassword(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if err := s.credentialsChanged(r, res.Account.ID); err != nil {
-		return err
-	}
+	// Nothing changed while a second step is pending; apiSignedIn revokes
+	// the app tokens once the password is stored (CredentialsChanged).
 	return s.apiSignedIn(w, r, res, in.FlowToken)
 }
 

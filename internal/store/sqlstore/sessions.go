@@ -12,7 +12,7 @@ import (
 	"github.com/portvakt/portvakt/internal/store"
 )
 
-const sessionColumns = "id, token_hash, account_id, created_at, last_seen_at, expires_at, auth_time, amr, level, user_agent, ip, methods, via_upstream, via_acr, via_amr"
+const sessionColumns = "id, token_hash, account_id, created_at, last_seen_at, expires_at, auth_time, amr, level, user_agent, ip, methods, via_upstream, via_acr, via_amr, full_auth_time"
 
 // CreateSession inserts s. The error wraps store.ErrConflict if s.ID or
 // s.TokenHash is taken and store.ErrNotFound if s.AccountID names no
@@ -24,9 +24,9 @@ func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
 		return fmt.Errorf("sqlstore: create session %q: %w", s.ID, err)
 	}
 	_, err = db.writer().exec(ctx,
-		"INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		s.ID, s.TokenHash, s.AccountID, millis(s.CreatedAt), millis(s.LastSeenAt), millis(s.ExpiresAt),
-		millis(s.AuthTime), lists.amr, s.Level, s.UserAgent, s.IP, lists.methods, s.Via.Upstream, s.Via.ACR, lists.viaAMR)
+		millis(s.AuthTime), lists.amr, s.Level, s.UserAgent, s.IP, lists.methods, s.Via.Upstream, s.Via.ACR, lists.viaAMR, millis(s.FullAuthTime))
 	if err != nil {
 		return fmt.Errorf("sqlstore: create session %q: %w", s.ID, err)
 	}
@@ -75,16 +75,17 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 			}
 			return c.execOne(ctx, `UPDATE sessions SET token_hash = ?, account_id = ?, created_at = ?, last_seen_at = ?,
 				expires_at = ?, auth_time = ?, amr = ?, level = ?, user_agent = ?, ip = ?,
-				methods = ?, via_upstream = ?, via_acr = ?, via_amr = ? WHERE id = ?`,
+				methods = ?, via_upstream = ?, via_acr = ?, via_amr = ?, full_auth_time = ? WHERE id = ?`,
 				s.TokenHash, s.AccountID, millis(s.CreatedAt), millis(s.LastSeenAt), millis(s.ExpiresAt),
 				millis(s.AuthTime), lists.amr, s.Level, s.UserAgent, s.IP,
-				lists.methods, s.Via.Upstream, s.Via.ACR, lists.viaAMR, id)
+				lists.methods, s.Via.Upstream, s.Via.ACR, lists.viaAMR, millis(s.FullAuthTime), id)
 		})
 	if err != nil {
 		return store.Session{}, err
 	}
 	s.CreatedAt, s.LastSeenAt = truncTime(s.CreatedAt), truncTime(s.LastSeenAt)
 	s.ExpiresAt, s.AuthTime = truncTime(s.ExpiresAt), truncTime(s.AuthTime)
+	s.FullAuthTime = truncTime(s.FullAuthTime)
 	if len(s.AMR) == 0 {
 		s.AMR = nil
 	}
@@ -157,9 +158,10 @@ func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
 		s                                       store.Session
 		amr, methods, viaAMR                    string
 		createdAt, lastSeenAt, expiresAt, authT int64
+		fullAuthT                               int64
 	)
 	err := row.Scan(&s.ID, &s.TokenHash, &s.AccountID, &createdAt, &lastSeenAt, &expiresAt, &authT,
-		&amr, &s.Level, &s.UserAgent, &s.IP, &methods, &s.Via.Upstream, &s.Via.ACR, &viaAMR)
+		&amr, &s.Level, &s.UserAgent, &s.IP, &methods, &s.Via.Upstream, &s.Via.ACR, &viaAMR, &fullAuthT)
 	if err != nil {
 		return store.Session{}, err
 	}
@@ -167,6 +169,7 @@ func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
 	s.ExpiresAt, s.AuthTime = fromMillis(expiresAt), fromMillis(authT)
 	s.AMR = fieldsOrNil(amr)
 	s.Methods = fieldsOrNil(methods)
+	s.FullAuthTime = fromMillis(fullAuthT)
 	s.Via.AMR = fieldsOrNil(viaAMR)
 	return s, nil
 }

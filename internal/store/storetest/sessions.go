@@ -24,12 +24,14 @@ func newSession(id, accountID string, created time.Time) store.Session {
 		LastSeenAt: created.Add(time.Minute),
 		ExpiresAt:  created.Add(30 * 24 * time.Hour),
 		AuthTime:   created,
-		AMR:        []string{"pwd", "otp"},
-		Level:      2,
-		Methods:    []string{"password", "totp"},
-		Via:        store.Via{Upstream: "idporten", ACR: "idporten-loa-high", AMR: []string{"BankID"}},
-		UserAgent:  "Mozilla/5.0 (X11; Linux x86_64)",
-		IP:         "192.0.2.7",
+		// A step-up after the sign-in: the full one was earlier.
+		FullAuthTime: created.Add(-time.Minute),
+		AMR:          []string{"pwd", "otp"},
+		Level:        2,
+		Methods:      []string{"password", "totp"},
+		Via:          store.Via{Upstream: "idporten", ACR: "idporten-loa-high", AMR: []string{"BankID"}},
+		UserAgent:    "Mozilla/5.0 (X11; Linux x86_64)",
+		IP:           "192.0.2.7",
 	}
 }
 
