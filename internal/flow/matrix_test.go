@@ -536,3 +536,68 @@ func TestResetWithTheSecondFactor(t *testing.T) {
 		t.Errorf("the new password does not sign in: %v", err)
 	}
 }
+
+// Without first-use binding, the password alone binds nothing: an account
+// that must have a second step proves its registered address first, and
+// one without an address is told to ask for an invitation.
+func TestEnrolmentNeedsTheRegisteredAddress(t *testing.T) {
+	e := newEnv(t)
+	withMFA(t, e, flow.MFARequired, 0)
+	e.svc.MFA.Methods = []authn.Method{authn.TOTP, authn.Recovery}
+	if _, err := e.svc.CreateAccount(t.Context(), flow.NewAccount{Username: "4711", Name: "Kari", Email: ownerEmail, Password: goodPassword}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.svc.LoginUsername(t.Context(), attacker, "4711", goodPassword)
+	if err != nil || p.Pending == "" {
+		t.Fatalf("first sign-in = %+v, %v", p, err)
+	}
+	pf, err := e.svc.Factor(t.Context(), attacker, p.Pending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pf.Enrol || pf.ConfirmAddress != "ow…er@ex…no" || len(pf.CanEnrol) != 0 {
+		t.Fatalf("enrol step = enrol %v confirm %q can %v; want the masked address to prove and nothing to set up yet", pf.Enrol, pf.ConfirmAddress, pf.CanEnrol)
+	}
+	if _, err := e.svc.EnrolTOTP(t.Context(), attacker, p.Pending); err == nil {
+		t.Fatal("an authenticator was bound with the password alone")
+	}
+	// The code goes to the registered address, whatever is typed.
+	if err := e.svc.EnrolEmail(t.Context(), attacker, p.Pending, "attacker@evil.example"); err != nil {
+		t.Fatal(err)
+	}
+	if m := e.mail.last(t, ownerEmail); m.Template != "email_verify" {
+		t.Fatalf("the code went as %q to the registered address", m.Template)
+	}
+	for _, m := range e.mail.sent {
+		if m.To == "attacker@evil.example" {
+			t.Fatal("a code went to the typed address")
+		}
+	}
+	code := e.mail.last(t, ownerEmail).Data["code"].(string)
+	if res, err := e.svc.ConfirmEnrolEmail(t.Context(), attacker, p.Pending, code); err != nil || res.Token != "" {
+		t.Fatalf("ConfirmEnrolEmail = %+v, %v; want the step to go on, not a session", res, err)
+	}
+	pf, _ = e.svc.Factor(t.Context(), attacker, p.Pending)
+	if pf.ConfirmAddress != "" || !slices.Equal(pf.CanEnrol, []authn.Method{authn.TOTP}) {
+		t.Fatalf("after proving the address: confirm %q can %v, want the authenticator", pf.ConfirmAddress, pf.CanEnrol)
+	}
+	if _, err := e.svc.EnrolTOTP(t.Context(), attacker, p.Pending); err != nil {
+		t.Fatal(err)
+	}
+
+	// Without an address: an invitation.
+	if _, err := e.svc.CreateAccount(t.Context(), flow.NewAccount{Username: "4712", Name: "Ola", Password: goodPassword}); err != nil {
+		t.Fatal(err)
+	}
+	p, err = e.svc.LoginUsername(t.Context(), attacker, "4712", goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, _ = e.svc.Factor(t.Context(), attacker, p.Pending)
+	if !pf.NeedInvitation || len(pf.CanEnrol) != 0 {
+		t.Errorf("an account without an address: invitation %v can %v, want an invitation and nothing to set up", pf.NeedInvitation, pf.CanEnrol)
+	}
+	if err := e.svc.EnrolEmail(t.Context(), attacker, p.Pending, "attacker@evil.example"); err == nil {
+		t.Error("an address was bound to an account without one, with the password alone")
+	}
+}

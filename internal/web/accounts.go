@@ -594,6 +594,12 @@ func (s *Server) recoverLinkCode(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.afterLink(w, r, f, res)
+}
+
+// afterLink goes on from a link (or the code standing in for it): a magic
+// link has signed in, a reset link leads to the new password.
+func (s *Server) afterLink(w http.ResponseWriter, r *http.Request, f store.Flow, res *flow.Result) error {
 	if res != nil {
 		return s.land(w, r, *res, "/account")
 	}
@@ -661,11 +667,7 @@ func (s *Server) recoverLinkUse(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if res != nil {
-		return s.land(w, r, *res, "/account")
-	}
-	http.Redirect(w, r, "/recover/password?flow="+f.ID, http.StatusSeeOther)
-	return nil
+	return s.afterLink(w, r, f, res)
 }
 
 func (s *Server) recoverPasswordPage(r *http.Request, f store.Flow) (*ui.NewPasswordPage, error) {
