@@ -416,3 +416,38 @@ func (e *env) loginEmail(t *testing.T, email, pw string) error {
 	_, err = e.svc.LoginPassword(t.Context(), browserA, f.ID, pw)
 	return err
 }
+
+// The throttle says how long to wait, rounded up to the minute, counted
+// from the first failure of the window; tries refused while waiting are
+// not counted, so they do not make the wait longer.
+func TestLoginThrottleWait(t *testing.T) {
+	e := newEnv(t)
+	signUp(t, e, "patient@example.no")
+	try := func(pw string) error {
+		t.Helper()
+		return e.loginEmail(t, "patient@example.no", pw)
+	}
+	for range 10 { // flow.Config's default LoginFailures
+		wantProblem(t, try("not the password at all"), "login.wrong_credentials")
+	}
+	for _, tt := range []struct {
+		after time.Duration
+		want  int
+	}{
+		{5 * time.Minute, 10},               // exactly ten minutes left
+		{30 * time.Second, 10},              // 9.5 minutes left: rounded up
+		{9*time.Minute + 29*time.Second, 1}, // a second left: still a minute
+	} {
+		e.clock.Advance(tt.after)
+		for range 10 {
+			p := wantProblem(t, try(goodPassword), "login.throttled")
+			if got := p.Details[0].Args["count"]; got != tt.want {
+				t.Fatalf("throttled at +%v: count %v, want %d minutes", tt.after, got, tt.want)
+			}
+		}
+	}
+	e.clock.Advance(2 * time.Second) // the window of the first failures has passed
+	if err := try(goodPassword); err != nil {
+		t.Errorf("after the window, with tries refused meanwhile: %v", err)
+	}
+}
