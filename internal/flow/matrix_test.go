@@ -601,3 +601,26 @@ func TestEnrolmentNeedsTheRegisteredAddress(t *testing.T) {
 		t.Error("an address was bound to an account without one, with the password alone")
 	}
 }
+
+// A password history that cannot be checked fails the change closed: it
+// is never taken for "not reused".
+func TestPasswordHistoryFailsClosed(t *testing.T) {
+	e := newEnv(t)
+	e.svc.Policy.History = 3
+	res := signUp(t, e, ownerEmail)
+	pw, err := e.db.GetPassword(t.Context(), res.Account.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw.History = []string{"$argon2id$v=19$m=oops"}
+	if err := e.db.SetPassword(t.Context(), pw); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.ChangePassword(t.Context(), browserA, flow.Who{Account: res.Account, Session: res.Session}, goodPassword, "a perfectly good new passphrase")
+	if err == nil {
+		t.Fatal("the password changed although its history could not be checked")
+	}
+	if _, ok := problem.As(err); ok {
+		t.Errorf("a broken history is a fault, not the user's mistake: %v", err)
+	}
+}

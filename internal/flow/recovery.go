@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 
 	"github.com/portvakt/portvakt/internal/account"
@@ -495,18 +496,30 @@ func (s *Service) newPassword(ctx context.Context, acct store.Account, email, fi
 		history = append([]string{old.Hash}, history...)
 	}
 	norm := s.Policy.Prepare(pw)
-	if err := s.Policy.Check(pw, password.Context{
+	var hashErr error
+	err = s.Policy.Check(pw, password.Context{
 		Field: field, Email: email, Username: acct.Username, Name: acct.Name, ServiceName: s.ServiceName,
 		HasMFA: hasMFA,
 		Reused: func(string) bool {
 			for _, h := range history {
-				if ok, _, _ := s.Hasher.Verify(ctx, norm, h); ok {
+				ok, _, err := s.Hasher.Verify(ctx, norm, h)
+				if err != nil {
+					// Fail closed: a history that cannot be checked is
+					// not taken for "not reused".
+					hashErr = err
+					return true
+				}
+				if ok {
 					return true
 				}
 			}
 			return false
 		},
-	}); err != nil {
+	})
+	if hashErr != nil {
+		return store.Password{}, fmt.Errorf("check password history: %w", hashErr)
+	}
+	if err != nil {
 		return store.Password{}, err
 	}
 	hash, err := s.Hasher.Hash(ctx, norm)
