@@ -90,8 +90,8 @@ type Server struct {
 
 type grant struct {
 	clientID, redirectURI, nonce, challenge string
-	user                                   User
-	used                                   bool
+	user                                    User
+	used                                    bool
 }
 
 // The keys are made once per test binary: RSA key generation is slow, and
@@ -172,17 +172,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{
-		"issuer":                                s.Issuer,
-		"authorization_endpoint":                s.Issuer + "/authorize",
-		"token_endpoint":                        s.Issuer + "/token",
-		"jwks_uri":                              s.Issuer + "/keys",
-		"end_session_endpoint":                  s.Issuer + "/logout",
-		"response_types_supported":              []string{"code"},
-		"subject_types_supported":               []string{"pairwise"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"code_challenge_methods_supported":      []string{"S256"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
-		"acr_values_supported":                  []string{"idporten-loa-substantial", "idporten-loa-high"},
+		"issuer":                                         s.Issuer,
+		"authorization_endpoint":                         s.Issuer + "/authorize",
+		"token_endpoint":                                 s.Issuer + "/token",
+		"jwks_uri":                                       s.Issuer + "/keys",
+		"end_session_endpoint":                           s.Issuer + "/logout",
+		"response_types_supported":                       []string{"code"},
+		"subject_types_supported":                        []string{"pairwise"},
+		"id_token_signing_alg_values_supported":          []string{"RS256"},
+		"code_challenge_methods_supported":               []string{"S256"},
+		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post"},
+		"acr_values_supported":                           []string{"idporten-loa-substantial", "idporten-loa-high"},
 		"authorization_response_iss_parameter_supported": true,
 	})
 }
