@@ -218,6 +218,7 @@ type Store interface {
 	TrustedBrowsers
 	WebAuthnCredentials
 	OIDC
+	Identities
 	// Ping checks that the database answers; used by /readyz.
 	Ping(ctx context.Context) error
 	// Close releases the database.

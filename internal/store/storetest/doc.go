@@ -24,7 +24,9 @@
 // exactly once), trusted browsers, and security keys and passkeys (a
 // credential ID registered to one account only, every field round-tripped
 // including nil against empty bytes, twenty parallel counter updates
-// losing none).
+// losing none), and linked upstream identities (keyed by provider and
+// subject, one account each, moved between accounts in one transaction,
+// twenty parallel moves of one identity succeeding exactly once).
 //
 // Times are fixed (see T0) rather than read from the clock, so a failure
 // reproduces.
