@@ -27,8 +27,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
+	"github.com/portvakt/portvakt/examples/profiles"
 	"github.com/portvakt/portvakt/internal/app"
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/store/sqlstore"
@@ -76,11 +78,14 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 	case "migrate":
 		return migrate(ctx, args[1:], environ, stdout, stderr)
 	case "config":
-		if len(args) < 2 || args[1] != "check" {
-			fmt.Fprint(stderr, usage)
-			return 2
+		switch {
+		case len(args) >= 2 && args[1] == "check":
+			return configCheck(ctx, args[2:], environ, stdout, stderr)
+		case len(args) >= 2 && args[1] == "init":
+			return configInit(args[2:], stdout, stderr)
 		}
-		return configCheck(args[2:], environ, stdout, stderr)
+		fmt.Fprint(stderr, usage)
+		return 2
 	case "user":
 		switch {
 		case len(args) >= 2 && args[1] == "add":
@@ -120,12 +125,21 @@ func versionString() string {
 
 // loadConfig parses --config and returns the loaded configuration.
 func loadConfig(fs *flag.FlagSet, args, environ []string, stderr io.Writer) (config.Config, *flag.FlagSet, bool) {
-	path := fs.String("config", "", "configuration `file` (YAML); defaults apply when omitted")
+	path := fs.String("config", "", "configuration `file` (YAML), read over the profile; defaults apply when omitted")
+	profile := fs.String("profile", "", "run as the seed portal `name`: "+strings.Join(profiles.Names(), ", ")+" (see examples/profiles)")
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		return config.Config{}, fs, false
 	}
-	cfg, err := config.Load(*path, environ)
+	var base []byte
+	if *profile != "" {
+		var err error
+		if base, err = profiles.Get(*profile); err != nil {
+			fmt.Fprintln(stderr, "portvakt:", err)
+			return config.Config{}, fs, false
+		}
+	}
+	cfg, err := config.LoadProfile(*profile, base, *path, environ)
 	if err != nil {
 		fmt.Fprintln(stderr, "portvakt:", err)
 		return cfg, fs, false
@@ -150,6 +164,10 @@ func serve(ctx context.Context, args, environ []string, stderr io.Writer) int {
 	}
 	// One log stream: libraries that log through slog's default logger
 	// (zitadel/oidc does) write the same JSON lines as Portvakt.
+	if err := checkDatabaseDir(cfg.Database); err != nil {
+		fmt.Fprintln(stderr, "portvakt:", err)
+		return 1
+	}
 	logger := app.NewLogger(cfg.Log, stderr)
 	slog.SetDefault(logger)
 	a, err := app.New(ctx, cfg, app.Options{Logger: logger})
@@ -202,7 +220,7 @@ func migrate(ctx context.Context, args, environ []string, stdout, stderr io.Writ
 	return 0
 }
 
-func configCheck(args, environ []string, stdout, stderr io.Writer) int {
+func configCheck(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
 	cfg, _, ok := loadConfig(flag.NewFlagSet("config check", flag.ContinueOnError), args, environ, stderr)
 	if !ok {
 		return 1
@@ -223,6 +241,14 @@ func configCheck(args, environ []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	// A file can be valid and still not run: try the database as serve
+	// would, without creating or migrating anything.
+	note, err := checkDatabase(ctx, cfg.Database)
+	if err != nil {
+		fmt.Fprintf(stderr, "1 error(s):\n  %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, note)
 	fmt.Fprintln(stdout, "configuration is valid")
 	return 0
 }

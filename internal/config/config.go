@@ -30,6 +30,7 @@ import (
 	"os"
 	"reflect"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -828,7 +829,8 @@ func (c Config) Validate() (warnings []string, err error) {
 			add("sms.twilio.from", "must be set when sms.sender is twilio (an E.164 number or a messaging service)")
 		}
 	case "dev":
-		if !c.PublicIsLoopback() {
+		// Only where SMS codes are a method: IDEP's profile sends none.
+		if !c.PublicIsLoopback() && slices.Contains(c.MFA.Methods, "sms") {
 			warnings = append(warnings, "sms.sender: dev keeps SMS codes in the development mailbox; nobody receives them on a public server")
 		}
 	}
