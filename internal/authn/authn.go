@@ -20,6 +20,7 @@
 //	support   possession  support desk   otp   3  (a code issued after support checked who you are)
 //	webauthn  possession  device         hwk   4  (security key or passkey)
 //	user      inherence   device         user  —  (the key verified the user: PIN or biometric)
+//	upstream  federated   upstream       fed   —  (a sign-in at an upstream provider: a first factor)
 //
 // # When two factors count as two
 //
@@ -35,6 +36,19 @@
 //   - A passkey that verified the user (amr hwk + user) is two factors in
 //     one device: possession of the key and the PIN or biometric that
 //     unlocks it.
+//
+// # Upstream sign-ins
+//
+// A sign-in through an upstream identity provider (ID-porten, Google, …)
+// is the method Upstream: an assertion from elsewhere, of its own kind
+// (federated) through its own channel (the upstream). Locally it stands
+// where a password stands: a first factor, level 1 alone, and with one of
+// the account's second factors a two-factor sign-in at that factor's
+// level. Its amr is "fed" (RFC 8176 registers none for federation).
+// What the upstream itself proved (ID-porten's idporten-loa-high with
+// BankID, say) is never turned into a local level: the session records it
+// as Via (store.Via), and only a token for a session that came through
+// that upstream at that level may carry the upstream's acr.
 //
 // A sign-in that is two factors is at the level of its strongest
 // possession factor; anything else that proved something is level 1; no
@@ -71,6 +85,8 @@ const (
 	// UserVerified is not a method a user chooses: it records that a
 	// security key or passkey verified the user (PIN or biometric).
 	UserVerified Method = "user"
+	// Upstream is a sign-in at an upstream identity provider.
+	Upstream Method = "upstream"
 )
 
 // Kind is what a proof is.
@@ -81,6 +97,8 @@ const (
 	Knowledge  Kind = "knowledge"
 	Possession Kind = "possession"
 	Inherence  Kind = "inherence"
+	// Federated is an assertion by an upstream identity provider.
+	Federated Kind = "federated"
 )
 
 // Channel is where a proof comes from; two proofs through one channel
@@ -96,6 +114,8 @@ const (
 	Paper   Channel = "paper"
 	Desk    Channel = "support"
 	Device  Channel = "device"
+	// UpstreamChannel is an upstream identity provider.
+	UpstreamChannel Channel = "upstream"
 )
 
 // Spec describes a method in the model.
@@ -121,6 +141,7 @@ var Model = []Spec{
 	{Support, Possession, Desk, "otp", true},
 	{Password, Knowledge, Memory, "pwd", false},
 	{UserVerified, Inherence, Device, "user", false},
+	{Upstream, Federated, UpstreamChannel, "fed", false},
 }
 
 // SpecOf returns m's entry in the model; ok is false for an unknown method.
@@ -194,7 +215,7 @@ func (l Levels) Assess(used []Method) Assurance {
 			a.AMR = append(a.AMR, s.AMR)
 		}
 		switch {
-		case s.Kind == Knowledge || s.Kind == Inherence:
+		case s.Kind == Knowledge || s.Kind == Inherence || s.Kind == Federated:
 			first = true
 		case s.Second:
 			second = max(second, l.Of(s.Method))
@@ -213,7 +234,7 @@ func (l Levels) Assess(used []Method) Assurance {
 
 // amrOrder is the order amr values are listed in: first factors, then
 // second factors weakest first.
-var amrOrder = []string{"pwd", "mca", "sms", "otp", "hwk", "user"}
+var amrOrder = []string{"fed", "pwd", "mca", "sms", "otp", "hwk", "user"}
 
 func orderAMR(v []string) []string {
 	slices.SortStableFunc(v, func(a, b string) int { return slices.Index(amrOrder, a) - slices.Index(amrOrder, b) })

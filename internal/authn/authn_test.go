@@ -75,3 +75,27 @@ func TestModelCoversEveryMethod(t *testing.T) {
 		}
 	}
 }
+
+// TestAssess_Upstream pins the upstream channel: alone it is one factor,
+// with a second factor of the account two, and never more than the local
+// factor's level whatever the upstream proved.
+func TestAssess_Upstream(t *testing.T) {
+	for _, tc := range []struct {
+		used  []authn.Method
+		level int
+		amr   []string
+	}{
+		{[]authn.Method{authn.Upstream}, 1, []string{"fed"}},
+		{[]authn.Method{authn.Upstream, authn.TOTP}, 3, []string{"fed", "otp", "mfa"}},
+		{[]authn.Method{authn.Upstream, authn.Email}, 1, []string{"fed", "mca"}},
+		{[]authn.Method{authn.Upstream, authn.WebAuthn}, 4, []string{"fed", "hwk", "mfa"}},
+	} {
+		a := authn.DefaultLevelsAssess(tc.used)
+		if a.Level != tc.level || !slices.Equal(a.AMR, tc.amr) {
+			t.Errorf("Assess(%v) = level %d amr %v, want %d %v", tc.used, a.Level, a.AMR, tc.level, tc.amr)
+		}
+	}
+	if got := authn.Methods([]string{"upstream"}); !slices.Equal(got, []authn.Method{authn.Upstream}) {
+		t.Errorf("Methods([upstream]) = %v: a stored upstream sign-in must read back", got)
+	}
+}
