@@ -318,13 +318,17 @@ func (l *ocBuffer) String() string {
 func ocStartRP(ctx context.Context, t *testing.T) *ocRP {
 	t.Helper()
 	const how = "run `make test` (or ./scripts/install-test-deps.sh), which installs Node.js and runs npm ci in e2e/openid-client"
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is not installed (%v): the openid-client journey needs it; %s", err, how)
-	}
 	dir, err := filepath.Abs("openid-client")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The Node.js 20 the install script unpacked where the system's is
+	// older (Debian 12 has 18), else the one on PATH.
+	node := filepath.Join(dir, ".node", "bin", "node")
+	if _, err := os.Stat(node); err != nil {
+		if node, err = exec.LookPath("node"); err != nil {
+			t.Fatalf("node is not installed (%v): the openid-client journey needs it; %s", err, how)
+		}
 	}
 	pkg, err := os.ReadFile(filepath.Join(dir, "node_modules", "openid-client", "package.json"))
 	if err != nil {
