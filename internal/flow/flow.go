@@ -113,6 +113,9 @@ type Service struct {
 	Texts *i18n.Catalog
 	// WebAuthn runs security-key and passkey ceremonies; nil turns them off.
 	WebAuthn *webauthn.Service
+	// Upstreams are the upstream identity providers (federate.go); nil
+	// offers none.
+	Upstreams *Upstreams
 }
 
 // SMSSender sends a text message (package sms).

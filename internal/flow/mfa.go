@@ -163,6 +163,9 @@ type mfaData struct {
 	// Recovery is the recovery flow a "recovery" step completes: its new
 	// password is stored only once the second factor is proven.
 	Recovery string `json:"recovery,omitempty"`
+	// Via is the upstream a sign-in came through, for the session the
+	// second step opens.
+	Via store.Via `json:"via,omitempty"`
 }
 
 // PendingFactor describes a second-factor flow for its page.
@@ -292,6 +295,12 @@ func (s *Service) secondFactorNeeded(ctx context.Context, acct store.Account, us
 // the second-factor flow instead, so that no path (password, recovery,
 // magic link) can skip it.
 func (s *Service) finishLogin(ctx context.Context, c Client, acct store.Account, used []authn.Method) (Result, error) {
+	return s.finishLoginVia(ctx, c, acct, used, store.Via{})
+}
+
+// finishLoginVia is finishLogin for a sign-in that came through an
+// upstream: the session, opened now or after the second step, records via.
+func (s *Service) finishLoginVia(ctx context.Context, c Client, acct store.Account, used []authn.Method, via store.Via) (Result, error) {
 	need, err := s.secondFactorNeeded(ctx, acct, used)
 	if err != nil {
 		return Result{}, err
@@ -317,7 +326,7 @@ func (s *Service) finishLogin(ctx context.Context, c Client, acct store.Account,
 			if len(opts) > 0 || s.requiredFor(acct) {
 				// With none to offer, a required second factor is set up
 				// now, inside the sign-in (see MFAConfig.EnrolAtFirstSignIn).
-				f, err := s.startMFA(ctx, c, acct, mfaData{Used: used, Purpose: "login", Enrol: len(opts) == 0})
+				f, err := s.startMFA(ctx, c, acct, mfaData{Used: used, Purpose: "login", Enrol: len(opts) == 0, Via: via})
 				if err != nil {
 					return Result{}, err
 				}
@@ -325,7 +334,7 @@ func (s *Service) finishLogin(ctx context.Context, c Client, acct store.Account,
 			}
 		}
 	}
-	return s.openSession(ctx, c, acct, used)
+	return s.openSessionVia(ctx, c, acct, used, via)
 }
 
 func (s *Service) openSession(ctx context.Context, c Client, acct store.Account, used []authn.Method) (Result, error) {
@@ -335,8 +344,13 @@ func (s *Service) openSession(ctx context.Context, c Client, acct store.Account,
 // openSessionWith opens a session for the methods used; its level and amr
 // are what authn.Assess makes of them.
 func (s *Service) openSessionWith(ctx context.Context, c Client, acct store.Account, used []authn.Method) (Result, error) {
+	return s.openSessionVia(ctx, c, acct, used, store.Via{})
+}
+
+// openSessionVia is openSessionWith for a sign-in through an upstream.
+func (s *Service) openSessionVia(ctx context.Context, c Client, acct store.Account, used []authn.Method, via store.Via) (Result, error) {
 	a := s.assess(used)
-	token, sess, err := s.Sessions.Create(ctx, acct.ID, session.Auth{AMR: a.AMR, Level: a.Level, Methods: authn.Names(used)}, session.Client{UserAgent: c.UserAgent, IP: c.IP})
+	token, sess, err := s.Sessions.Create(ctx, acct.ID, session.Auth{AMR: a.AMR, Level: a.Level, Methods: authn.Names(used), Via: via}, session.Client{UserAgent: c.UserAgent, IP: c.IP})
 	if err != nil {
 		return Result{}, err
 	}
@@ -582,7 +596,7 @@ func (s *Service) completeFactorWith(ctx context.Context, c Client, flowID strin
 	case "recovery":
 		res, err = s.finishRecovery(ctx, c, d.Recovery, acct, methods)
 	default:
-		res, err = s.openSessionWith(ctx, c, acct, methods)
+		res, err = s.openSessionVia(ctx, c, acct, methods, d.Via)
 		if err == nil && remember && s.mfa().RememberDays > 0 {
 			res.TrustToken, err = s.rememberBrowser(ctx, c, acct.ID)
 		}

@@ -1,0 +1,710 @@
+package flow
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/portvakt/portvakt/internal/authn"
+	"github.com/portvakt/portvakt/internal/problem"
+	"github.com/portvakt/portvakt/internal/secret"
+	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/upstream"
+)
+
+// Sign-in through an upstream identity provider, and the links between
+// upstream identities and accounts.
+//
+//	StartFederated(provider) ─▶ the provider ─▶ FederatedCallback(state, code, iss)
+//	    known identity            ─▶ finishLogin (the account's second step) ─▶ session with Via
+//	    new, first_login create   ─▶ a new account, linked ─▶ session with Via
+//	    new, first_login link     ─▶ "sign in to your account" ─▶ CompleteLink(who, flow)
+//	    new, first_login ask      ─▶ FederatedCreate(flow) or CompleteLink(who, flow)
+//	StartFederated(link, who) ─▶ the provider ─▶ FederatedCallback
+//	    new                       ─▶ linked to who
+//	    linked to another account ─▶ conflict: MoveHere (signed in to the holder, recent) ·
+//	                                 SignInHolder (sign in to that one instead) · cancel
+//
+// A sign-in at an upstream is a flow of kind FlowFederate bound to the
+// browser, holding the nonce and PKCE verifier; the state sent to the
+// provider is a separate random value whose digest is the flow's
+// LinkHash, so it finds the flow and works once. The identity an answer
+// proves is kept on the flow while the user chooses (ask, link,
+// conflict), never on an account until a choice is made.
+//
+// Nothing here links by address: an identity is (provider, subject), or
+// for a provider that gives a national identity number (ID-porten's pid)
+// (provider, keyed hash of the number). Linking to, moving from, or
+// unlinking from an existing account needs a session recent at that
+// account's full level (requireFresh): whoever holds only the password of
+// an account with a second factor links nothing to it.
+
+// FlowFederate is the kind of upstream sign-in flows.
+const FlowFederate = "federate"
+
+// Federation purposes.
+const (
+	PurposeSignIn = "signin"
+	PurposeLink   = "link"
+)
+
+// What a federated sign-in asks of the user next (Federated.Next).
+const (
+	NextNone     = ""
+	NextAsk      = "ask"
+	NextLink     = "link"
+	NextConflict = "conflict"
+	NextLinked   = "linked"
+)
+
+// Upstream is one configured upstream identity provider.
+type Upstream struct {
+	Config    upstream.Config
+	Connector upstream.Connector
+}
+
+// Upstreams are the upstream identity providers of a Service, in the
+// order of the configuration (the order of the sign-in buttons).
+type Upstreams struct {
+	List       []Upstream
+	Identities store.Identities
+	// IDKey keys the lookup hash of national identity numbers (at least
+	// 32 bytes), so the database holds no number in the clear.
+	IDKey []byte
+}
+
+// Find returns the provider with the ID.
+func (u *Upstreams) Find(id string) (Upstream, bool) {
+	if u == nil {
+		return Upstream{}, false
+	}
+	for _, p := range u.List {
+		if p.Config.ID == id {
+			return p, true
+		}
+	}
+	return Upstream{}, false
+}
+
+// fedData is the server-side state of a federation flow.
+type fedData struct {
+	Provider  string   `json:"provider"`
+	Nonce     string   `json:"nonce"`
+	Verifier  string   `json:"verifier"`
+	ACRValues []string `json:"acr_values,omitempty"`
+	Purpose   string   `json:"purpose"`
+	// Target is the account a link goes to, and Session its session,
+	// when a signed-in user started the link.
+	Target   string `json:"target,omitempty"`
+	Session  string `json:"session,omitempty"`
+	ReturnTo string `json:"return_to,omitempty"`
+	// Identity is what the provider proved, kept while the user chooses.
+	Identity *fedIdentity `json:"identity,omitempty"`
+	// Holder is the account the identity is linked to (a conflict).
+	Holder string `json:"holder,omitempty"`
+}
+
+type fedIdentity struct {
+	Subject string    `json:"subject"`
+	Email   string    `json:"email,omitempty"`
+	Name    string    `json:"name,omitempty"`
+	Masked  string    `json:"masked,omitempty"`
+	Sealed  []byte    `json:"sealed,omitempty"`
+	Via     store.Via `json:"via"`
+}
+
+// FederateOptions shape StartFederated.
+type FederateOptions struct {
+	// Purpose is PurposeSignIn (the default) or PurposeLink.
+	Purpose string
+	// Who is the signed-in user linking an identity (PurposeLink).
+	Who *Who
+	// ReturnTo is a local path to go back to after the sign-in.
+	ReturnTo string
+	// ACRValues are asked of the provider instead of the configured ones
+	// (an app's acr_values); the answer must then carry one of them.
+	ACRValues []string
+	// Locales are the user's languages for ui_locales.
+	Locales []string
+}
+
+// StartFederated starts a sign-in (or a link) at the provider and returns
+// the URL to send the browser to. A link needs a session recent at the
+// account's full level.
+func (s *Service) StartFederated(ctx context.Context, c Client, provider string, o FederateOptions) (string, error) {
+	up, ok := s.Upstreams.Find(provider)
+	if !ok {
+		return "", problem.New(problem.NotFound, "", "federate.unknown_provider", nil)
+	}
+	d := fedData{Provider: provider, Nonce: secret.Token(), Verifier: secret.Token() + secret.Token(),
+		ACRValues: o.ACRValues, Purpose: PurposeSignIn, ReturnTo: o.ReturnTo}
+	if o.Purpose == PurposeLink {
+		if o.Who == nil {
+			return "", problem.New(problem.Unauthorized, "", "session.required", nil)
+		}
+		if err := s.requireFresh(ctx, *o.Who); err != nil {
+			return "", err
+		}
+		d.Purpose, d.Target, d.Session = PurposeLink, o.Who.Account.ID, o.Who.Session.ID
+	}
+	state := secret.Token()
+	f := s.newFlow(FlowFederate, c, "")
+	f.State = "started"
+	f.LinkHash = secret.Hash("federate-state\x00" + state)
+	f.AccountID = d.Target
+	f.Data = encodeJSON(d)
+	u, err := up.Connector.AuthURL(ctx, upstream.Request{State: state, Nonce: d.Nonce, Verifier: d.Verifier, ACRValues: o.ACRValues, Locales: o.Locales})
+	if err != nil {
+		s.log().Error("upstream unavailable", "provider", provider, "err", err)
+		return "", problem.New(problem.Forbidden, "", "federate.unavailable", problem.Args{"provider": up.Config.ButtonLabel(c.Lang)})
+	}
+	if err := s.Store.CreateFlow(ctx, f); err != nil {
+		return "", err
+	}
+	return u, nil
+}
+
+// Federated is the outcome of a federated sign-in or link.
+type Federated struct {
+	// Result is a session (Token), or a second step (Pending), when the
+	// sign-in is done; ReturnTo is where it goes back to.
+	Result
+	// Flow and Next are set when the user must choose (ask, link,
+	// conflict); Next is NextLinked when an identity was linked to the
+	// signed-in user.
+	Flow string
+	Next string
+	// Provider is the provider's ID and Label its name on buttons.
+	Provider string
+	Label    string
+	// Shown is the identity as the user may see it: the masked national
+	// ID, or the upstream address, or its name.
+	Shown string
+	// MaskedID is the masked national ID, if any.
+	MaskedID string
+	// Holder names the account holding the identity, masked (a conflict).
+	Holder string
+}
+
+var errFederateState = problem.New(problem.Forbidden, "", "federate.state", nil)
+
+// FederatedCallback completes the sign-in the provider answered. The
+// state must name a flow this browser started, for this provider, not yet
+// answered; then the connector checks the rest (iss, code, PKCE, nonce,
+// the ID token). A refused answer stores nothing.
+func (s *Service) FederatedCallback(ctx context.Context, c Client, provider string, resp upstream.Response) (Federated, error) {
+	up, ok := s.Upstreams.Find(provider)
+	if !ok {
+		return Federated{}, problem.New(problem.NotFound, "", "federate.unknown_provider", nil)
+	}
+	label := up.Config.ButtonLabel(c.Lang)
+	if resp.State == "" {
+		return Federated{}, errFederateState
+	}
+	found, err := s.Store.GetFlowByLinkHash(ctx, secret.Hash("federate-state\x00"+resp.State))
+	if errors.Is(err, store.ErrNotFound) {
+		return Federated{}, errFederateState
+	}
+	if err != nil {
+		return Federated{}, err
+	}
+	// The state works once, in the browser that started the sign-in, for
+	// the provider it was sent to.
+	var d fedData
+	f, err := s.Store.UpdateFlow(ctx, found.ID, func(f store.Flow) (store.Flow, error) {
+		d = fedData{}
+		decodeJSON(f.Data, &d)
+		if f.Kind != FlowFederate || f.State != "started" || d.Provider != provider {
+			return f, errFederateState
+		}
+		if err := s.checkFlow(f, c); err != nil {
+			return f, err
+		}
+		f.State, f.LinkHash = "answered", nil
+		return f, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return Federated{}, errFederateState
+	}
+	if err != nil {
+		return Federated{}, err
+	}
+	done := func() { s.Store.DeleteFlow(ctx, f.ID) }
+	id, err := up.Connector.Exchange(ctx, upstream.Request{Nonce: d.Nonce, Verifier: d.Verifier}, resp)
+	switch {
+	case errors.Is(err, upstream.ErrCancelled):
+		done()
+		return Federated{}, problem.New(problem.Forbidden, "", "federate.cancelled", problem.Args{"provider": label})
+	case errors.Is(err, upstream.ErrRefused):
+		done()
+		s.log().Warn("upstream answer refused", "provider", provider, "err", err)
+		return Federated{}, problem.New(problem.Forbidden, "", "federate.refused", problem.Args{"provider": label})
+	case err != nil:
+		done()
+		s.log().Error("upstream unavailable", "provider", provider, "err", err)
+		return Federated{}, problem.New(problem.Forbidden, "", "federate.unavailable", problem.Args{"provider": label})
+	}
+	if accept := acceptedACR(up.Config, d.ACRValues); len(accept) > 0 && !slices.Contains(accept, id.ACR) {
+		done()
+		s.log().Info("upstream sign-in below the required level", "provider", provider, "acr", id.ACR, "amr", strings.Join(id.AMR, " "))
+		return Federated{}, problem.New(problem.Forbidden, "", "federate.acr_refused", problem.Args{
+			"provider": label, "method": methodName(id), "reason": up.Config.ACRRefusal[c.Lang]})
+	}
+	fi := s.fedIdentity(up, id)
+	out := Federated{Provider: provider, Label: label, Shown: shown(fi), MaskedID: fi.Masked}
+	linked, err := s.Upstreams.Identities.GetIdentity(ctx, provider, fi.Subject)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Federated{}, err
+	}
+	known := err == nil
+
+	if d.Purpose == PurposeLink {
+		switch {
+		case known && linked.AccountID == d.Target:
+			done()
+			out.Next = NextLinked
+			return out, nil
+		case known:
+			return s.parkFederated(ctx, f, d, fi, linked.AccountID, NextConflict, out)
+		}
+		target, err := s.Store.GetAccount(ctx, d.Target)
+		if err != nil {
+			return Federated{}, err
+		}
+		done()
+		// The link goes to the session that asked for it, if it still is.
+		if sess, err := s.Store.GetSession(ctx, d.Session); errors.Is(err, store.ErrNotFound) || (err == nil && sess.AccountID != target.ID) {
+			return Federated{}, problem.New(problem.Unauthorized, "", "session.required", nil)
+		} else if err != nil {
+			return Federated{}, err
+		}
+		if err := s.linkIdentity(ctx, c, Who{Account: target, Session: store.Session{ID: d.Session}}, provider, fi, label); err != nil {
+			return Federated{}, err
+		}
+		out.Next = NextLinked
+		out.ReturnTo = d.ReturnTo
+		return out, nil
+	}
+
+	if known {
+		done()
+		acct, err := s.Store.GetAccount(ctx, linked.AccountID)
+		if err != nil {
+			return Federated{}, err
+		}
+		if err := s.Upstreams.Identities.TouchIdentity(ctx, provider, fi.Subject, s.now()); err != nil {
+			return Federated{}, err
+		}
+		res, err := s.federatedSession(ctx, c, acct, fi.Via)
+		res.ReturnTo = d.ReturnTo
+		out.Result = res
+		return out, err
+	}
+	switch up.Config.FirstLoginMode() {
+	case upstream.FirstCreate:
+		done()
+		res, err := s.createFederated(ctx, c, provider, fi)
+		res.ReturnTo = d.ReturnTo
+		out.Result = res
+		return out, err
+	case upstream.FirstLink:
+		return s.parkFederated(ctx, f, d, fi, "", NextLink, out)
+	default:
+		return s.parkFederated(ctx, f, d, fi, "", NextAsk, out)
+	}
+}
+
+// acceptedACR is what an answer's acr must be: the acr_values asked for
+// (an app's), or else the provider's accept_acr.
+func acceptedACR(cfg upstream.Config, asked []string) []string {
+	if len(asked) > 0 {
+		return asked
+	}
+	return cfg.AcceptACR
+}
+
+// methodName names what the user signed in with at the provider (MinID,
+// BankID), or the provider's acr when it names no method.
+func methodName(id upstream.Identity) string {
+	if len(id.AMR) > 0 {
+		return strings.Join(id.AMR, ", ")
+	}
+	return id.ACR
+}
+
+// fedIdentity turns what the provider proved into what is stored: the
+// national ID hashed with the key for lookup, sealed, and masked.
+func (s *Service) fedIdentity(up Upstream, id upstream.Identity) fedIdentity {
+	fi := fedIdentity{Subject: id.Subject, Email: id.Email, Name: id.Name,
+		Via: store.Via{Upstream: up.Config.ID, ACR: id.ACR, AMR: id.AMR}}
+	if !id.EmailVerified {
+		fi.Email = ""
+	}
+	if id.NationalID != "" {
+		m := hmac.New(sha256.New, s.Upstreams.IDKey)
+		m.Write([]byte("national-id\x00" + up.Config.ID + "\x00" + id.NationalID))
+		fi.Subject = "nid:" + hex.EncodeToString(m.Sum(nil))
+		fi.Masked = upstream.MaskNationalID(id.NationalID)
+		if s.Sealer != nil {
+			fi.Sealed = s.Sealer.Seal([]byte(id.NationalID), []byte("national-id:"+up.Config.ID+":"+fi.Subject))
+		}
+	}
+	return fi
+}
+
+func shown(fi fedIdentity) string {
+	switch {
+	case fi.Masked != "":
+		return fi.Masked
+	case fi.Email != "":
+		return fi.Email
+	}
+	return fi.Name
+}
+
+// parkFederated keeps the identity on the flow while the user chooses.
+func (s *Service) parkFederated(ctx context.Context, f store.Flow, d fedData, fi fedIdentity, holder, next string, out Federated) (Federated, error) {
+	d.Identity, d.Holder = &fi, holder
+	_, err := s.Store.UpdateFlow(ctx, f.ID, func(f store.Flow) (store.Flow, error) {
+		f.State, f.Data = next, encodeJSON(d)
+		return f, nil
+	})
+	if err != nil {
+		return Federated{}, err
+	}
+	out.Flow, out.Next = f.ID, next
+	if holder != "" {
+		out.Holder, err = s.maskedAccount(ctx, holder)
+	}
+	return out, err
+}
+
+// maskedAccount names an account without giving it away: its main
+// address masked ("ha…n@g…l.com"), or its username masked.
+func (s *Service) maskedAccount(ctx context.Context, accountID string) (string, error) {
+	addr, err := s.primaryEmail(ctx, accountID)
+	if err == nil {
+		return MaskEmail(addr), nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	acct, err := s.Store.GetAccount(ctx, accountID)
+	if err != nil {
+		return "", err
+	}
+	if acct.Username != "" {
+		return maskPart(acct.Username), nil
+	}
+	return maskPart(acct.Name), nil
+}
+
+// federatedSession signs in to acct through an upstream: the account's
+// second step still applies (finishLogin), and the session records via.
+func (s *Service) federatedSession(ctx context.Context, c Client, acct store.Account, via store.Via) (Result, error) {
+	if acct.Disabled {
+		return Result{}, problem.New(problem.Forbidden, "", "login.disabled", nil)
+	}
+	return s.finishLoginVia(ctx, c, acct, []authn.Method{authn.Upstream}, via)
+}
+
+// createFederated makes a new account for an identity and signs in. The
+// upstream's address is added only when the provider verified it and no
+// account has it: an address someone else registered is never a reason
+// to join accounts (SECURITY.md §5.7, classic-federated merge).
+func (s *Service) createFederated(ctx context.Context, c Client, provider string, fi fedIdentity) (Result, error) {
+	now := s.now()
+	acct := store.Account{ID: secret.ID(), Name: fi.Name, Locale: c.Lang, CreatedAt: now, UpdatedAt: now}
+	var emails []store.Email
+	if fi.Email != "" {
+		emails = []store.Email{{Address: fi.Email, AccountID: acct.ID, Primary: true, VerifiedAt: now, CreatedAt: now}}
+	}
+	err := s.Store.Register(ctx, acct, emails, nil)
+	if errors.Is(err, store.ErrConflict) && emails != nil {
+		err = s.Store.Register(ctx, acct, nil, nil)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.Upstreams.Identities.CreateIdentity(ctx, s.identityRecord(provider, acct.ID, fi)); err != nil {
+		s.Store.DeleteAccount(ctx, acct.ID)
+		if errors.Is(err, store.ErrConflict) {
+			// The same person finished a second sign-up at the same time.
+			return Result{}, errFederateState
+		}
+		return Result{}, err
+	}
+	s.log().Info("account created through upstream", "account", acct.ID, "provider", provider)
+	return s.federatedSession(ctx, c, acct, fi.Via)
+}
+
+func (s *Service) identityRecord(provider, accountID string, fi fedIdentity) store.FederatedIdentity {
+	now := s.now()
+	return store.FederatedIdentity{Provider: provider, Subject: fi.Subject, AccountID: accountID, Email: fi.Email,
+		NationalIDMasked: fi.Masked, NationalIDSealed: fi.Sealed, LinkedAt: now, LastUsedAt: now}
+}
+
+// linkIdentity links the identity to who's account, ends its other
+// sessions and mails every verified address.
+func (s *Service) linkIdentity(ctx context.Context, c Client, who Who, provider string, fi fedIdentity, label string) error {
+	err := s.Upstreams.Identities.CreateIdentity(ctx, s.identityRecord(provider, who.Account.ID, fi))
+	if errors.Is(err, store.ErrConflict) {
+		return problem.New(problem.Conflict, "", "federate.linked_elsewhere_now", problem.Args{"provider": label})
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.contain(ctx, who); err != nil {
+		return err
+	}
+	s.notify(ctx, c, who.Account, "factor_added", map[string]any{"factor": describeIdentity(label, fi.Masked, fi.Email), "security_url": s.link("/account/security")})
+	s.log().Info("upstream identity linked", "account", who.Account.ID, "provider", provider)
+	return nil
+}
+
+func describeIdentity(label, masked, email string) string {
+	switch {
+	case masked != "":
+		return label + " (" + masked + ")"
+	case email != "":
+		return label + " (" + email + ")"
+	}
+	return label
+}
+
+// loadParked returns a federation flow waiting in one of states.
+func (s *Service) loadParked(ctx context.Context, c Client, flowID string, states ...string) (store.Flow, fedData, error) {
+	f, err := s.loadFlow(ctx, c, flowID, FlowFederate)
+	if err != nil {
+		return store.Flow{}, fedData{}, err
+	}
+	var d fedData
+	decodeJSON(f.Data, &d)
+	if !slices.Contains(states, f.State) || d.Identity == nil {
+		return store.Flow{}, fedData{}, errFlowGone
+	}
+	return f, d, nil
+}
+
+// consumeParked ends a parked flow exactly once.
+func (s *Service) consumeParked(ctx context.Context, c Client, flowID string, states ...string) (fedData, error) {
+	var d fedData
+	_, err := s.consume(ctx, c, flowID, FlowFederate, func(f *store.Flow) error {
+		d = fedData{}
+		decodeJSON(f.Data, &d)
+		if !slices.Contains(states, f.State) || d.Identity == nil {
+			return errFlowGone
+		}
+		return nil
+	})
+	return d, err
+}
+
+// FederatedChoice describes a flow waiting for the user's choice, for its
+// page.
+func (s *Service) FederatedChoice(ctx context.Context, c Client, flowID string) (Federated, error) {
+	f, d, err := s.loadParked(ctx, c, flowID, NextAsk, NextLink, NextConflict)
+	if err != nil {
+		return Federated{}, err
+	}
+	up, _ := s.Upstreams.Find(d.Provider)
+	out := Federated{Flow: f.ID, Next: f.State, Provider: d.Provider, Label: up.Config.ButtonLabel(c.Lang),
+		Shown: shown(*d.Identity), MaskedID: d.Identity.Masked}
+	if d.Holder != "" {
+		if out.Holder, err = s.maskedAccount(ctx, d.Holder); err != nil {
+			return Federated{}, err
+		}
+	}
+	return out, nil
+}
+
+// FederatedCreate makes a new account for the identity waiting on the
+// flow (first_login ask) and signs in.
+func (s *Service) FederatedCreate(ctx context.Context, c Client, flowID string) (Result, error) {
+	d, err := s.consumeParked(ctx, c, flowID, NextAsk)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := s.createFederated(ctx, c, d.Provider, *d.Identity)
+	res.ReturnTo = d.ReturnTo
+	return res, err
+}
+
+// CompleteLink links the identity waiting on the flow (first_login link
+// or ask) to who's account. who must have signed in to it recently at its
+// full level, in this browser: the password alone of an account with a
+// second factor links nothing.
+func (s *Service) CompleteLink(ctx context.Context, c Client, who Who, flowID string) error {
+	if _, _, err := s.loadParked(ctx, c, flowID, NextAsk, NextLink); err != nil {
+		return err
+	}
+	if err := s.requireFresh(ctx, who); err != nil {
+		return err
+	}
+	d, err := s.consumeParked(ctx, c, flowID, NextAsk, NextLink)
+	if err != nil {
+		return err
+	}
+	up, _ := s.Upstreams.Find(d.Provider)
+	return s.linkIdentity(ctx, c, who, d.Provider, *d.Identity, up.Config.ButtonLabel(s.lang(who.Account, c)))
+}
+
+// MoveHere resolves a conflict: the identity the user proved at the
+// provider is linked to another account (the holder). who must be signed
+// in to the holder, recently and at its full level, in the browser that
+// started the link; the link then moves to the account that asked for it
+// in one transaction, both accounts are mailed, and the move is logged.
+func (s *Service) MoveHere(ctx context.Context, c Client, who Who, flowID string) error {
+	_, d, err := s.loadParked(ctx, c, flowID, NextConflict)
+	if err != nil {
+		return err
+	}
+	if who.Account.ID != d.Holder {
+		return problem.New(problem.Forbidden, "", "federate.move_sign_in_holder", problem.Args{"holder": maskedOrEmpty(s.maskedAccount(ctx, d.Holder))})
+	}
+	if err := s.requireFresh(ctx, who); err != nil {
+		return err
+	}
+	if d, err = s.consumeParked(ctx, c, flowID, NextConflict); err != nil {
+		return err
+	}
+	target, err := s.Store.GetAccount(ctx, d.Target)
+	if err != nil {
+		return err
+	}
+	moved, err := s.Upstreams.Identities.MoveIdentity(ctx, d.Provider, d.Identity.Subject, d.Holder, d.Target, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return problem.New(problem.Conflict, "", "federate.moved_meanwhile", nil)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.contain(ctx, who); err != nil {
+		return err
+	}
+	if _, err := s.Sessions.RevokeOthers(ctx, target.ID, ""); err != nil {
+		return err
+	}
+	up, _ := s.Upstreams.Find(d.Provider)
+	name := describeIdentity(up.Config.ButtonLabel(s.lang(who.Account, c)), moved.NationalIDMasked, moved.Email)
+	s.notify(ctx, c, who.Account, "factor_removed", map[string]any{"factor": name, "security_url": s.link("/account/security")})
+	s.notify(ctx, c, target, "factor_added", map[string]any{"factor": name, "security_url": s.link("/account/security")})
+	s.log().Info("upstream identity moved", "provider", d.Provider, "from", d.Holder, "to", d.Target)
+	return nil
+}
+
+func maskedOrEmpty(s string, _ error) string { return s }
+
+// SignInHolder resolves a conflict the other way: the user signs in to
+// the account that holds the identity, with the identity just proven (and
+// that account's second step).
+func (s *Service) SignInHolder(ctx context.Context, c Client, flowID string) (Result, error) {
+	d, err := s.consumeParked(ctx, c, flowID, NextConflict)
+	if err != nil {
+		return Result{}, err
+	}
+	acct, err := s.Store.GetAccount(ctx, d.Holder)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.Upstreams.Identities.TouchIdentity(ctx, d.Provider, d.Identity.Subject, s.now()); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Result{}, err
+	}
+	return s.federatedSession(ctx, c, acct, d.Identity.Via)
+}
+
+// CancelFederated forgets a flow waiting for a choice.
+func (s *Service) CancelFederated(ctx context.Context, c Client, flowID string) error {
+	f, err := s.loadFlow(ctx, c, flowID, FlowFederate)
+	if err != nil {
+		return err
+	}
+	return s.Store.DeleteFlow(ctx, f.ID)
+}
+
+// LinkedIdentity is a linked identity as the security page shows it.
+type LinkedIdentity struct {
+	store.FederatedIdentity
+	// Label is the provider's name; Shown the masked national ID or the
+	// upstream address.
+	Label string
+	Shown string
+}
+
+// LinkedIdentities lists the account's linked identities, oldest first.
+func (s *Service) LinkedIdentities(ctx context.Context, accountID, lang string) ([]LinkedIdentity, error) {
+	if s.Upstreams == nil {
+		return nil, nil
+	}
+	list, err := s.Upstreams.Identities.ListIdentities(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]LinkedIdentity, 0, len(list))
+	for _, id := range list {
+		up, _ := s.Upstreams.Find(id.Provider)
+		label := up.Config.ButtonLabel(lang)
+		if label == "" {
+			label = id.Provider
+		}
+		shown := id.NationalIDMasked
+		if shown == "" {
+			shown = id.Email
+		}
+		out = append(out, LinkedIdentity{FederatedIdentity: id, Label: label, Shown: shown})
+	}
+	return out, nil
+}
+
+// Unlink removes a linked identity from who's account. It needs a session
+// recent at the account's full level (re-authentication with the password
+// and second factor); the last way to sign in cannot be removed. The
+// account's other sessions end and its addresses are mailed.
+func (s *Service) Unlink(ctx context.Context, c Client, who Who, provider, subject string) error {
+	if err := s.requireFresh(ctx, who); err != nil {
+		return err
+	}
+	list, err := s.Upstreams.Identities.ListIdentities(ctx, who.Account.ID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(list, func(id store.FederatedIdentity) bool { return id.Provider == provider && id.Subject == subject })
+	if i < 0 {
+		return problem.New(problem.NotFound, "", "federate.identity_gone", nil)
+	}
+	if len(list) == 1 {
+		if other, err := s.otherWayIn(ctx, who.Account.ID); err != nil {
+			return err
+		} else if !other {
+			return problem.New(problem.Conflict, "", "federate.last_method", nil)
+		}
+	}
+	if err := s.Upstreams.Identities.DeleteIdentity(ctx, who.Account.ID, provider, subject); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err := s.contain(ctx, who); err != nil {
+		return err
+	}
+	up, _ := s.Upstreams.Find(provider)
+	name := describeIdentity(up.Config.ButtonLabel(s.lang(who.Account, c)), list[i].NationalIDMasked, list[i].Email)
+	s.notify(ctx, c, who.Account, "factor_removed", map[string]any{"factor": name, "security_url": s.link("/account/security")})
+	s.log().Info("upstream identity unlinked", "account", who.Account.ID, "provider", provider)
+	return nil
+}
+
+// otherWayIn reports whether the account can sign in without upstream
+// identities: a password or a passkey.
+func (s *Service) otherWayIn(ctx context.Context, accountID string) (bool, error) {
+	if has, err := s.hasPassword(ctx, accountID); err != nil || has {
+		return has, err
+	}
+	keys, err := s.Store.ListWebAuthnCredentials(ctx, accountID)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(keys, func(k store.WebAuthnCredential) bool { return k.Discoverable }), nil
+}
