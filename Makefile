@@ -4,7 +4,7 @@ GO ?= go
 # Two cores: run two test binaries at a time.
 TESTFLAGS ?= -p 2 -timeout 15m
 
-.PHONY: test test-deps check build bench mutate
+.PHONY: test test-deps check build bench mutate fuzz
 
 # Installs what the tests need (chromium, postgresql, oathtool, Node.js and
 # the openid-client npm package) when
@@ -12,6 +12,7 @@ TESTFLAGS ?= -p 2 -timeout 15m
 # real SMTP, and the browser journeys.
 test: test-deps check
 	$(GO) test $(TESTFLAGS) ./...
+	$(MAKE) fuzz
 
 test-deps:
 	./scripts/install-test-deps.sh
@@ -21,6 +22,19 @@ check:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
 	./scripts/check-libc.sh
+
+# Every Go fuzz target (func FuzzXxx in a _test.go file; found, not
+# listed) for a bounded number of inputs, not a time: FUZZTIME=200x.
+# One longer session: make fuzz FUZZTIME=100000x, or
+#   go test -run '^$$' -fuzz '^FuzzNegotiate$$' -fuzztime 5m ./internal/i18n
+FUZZTIME ?= 200x
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' internal cmd | sort); do \
+	  for n in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "fuzz ./$$(dirname $$f) $$n ($(FUZZTIME))"; \
+	    out=$$($(GO) test -run '^$$' -fuzz "^$$n\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$f) 2>&1) || { echo "$$out"; exit 1; }; \
+	  done; \
+	done
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/portvakt ./cmd/portvakt

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -26,12 +25,12 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 //	portvakt client remove ID
 func client(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return 2
 	}
 	switch args[0] {
 	case "add":
-		fs := flag.NewFlagSet("client add", flag.ContinueOnError)
+		fs := newFlags("client add", stderr)
 		name := fs.String("name", "", "the app's `name`, shown on the consent page")
 		id := fs.String("id", "", "client_id (made up when empty)")
 		public := fs.Bool("public", false, "a public client (a browser or mobile app without a secret; PKCE required)")
@@ -66,7 +65,7 @@ func client(ctx context.Context, args, environ []string, stdout, stderr io.Write
 		fmt.Fprintf(stdout, "issuer:        %s\n", a.OP.Issuer())
 		return 0
 	case "list":
-		cfg, _, ok := loadConfig(flag.NewFlagSet("client list", flag.ContinueOnError), args[1:], environ, stderr)
+		cfg, _, ok := loadConfig(newFlags("client list", stderr), args[1:], environ, stderr)
 		if !ok {
 			return 2
 		}
@@ -92,7 +91,7 @@ func client(ctx context.Context, args, environ []string, stdout, stderr io.Write
 		tw.Flush()
 		return 0
 	case "remove":
-		fs := flag.NewFlagSet("client remove", flag.ContinueOnError)
+		fs := newFlags("client remove", stderr)
 		cfg, fs, ok := loadConfig(fs, args[1:], environ, stderr)
 		if !ok {
 			return 2
@@ -113,7 +112,7 @@ func client(ctx context.Context, args, environ []string, stdout, stderr io.Write
 		fmt.Fprintln(stdout, "removed", fs.Arg(0))
 		return 0
 	}
-	fmt.Fprint(stderr, usage)
+	fmt.Fprint(stderr, usage())
 	return 2
 }
 

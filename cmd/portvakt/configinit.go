@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,8 +13,7 @@ import (
 // configInit writes the commented example configuration (every key at its
 // default) to --out, never over an existing file; "-" writes to stdout.
 func configInit(args []string, stdout, stderr io.Writer) int {
-	set := flag.NewFlagSet("config init", flag.ContinueOnError)
-	set.SetOutput(stderr)
+	set := newFlags("config init", stderr)
 	out := set.String("out", "portvakt.yaml", "`file` to write (- for standard output); an existing file is kept")
 	if err := set.Parse(args); err != nil {
 		return 2

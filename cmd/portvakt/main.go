@@ -1,19 +1,18 @@
 // Command portvakt is the Portvakt identity provider: one binary that
 // serves the login portal, migrates its database and checks its
-// configuration.
+// configuration. `portvakt --help` lists the commands; each command's
+// usage is made from its flag set (see cli.go), so it cannot drift.
 //
-//	portvakt serve [--config FILE] [--listen ADDR]
-//	portvakt migrate [--config FILE]
-//	portvakt config check [--config FILE]
-//	portvakt user add [--config FILE] [--username U] [--name N] [--email E] [--password-stdin]
-//	portvakt client add|list|remove
-//	portvakt policy check [--preset NAME | --config FILE] [--lang LANG] < password
-//	portvakt version
+//	portvakt serve [--profile NAME] [--config FILE] [--listen ADDR]
+//	portvakt config check|init
+//	portvakt user add|require-mfa, client add|list|remove, policy check
+//	portvakt healthcheck, migrate, version
 //
 // With no configuration file it runs on SQLite in ./portvakt.db at
 // http://localhost:8080 with mail kept in the development mailbox
-// (/dev/mail). Every configuration key can also be set with a PORTVAKT_…
-// environment variable (see package config).
+// (/dev/mail); --profile runs one of the seed portals the same way.
+// Every configuration key can also be set with a PORTVAKT_… environment
+// variable, or read from a file with PORTVAKT_…_FILE (see package config).
 package main
 
 import (
@@ -46,30 +45,14 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `Usage:
-  portvakt serve [--config FILE] [--listen ADDR]   run the server
-  portvakt migrate [--config FILE]                 apply database migrations
-  portvakt config check [--config FILE]            validate a configuration file
-  portvakt user add [--username U] [--name N] [--email E] [--password-stdin] [--lang L] [--config FILE]
-                                                   create an account (without a password: mail an invitation)
-  portvakt user require-mfa (--username U | --email E) [--off]
-                                                   make an account set up a second factor at its next sign-in
-  portvakt client add --name N --redirect-uri U [--public] [--third-party] [--grant G] [--scope S]
-                                                   register an app; prints its client_id and secret (once)
-  portvakt client list | client remove ID          list or remove apps
-  portvakt policy check [--preset NAME | --config FILE] [--lang en|nb|sv] [--email E] [--mfa] < password
-                                                   print every rule the password on stdin breaks
-  portvakt version                                 print the version
-
-Every configuration key can be set with an environment variable:
-database.dsn is PORTVAKT_DATABASE_DSN, and so on.
-`
-
 // run is main without the process: it returns the exit code, so tests
 // call it directly.
 func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// Libraries' own logs (zitadel/oidc's "registered route") are no
+	// business of a CLI command; their warnings still reach stderr.
+	setLibraryLogger(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return 2
 	}
 	switch args[0] {
@@ -84,7 +67,7 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		case len(args) >= 2 && args[1] == "init":
 			return configInit(args[2:], stdout, stderr)
 		}
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return 2
 	case "user":
 		switch {
@@ -93,24 +76,26 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		case len(args) >= 2 && args[1] == "require-mfa":
 			return userRequireMFA(ctx, args[2:], environ, stdout, stderr)
 		}
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return 2
 	case "client":
 		return client(ctx, args[1:], environ, stdout, stderr)
 	case "policy":
 		if len(args) < 2 || args[1] != "check" {
-			fmt.Fprint(stderr, usage)
+			fmt.Fprint(stderr, usage())
 			return 2
 		}
 		return policyCheck(args[2:], environ, stdin, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, args[1:], environ, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "portvakt", versionString())
 		return 0
 	case "help", "--help", "-h":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage())
 		return 0
 	default:
-		fmt.Fprintf(stderr, "portvakt: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "portvakt: unknown command %q\n\n%s", args[0], usage())
 		return 2
 	}
 }
@@ -148,7 +133,7 @@ func loadConfig(fs *flag.FlagSet, args, environ []string, stderr io.Writer) (con
 }
 
 func serve(ctx context.Context, args, environ []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := newFlags("serve", stderr)
 	listen := fs.String("listen", "", "listen `address`, overriding the configuration (e.g. 127.0.0.1:8080)")
 	cfg, _, ok := loadConfig(fs, args, environ, stderr)
 	if !ok {
@@ -162,14 +147,14 @@ func serve(ctx context.Context, args, environ []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "portvakt: invalid configuration:\n%v\n", err)
 		return 2
 	}
-	// One log stream: libraries that log through slog's default logger
-	// (zitadel/oidc does) write the same JSON lines as Portvakt.
 	if err := checkDatabaseDir(cfg.Database); err != nil {
 		fmt.Fprintln(stderr, "portvakt:", err)
 		return 1
 	}
+	// One log stream: libraries that log through slog's default logger
+	// (zitadel/oidc does) write through Portvakt's handler, a level lower.
 	logger := app.NewLogger(cfg.Log, stderr)
-	slog.SetDefault(logger)
+	setLibraryLogger(logger.Handler())
 	a, err := app.New(ctx, cfg, app.Options{Logger: logger})
 	if err != nil {
 		fmt.Fprintln(stderr, "portvakt:", err)
@@ -184,6 +169,9 @@ func serve(ctx context.Context, args, environ []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "portvakt:", err)
 		return 1
 	}
+	if isTerminal(stderr) {
+		fmt.Fprintln(stderr, startLine(cfg))
+	}
 	if err := a.Serve(ctx, ln); err != nil {
 		fmt.Fprintln(stderr, "portvakt:", err)
 		return 1
@@ -192,7 +180,7 @@ func serve(ctx context.Context, args, environ []string, stderr io.Writer) int {
 }
 
 func migrate(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
-	cfg, _, ok := loadConfig(flag.NewFlagSet("migrate", flag.ContinueOnError), args, environ, stderr)
+	cfg, _, ok := loadConfig(newFlags("migrate", stderr), args, environ, stderr)
 	if !ok {
 		return 2
 	}
@@ -221,7 +209,7 @@ func migrate(ctx context.Context, args, environ []string, stdout, stderr io.Writ
 }
 
 func configCheck(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
-	cfg, _, ok := loadConfig(flag.NewFlagSet("config check", flag.ContinueOnError), args, environ, stderr)
+	cfg, _, ok := loadConfig(newFlags("config check", stderr), args, environ, stderr)
 	if !ok {
 		return 1
 	}

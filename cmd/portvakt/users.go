@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -19,7 +18,7 @@ import (
 // out usernames (IDEP's numeric ones). Without --password-stdin and with
 // --email, the account holder is mailed a link to choose a password.
 func userAdd(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	fs := newFlags("user add", stderr)
 	username := fs.String("username", "", "sign-in `name` (lower-case letters, digits, . _ -)")
 	name := fs.String("name", "", "the person's full `name`")
 	email := fs.String("email", "", "verified main email `address`")
@@ -94,7 +93,7 @@ func printProblem(w io.Writer, lang *i18n.Lang, p *problem.Problem) {
 // broken rule in the chosen language; it exits 1 if any rule is broken.
 // The policy is a preset (--preset) or a configuration file's (--config).
 func policyCheck(args, environ []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("policy check", flag.ContinueOnError)
+	fs := newFlags("policy check", stderr)
 	preset := fs.String("preset", "", "policy `preset`: "+strings.Join(password.Presets(), ", "))
 	lang := fs.String("lang", "en", "`language` of the messages: en, nb or sv")
 	email := fs.String("email", "", "the account's email `address`, for the context-word rule")
@@ -143,7 +142,7 @@ func policyCheck(args, environ []string, stdin io.Reader, stdout, stderr io.Writ
 // userRequireMFA makes an existing account set up a second factor at its
 // next sign-in (or, with --off, lifts that).
 func userRequireMFA(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("user require-mfa", flag.ContinueOnError)
+	fs := newFlags("user require-mfa", stderr)
 	username := fs.String("username", "", "the account's `username`")
 	email := fs.String("email", "", "or its email `address`")
 	off := fs.Bool("off", false, "lift the requirement")

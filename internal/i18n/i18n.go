@@ -97,10 +97,31 @@ func (c *Catalog) Has(key string) bool {
 	return ok
 }
 
+// Bounds on what a request can make the language negotiation read. They
+// keep it linear and small whatever a browser or attacker sends: x/text's
+// parser is quadratic in the number of variants and extensions of one tag
+// (an 880 KB cookie cost about a second of CPU on every route).
+const (
+	// MaxTagLen is the longest tag considered; longer ones are skipped.
+	// RFC 5646 §4.4.1 asks for room for 35 characters; 64 leaves space
+	// for a script, a region, a variant and a -u- extension.
+	MaxTagLen = 64
+	// MaxTags is how many space-separated ui_locales entries are read.
+	MaxTags = 16
+	// MaxAcceptLanguageLen is how much of Accept-Language is read (cut
+	// at the last comma before it).
+	MaxAcceptLanguageLen = 1024
+)
+
 // Supported returns the supported language that tag (a BCP 47 tag such as
-// "nb-NO", "no", "sv-FI") maps to, or "" if it maps to none.
+// "nb-NO", "no", "sv-FI") maps to, or "" if it maps to none. A tag longer
+// than MaxTagLen maps to none.
 func (c *Catalog) Supported(tag string) string {
-	t, err := language.Parse(strings.TrimSpace(tag))
+	tag = strings.TrimSpace(tag)
+	if tag == "" || len(tag) > MaxTagLen {
+		return ""
+	}
+	t, err := language.Parse(tag)
 	if err != nil {
 		return ""
 	}
@@ -114,16 +135,31 @@ func (c *Catalog) Supported(tag string) string {
 // Negotiate picks the language for a request, in this order: the OIDC
 // ui_locales parameter (space-separated tags, first supported wins), the
 // account's preference, the language cookie, the Accept-Language header,
-// and finally Default. Empty or unsupported values are skipped.
+// and finally Default. Empty or unsupported values are skipped. The work
+// is bounded whatever the inputs' size: at most MaxTags ui_locales entries
+// and MaxAcceptLanguageLen bytes of Accept-Language are read, and no tag
+// longer than MaxTagLen is parsed.
 func (c *Catalog) Negotiate(uiLocales, account, cookie, acceptLanguage, fallback string) string {
-	for _, t := range strings.Fields(uiLocales) {
+	n := 0
+	for t := range strings.FieldsSeq(uiLocales) {
 		if l := c.Supported(t); l != "" {
 			return l
+		}
+		if n++; n == MaxTags {
+			break
 		}
 	}
 	for _, t := range []string{account, cookie} {
 		if l := c.Supported(t); l != "" {
 			return l
+		}
+	}
+	if len(acceptLanguage) > MaxAcceptLanguageLen {
+		acceptLanguage = acceptLanguage[:MaxAcceptLanguageLen]
+		if i := strings.LastIndexByte(acceptLanguage, ','); i >= 0 {
+			acceptLanguage = acceptLanguage[:i]
+		} else {
+			acceptLanguage = ""
 		}
 	}
 	if acceptLanguage != "" {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -64,6 +65,9 @@ func firstMessage(st *state, p *problem.Problem) string {
 // fail logs an internal error and answers 500 in the request's channel;
 // a database that cannot serve now gets 503 instead (unavailable).
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if s.clientGone(w, r, err) {
+		return
+	}
 	if isUnavailable(err) {
 		s.unavailable(w, r, err)
 		return
@@ -79,6 +83,25 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	s.renderError(w, r, http.StatusInternalServerError, st.Lang.T("error.server.title"), st.Lang.T("error.server.body", "request_id", st.ID), nil)
 }
+
+// clientGone reports (and logs at debug level) a request that failed
+// because its client went away: net/http cancels a request's context when
+// the connection closes, and whatever the handler was waiting for then
+// fails with context.Canceled. That is not a fault of ours: the request
+// line logs status 499 (nginx's "client closed request") at info level,
+// and nothing is rendered for nobody.
+func (s *Server) clientGone(w http.ResponseWriter, r *http.Request, err error) bool {
+	if !errors.Is(r.Context().Err(), context.Canceled) {
+		return false
+	}
+	s.Logger.Debug("client went away", "request_id", stateOf(r).ID, "route", r.Pattern, "err", err)
+	w.WriteHeader(statusClientClosed)
+	return true
+}
+
+// statusClientClosed is the status logged for a request whose client
+// went away before the answer.
+const statusClientClosed = 499
 
 // renderError renders the error page; if even that fails it writes plain
 // text, so the user always gets the request ID.
@@ -126,6 +149,7 @@ func (s *Server) api(h handlerFunc) http.Handler {
 			s.writeProblemJSON(w, r, http.StatusNotFound, problem.NotFound.String(), nil)
 		case errors.Is(err, errCrossOrigin):
 			s.writeProblemJSON(w, r, http.StatusForbidden, problem.Forbidden.String(), nil)
+		case s.clientGone(w, r, err):
 		case isUnavailable(err):
 			s.unavailable(w, r, err)
 		default:
