@@ -108,7 +108,9 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (store.Accou
 	if in.PasswordHash != "" {
 		if in.Password != "" {
 			p.Add("password_hash", "account.hash_and_password", nil)
-		} else if _, err := s.Hasher.NeedsRehash(in.PasswordHash); err != nil {
+		} else if err := s.Hasher.CheckImported(in.PasswordHash); errors.Is(err, password.ErrTooCostly) {
+			p.Add("password_hash", "account.hash_too_costly", nil)
+		} else if err != nil {
 			p.Add("password_hash", "account.hash_invalid", nil)
 		}
 	}

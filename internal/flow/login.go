@@ -106,6 +106,11 @@ func (s *Service) checkPassword(ctx context.Context, key, pw string, lookup func
 	if err := s.reserveAttempt(ctx, key, "password"); err != nil {
 		return store.Account{}, err
 	}
+	if s.Policy.TooLong(pw) {
+		// No password this long can be set, so it is wrong for every
+		// account alike; it costs neither normalisation nor a hash.
+		return store.Account{}, errWrongCredentials
+	}
 	acct, err := lookup()
 	var stored store.Password
 	if err == nil {
@@ -115,7 +120,11 @@ func (s *Service) checkPassword(ctx context.Context, key, pw string, lookup func
 		return store.Account{}, err
 	}
 	if err != nil {
-		s.Hasher.VerifyDummy(ctx, s.Policy.Prepare(pw))
+		// A busy pool refuses the dummy as it would the real hash, so
+		// that a refusal tells nothing about the account either.
+		if err := s.Hasher.VerifyDummy(ctx, s.Policy.Prepare(pw)); err != nil {
+			return store.Account{}, err
+		}
 		return store.Account{}, errWrongCredentials
 	}
 	ok, rehash, err := s.Hasher.Verify(ctx, s.Policy.Prepare(pw), stored.Hash)

@@ -49,6 +49,8 @@ func (s *Server) page(h handlerFunc) http.Handler {
 			s.renderError(w, r, http.StatusNotFound, st.Lang.T("error.notfound.title"), st.Lang.T("error.notfound.body"), nil)
 		case errors.Is(err, errCrossOrigin):
 			s.renderError(w, r, http.StatusForbidden, st.Lang.T("error.csrf.title"), st.Lang.T("error.csrf.body"), nil)
+		case errors.Is(err, errTooLarge):
+			s.tooLarge(w, r)
 		default:
 			s.fail(w, r, err)
 		}
@@ -149,6 +151,8 @@ func (s *Server) api(h handlerFunc) http.Handler {
 			s.writeProblemJSON(w, r, http.StatusNotFound, problem.NotFound.String(), nil)
 		case errors.Is(err, errCrossOrigin):
 			s.writeProblemJSON(w, r, http.StatusForbidden, problem.Forbidden.String(), nil)
+		case errors.Is(err, errTooLarge):
+			s.tooLarge(w, r)
 		case s.clientGone(w, r, err):
 		case isUnavailable(err):
 			s.unavailable(w, r, err)
@@ -246,9 +250,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 // decodeJSON reads a JSON body into v. A malformed body is the client's
 // mistake and comes back as a problem naming it.
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxJSONBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return errTooLarge
+		}
 		return problem.New(problem.Invalid, "", "api.bad_json", problem.Args{"error": err.Error()})
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/portvakt/portvakt/internal/authn/password"
 	"github.com/portvakt/portvakt/internal/i18n"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/session"
@@ -75,7 +76,13 @@ func (s *Server) withObservation(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		st := &state{ID: secret.ID()[:20], Nonce: nonce()}
-		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+		ctx := context.WithValue(r.Context(), stateKey{}, st)
+		// The password hashing pool serves sources in turn and refuses a
+		// source whose own queue would pass a few seconds, so a flood from
+		// one network cannot starve sign-ins from others (issue 10,
+		// finding 5). A source is the client's /24 or /64.
+		ctx = password.WithSource(ctx, clientNetwork(clientIP(r)))
+		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", st.ID)
 		rw := &recorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {

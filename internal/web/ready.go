@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portvakt/portvakt/internal/authn/password"
 	"github.com/portvakt/portvakt/internal/store"
 )
 
@@ -94,6 +95,10 @@ func (s *Server) checkReady(ctx context.Context) error {
 // saying it is not their mistake and to try again shortly. It is logged as
 // a warning, not an internal error: the operator's alert is /readyz.
 func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	if be := (*password.BusyError)(nil); errors.As(err, &be) {
+		s.busy(w, r, be)
+		return
+	}
 	st := stateOf(r)
 	s.Logger.Warn("database unavailable", "request_id", st.ID, "route", r.Pattern, "err", err)
 	w.Header().Set("Retry-After", strconv.Itoa(int(retryAfter.Seconds())))
@@ -112,4 +117,8 @@ func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) 
 const kindUnavailable = "unavailable"
 
 // isUnavailable reports whether err means "the database cannot serve now".
-func isUnavailable(err error) bool { return errors.Is(err, store.ErrUnavailable) }
+// The password hashing pool refusing to queue a hash (password.ErrBusy)
+// is answered the same way, with its own Retry-After (see busy).
+func isUnavailable(err error) bool {
+	return errors.Is(err, store.ErrUnavailable) || errors.Is(err, password.ErrBusy)
+}

@@ -261,6 +261,7 @@ func (s *Server) Handler() http.Handler {
 
 	var h http.Handler = mux
 	h = cop.Handler(h)
+	h = s.withLimits(h)
 	h = s.withRequestState(h)
 	h = s.withSecurityHeaders(h)
 	h = s.withObservation(h)

@@ -234,8 +234,7 @@
 // concurrent attempts would otherwise hold 1.9 GB. The Hasher therefore
 // books every hash's memory from a weighted semaphore of memoryLimit bytes
 // (hash_memory_limit_mib, default 128 MiB) before it starts, and returns it
-// when done; callers beyond the budget wait, in order, until their ctx
-// ends. Hence
+// when done; callers beyond the budget wait until their ctx ends. Hence
 //
 //	concurrent hashes ≤ memoryLimit / (m × 1024)     = 128 MiB / 19 MiB = 6 at the defaults
 //	live hash memory  ≤ memoryLimit
@@ -253,7 +252,28 @@
 // twice the live memory before the collector reclaims it. Set GOMEMLIMIT
 // (or the container limit) to at least 2 × hash_memory_limit_mib plus the
 // rest of the server. Hasher.Stats reports the budget, the memory in use,
-// the peak and the number of waiting callers.
+// the peak, the number of waiting callers and of refusals.
+//
+// # Fair and bounded waiting
+//
+// A queue that serves callers in arrival order lets one client that sends
+// ten thousand sign-ins starve everyone else (issue 10, finding 5). So
+// each caller names its source with WithSource (the web package uses the
+// client's /24 or /64), waiters queue per source, and the pool grants
+// sources in turn, one hash each. A newcomer from a quiet source waits for
+// what runs now plus at most one hash from each busy source. And the wait
+// is bounded: the pool keeps a running mean of how long a hash takes, and a
+// caller whose estimated wait (the memory booked ahead of it in its turn,
+// in units of the budget, times that mean) passes MaxWait (3 s) is refused
+// at once with a *BusyError carrying a Retry-After, which the web answers
+// as 503. A flood from one source thus keeps about MaxWait's worth of its
+// own hashes queued and is refused beyond that, while other sources are
+// served within a round. A caller already queued gives up after 2×MaxWait.
+//
+// A password longer than Policy.MaxBytes (four bytes per code point of
+// MaxLength) is refused before it is normalised or hashed, and an imported
+// hash must pass CheckImported: at most half the pool's memory and eight
+// times the current parameters' work.
 //
 // # Benchmarks
 //

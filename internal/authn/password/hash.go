@@ -10,10 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/sync/semaphore"
 )
 
 // Errors from Verify and NeedsRehash about the stored hash. Neither is the
@@ -73,14 +73,14 @@ const bcryptWeight = 8 << 10
 type Hasher struct {
 	params Argon2Params
 	limit  int64
-	sem    *semaphore.Weighted
+	pool   *pool
 	dummy  string
 
 	inUse, peak atomic.Int64
-	waiting     atomic.Int64
 	// verifications and dummies count Verify and VerifyDummy calls that
 	// computed a hash; they only grow.
 	verifications, dummies atomic.Int64
+	busy                   atomic.Int64
 }
 
 // NewHasher returns a Hasher that hashes with p and lets at most
@@ -119,12 +119,24 @@ func NewHasher(p Argon2Params, memoryLimit uint64) (*Hasher, error) {
 	if memoryLimit > 1<<50 {
 		memoryLimit = 1 << 50
 	}
-	h := &Hasher{params: p, limit: int64(memoryLimit), sem: semaphore.NewWeighted(int64(memoryLimit))}
+	// One hash, timed, seeds the pool's estimate of how long a hash takes
+	// (it then follows the hashes actually done).
+	start := time.Now()
+	argon2.IDKey([]byte("calibrate"), randomBytes(p.SaltLen), p.Time, p.Memory, p.Threads, p.KeyLen)
+	h := &Hasher{params: p, limit: int64(memoryLimit), pool: newPool(int64(memoryLimit), time.Since(start))}
 	// The dummy has the current parameters and random bytes for a tag, so
 	// verifying against it costs exactly one real verification and never
 	// succeeds.
 	h.dummy = encodeArgon2id(p, randomBytes(p.SaltLen), randomBytes(p.KeyLen))
 	return h, nil
+}
+
+// SetMaxWait sets how long a hash may expect to queue before it is
+// refused with ErrBusy (default DefaultMaxWait). Call it before use.
+func (h *Hasher) SetMaxWait(d time.Duration) {
+	if d > 0 {
+		h.pool.maxWait = d
+	}
 }
 
 // Params returns the parameters new hashes use.
@@ -148,12 +160,15 @@ type PoolStats struct {
 	// account must cost exactly one dummy, as a known one costs one
 	// verification.
 	Verifications, Dummies int64
+	// Busy counts the hashes refused with ErrBusy.
+	Busy int64
 }
 
 // Stats returns the pool's current state, for metrics and tests.
 func (h *Hasher) Stats() PoolStats {
-	return PoolStats{Limit: h.limit, InUse: h.inUse.Load(), Peak: h.peak.Load(), Waiting: h.waiting.Load(),
-		Verifications: h.verifications.Load(), Dummies: h.dummies.Load()}
+	_, waiting := h.pool.stats()
+	return PoolStats{Limit: h.limit, InUse: h.inUse.Load(), Peak: h.peak.Load(), Waiting: int64(waiting),
+		Verifications: h.verifications.Load(), Dummies: h.dummies.Load(), Busy: h.busy.Load()}
 }
 
 // Hash returns pw hashed with Argon2id at the Hasher's parameters and a
@@ -271,17 +286,20 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, pw, encoded string) (ok, reha
 	}
 }
 
-// acquire books weight bytes from the pool, waiting while it is full. A
-// single hash bigger than the whole budget books the whole budget, so it
-// runs alone.
+// acquire books weight bytes from the pool for ctx's source (WithSource),
+// waiting while it is full, or refuses with a *BusyError when the wait
+// would pass MaxWait. A single hash bigger than the whole budget books the
+// whole budget, so it runs alone.
 func (h *Hasher) acquire(ctx context.Context, weight int64) (release func(), err error) {
 	weight = min(weight, h.limit)
-	h.waiting.Add(1)
-	err = h.sem.Acquire(ctx, weight)
-	h.waiting.Add(-1)
-	if err != nil {
+	if err := h.pool.acquire(ctx, sourceOf(ctx), weight); err != nil {
+		if errors.Is(err, ErrBusy) {
+			h.busy.Add(1)
+			return nil, err
+		}
 		return nil, fmt.Errorf("wait for a password hashing slot: %w", err)
 	}
+	start := time.Now()
 	now := h.inUse.Add(weight)
 	for {
 		peak := h.peak.Load()
@@ -291,7 +309,7 @@ func (h *Hasher) acquire(ctx context.Context, weight int64) (release func(), err
 	}
 	return func() {
 		h.inUse.Add(-weight)
-		h.sem.Release(weight)
+		h.pool.release(weight, time.Since(start))
 	}, nil
 }
 
@@ -432,4 +450,48 @@ func randomBytes(n uint32) []byte {
 	b := make([]byte, n)
 	rand.Read(b) // never fails (crypto/rand, Go ≥ 1.24)
 	return b
+}
+
+// MaxImportedBcryptCost is the highest bcrypt cost CheckImported accepts
+// (about 0.5 s per check on a 2020s core).
+const MaxImportedBcryptCost = 13
+
+// ErrTooCostly means an imported hash would cost more per sign-in than the
+// Hasher lets one account take (CheckImported).
+var ErrTooCostly = errors.New("password hash too costly")
+
+// CheckImported checks a hash an operator imports (the admin API, the
+// CLI): well-formed, as Verify accepts, and affordable. The limits that
+// Verify applies to any stored hash (1 GiB, t=100) stop only absurd data;
+// an imported hash near them would let one account's sign-ins occupy the
+// whole pool (issue 10, finding 9). So an Argon2 hash may use at most half
+// the pool's memory (and at least the current parameters' memory is always
+// allowed) and at most eight times the current parameters' work
+// (memory × passes), and bcrypt at most cost MaxImportedBcryptCost. With
+// the defaults (128 MiB pool, m=19 MiB t=2) that admits RFC 9106's second
+// recommendation (m=64 MiB t=3) and refuses its first (m=2 GiB).
+func (h *Hasher) CheckImported(encoded string) error {
+	if strings.HasPrefix(encoded, "$2") {
+		cost, err := parseBcrypt(encoded)
+		if err != nil {
+			return err
+		}
+		if cost > MaxImportedBcryptCost {
+			return fmt.Errorf("%w: bcrypt cost %d is above %d", ErrTooCostly, cost, MaxImportedBcryptCost)
+		}
+		return nil
+	}
+	s, err := parseArgon2(encoded)
+	if err != nil {
+		return err
+	}
+	maxMem := max(int64(h.params.Memory), h.limit/1024/2)
+	if int64(s.memory) > maxMem {
+		return fmt.Errorf("%w: m=%d KiB is above %d KiB (half the hashing pool)", ErrTooCostly, s.memory, maxMem)
+	}
+	maxWork := 8 * int64(h.params.Memory) * int64(h.params.Time)
+	if work := int64(s.memory) * int64(s.time); work > maxWork {
+		return fmt.Errorf("%w: m×t=%d is above 8× the current parameters' %d", ErrTooCostly, work, maxWork/8)
+	}
+	return nil
 }

@@ -223,12 +223,39 @@ func (p Policy) MinLengthFor(hasMFA bool) int {
 // as one code point or as "e" plus a combining accent, or "Ａ" typed on a
 // full-width keyboard, is the same password. Call it before Hasher.Hash and
 // Hasher.Verify; Check calls it itself. NFKC is idempotent.
+//
+// A password longer than MaxBytes is returned as it is, without the
+// normalisation's cost: it can never be set (Check refuses it before
+// normalising) and so never matches.
 func (p Policy) Prepare(pw string) string {
+	if p.TooLong(pw) {
+		return pw
+	}
 	if p.Normalize {
 		return norm.NFKC.String(pw)
 	}
 	return pw
 }
+
+// maxBytesWithoutLimit bounds a password's bytes when the policy sets no
+// MaxLength.
+const maxBytesWithoutLimit = 4096
+
+// MaxBytes is the most bytes a password may have as typed: four per code
+// point of MaxLength (UTF-8's widest), or 4096 without a MaxLength. It is
+// checked before anything else, so a megabyte typed into a password field
+// costs neither normalisation nor a hash (issue 10, finding 2).
+func (p Policy) MaxBytes() int {
+	if p.MaxLength > 0 {
+		return 4 * p.MaxLength
+	}
+	return maxBytesWithoutLimit
+}
+
+// TooLong reports whether pw has more than MaxBytes bytes: such a password
+// is refused (Check) or is simply wrong (sign-in), before normalisation or
+// hashing.
+func (p Policy) TooLong(pw string) bool { return len(pw) > p.MaxBytes() }
 
 // Check tests pw against every rule and returns nil, or a *problem.Problem
 // of kind Invalid with one detail per broken rule, all on Context.Field.
@@ -254,6 +281,13 @@ func (p Policy) Check(pw string, c Context) error {
 	prob := &problem.Problem{Kind: problem.Invalid}
 	if pw == "" {
 		return prob.Add(field, "password.required", nil)
+	}
+	if p.TooLong(pw) {
+		max := p.MaxLength
+		if max == 0 {
+			max = p.MaxBytes() / 4
+		}
+		return prob.Add(field, "password.too_long", problem.Args{"max": max, "length": utf8.RuneCountInString(pw)})
 	}
 	pw = p.Prepare(pw)
 	n := utf8.RuneCountInString(pw)

@@ -1,0 +1,265 @@
+package web_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portvakt/portvakt/internal/config"
+	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/problem"
+)
+
+// clientFrom is an HTTP client whose connections come from the loopback
+// address ip (any of 127.0.0.0/8), so that one test can play several
+// clients without a proxy. It does not follow redirects.
+func clientFrom(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	return &http.Client{
+		Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 64},
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// countingReader yields n bytes of a form field and counts what was read.
+type countingReader struct {
+	n, read int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.read >= c.n {
+		return 0, io.EOF
+	}
+	k := min(int64(len(p)), c.n-c.read)
+	for i := range p[:k] {
+		p[i] = 'a'
+	}
+	if c.read == 0 && k > 9 {
+		copy(p, "username=")
+	}
+	c.read += k
+	return int(k), nil
+}
+
+// TestHugeBodiesAre413AtOnce replays issue 10, finding 2: a 10 MB form
+// body is answered 413 (localized) without being read, whether it
+// announces its length or comes chunked, and /healthz answers while such a
+// body is still being sent. JSON has its own, larger limit.
+func TestHugeBodiesAre413AtOnce(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.Login.Methods = []string{"email", "username"} })
+	const tenMB = 10 << 20
+	const sixtyFourMB = 64 << 20
+
+	t.Run("announced length", func(t *testing.T) {
+		body := &countingReader{n: tenMB}
+		req, _ := http.NewRequest("POST", e.srv.URL+"/login/username", body)
+		req.ContentLength = tenMB
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept-Language", "nb")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(page), "Det var for mye å sende") {
+			t.Errorf("POST 10 MB form = %d, want 413 with the Norwegian page:\n%.300s", resp.StatusCode, page)
+		}
+		// (How much the client wrote before it saw the answer depends on
+		// the sockets' buffers, not on the server, so it is not checked.)
+	})
+
+	t.Run("chunked, while /healthz answers", func(t *testing.T) {
+		// 64 MB are offered; the server must stop reading long before,
+		// or the sockets' buffers (a few MB) could not hold the rest.
+		pr, pw := io.Pipe()
+		req, _ := http.NewRequest("POST", e.srv.URL+"/login/username", pr)
+		req.ContentLength = -1 // chunked
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		type result struct {
+			status int
+			err    error
+		}
+		done := make(chan result, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				done <- result{err: err}
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			done <- result{status: resp.StatusCode}
+		}()
+		var sent atomic.Int64
+		go func() {
+			defer pw.Close()
+			chunk := []byte("username=" + strings.Repeat("a", 32<<10-9))
+			for sent.Load() < sixtyFourMB {
+				if _, err := pw.Write(chunk); err != nil {
+					return // the server answered and stopped reading
+				}
+				sent.Add(int64(len(chunk)))
+				chunk = []byte(strings.Repeat("a", 32<<10))
+			}
+		}()
+		// The big request is under way; the server still serves others.
+		if resp, body := e.do(t, "GET", "/healthz", nil, nil); resp.StatusCode != 200 || body != "ok\n" {
+			t.Errorf("GET /healthz during the upload = %d %q", resp.StatusCode, body)
+		}
+		res := <-done
+		pr.CloseWithError(io.ErrClosedPipe)
+		if res.err != nil && !strings.Contains(res.err.Error(), "closed") && !strings.Contains(res.err.Error(), "reset") && !strings.Contains(res.err.Error(), "broken pipe") {
+			t.Fatalf("chunked 64 MB POST: %v", res.err)
+		}
+		if res.err == nil && res.status != http.StatusRequestEntityTooLarge {
+			t.Errorf("chunked 64 MB POST = %d, want 413", res.status)
+		}
+		if n := sent.Load(); n >= sixtyFourMB {
+			t.Errorf("the client could send all %d bytes; want the server to stop reading at the limit", n)
+		}
+	})
+
+	t.Run("JSON over 1 MiB is a problem 413, under it is read", func(t *testing.T) {
+		big := `{"email":"` + strings.Repeat("a", 1<<20) + `@example.no"}`
+		resp, body := e.do(t, "POST", "/api/v1/login", strings.NewReader(big), map[string]string{"Content-Type": "application/json"})
+		if resp.StatusCode != 413 || !strings.Contains(body, "urn:portvakt:problem:too-large") {
+			t.Errorf("POST 1 MiB JSON = %d %.200s, want 413 too-large", resp.StatusCode, body)
+		}
+		// 100 KiB of JSON is more than a form may have, but JSON may.
+		mid := `{"email":"` + strings.Repeat("a", 100<<10) + `@example.no"}`
+		resp, body = e.do(t, "POST", "/api/v1/login", strings.NewReader(mid), map[string]string{"Content-Type": "application/json"})
+		if resp.StatusCode == 413 {
+			t.Errorf("POST 100 KiB JSON = 413, want it read (and refused for its content): %.200s", body)
+		}
+	})
+}
+
+// TestHashFloodFromOneIPDoesNotStarveAnother replays issue 10, finding 5
+// over HTTP: one client (127.0.1.1) sends many sign-ins at once, each
+// costing a hash; while they are queued, a user from another network
+// (127.0.0.1) signs in. The flood beyond a few seconds of hashing is
+// refused at once with 503 and Retry-After, and the user's sign-in
+// succeeds after at most one round of the pool (its slots plus one of the
+// flood's). On today's main the flood queues whole and the user waits
+// behind every hash of it.
+func TestHashFloodFromOneIPDoesNotStarveAnother(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.Login.Methods = []string{"email", "username"} })
+	const pw = "a long passphrase for kari at the fjord"
+	if _, err := e.app.Flows.CreateAccount(t.Context(), flow.NewAccount{Name: "Kari", Username: "kari", Email: "kari@example.no", Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	h := e.app.Flows.Hasher
+	slots := int64(h.Concurrency())
+
+	const flood = 300
+	base := h.Stats()
+	attacker := clientFrom("127.0.1.1")
+	var answered, refused, retryAfter atomic.Int64
+	var wg sync.WaitGroup
+	for i := range flood {
+		wg.Go(func() {
+			// Each guess names another account, so no per-identifier
+			// throttle stops it: only the hash pool stands in the way.
+			form := url.Values{"username": {"victim" + string(rune('a'+i%26)) + string(rune('a'+i/26))}, "password": {"guess number " + string(rune('a'+i%26))}}
+			resp, err := attacker.PostForm(e.srv.URL+"/login/username", form)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				refused.Add(1)
+				if resp.Header.Get("Retry-After") != "" {
+					retryAfter.Add(1)
+				}
+			}
+			answered.Add(1)
+		})
+	}
+	// Wait (bounded) until every request of the flood has reached the
+	// pool: refused (Busy), queued (Waiting) or granted (Verifications).
+	settled := false
+	for range 6000 {
+		s := h.Stats()
+		if s.Busy+s.Waiting+s.Verifications-base.Verifications >= flood {
+			settled = true
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !settled {
+		t.Fatalf("the flood never settled: %+v, %d answered", h.Stats(), answered.Load())
+	}
+	queued := h.Stats().Waiting
+
+	before := h.Stats().Verifications
+	user := clientFrom("127.0.0.1")
+	resp, err := user.PostForm(e.srv.URL+"/login/username", url.Values{"username": {"kari"}, "password": {pw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	// Hashes done while the user waited, the user's own included.
+	during := h.Stats().Verifications - before
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the user's sign-in during the flood = %d, want 303 (signed in)", resp.StatusCode)
+	}
+	wg.Wait()
+	t.Logf("flood of %d from 127.0.1.1: %d refused at once with 503 (%d with Retry-After), %d queued when the user came; %d hashes done while the user's sign-in waited (pool of %d)",
+		flood, refused.Load(), retryAfter.Load(), queued, during, slots)
+	if refused.Load() == 0 || retryAfter.Load() != refused.Load() {
+		t.Errorf("%d of the flood refused, %d with Retry-After; want the flood beyond a few seconds refused with 503 and Retry-After", refused.Load(), retryAfter.Load())
+	}
+	// The user's request meets the pool's slots busy with the flood, and
+	// while its database steps run the flood's next turn may start: a few
+	// rounds of the pool at most, never the queue.
+	if max := 4 * slots; during > max || during >= queued {
+		t.Errorf("%d hashes were done while the user's sign-in waited (%d queued); want at most %d (a few rounds of %d slots)", during, queued, max, slots)
+	}
+}
+
+// TestOverlongPasswordCostsNoHash: a password beyond the policy's byte
+// bound (1 KiB under nist) that still fits in a form is a wrong password
+// for every account alike, answered without normalising or hashing it.
+func TestOverlongPasswordCostsNoHash(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.Login.Methods = []string{"email", "username"} })
+	if _, err := e.app.Flows.CreateAccount(t.Context(), flow.NewAccount{Name: "Kari", Username: "kari", Password: "a long passphrase for kari at the fjord"}); err != nil {
+		t.Fatal(err)
+	}
+	before := e.app.Flows.Hasher.Stats().Verifications
+	for _, user := range []string{"kari", "nobody"} {
+		body, hdr := form("username", user, "password", strings.Repeat("a", 30<<10))
+		resp, _ := e.do(t, "POST", "/login/username", body, hdr)
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s with a 30 KB password = %d, want 401 (wrong credentials)", user, resp.StatusCode)
+		}
+	}
+	if n := e.app.Flows.Hasher.Stats().Verifications - before; n != 0 {
+		t.Errorf("overlong passwords cost %d hashes, want 0", n)
+	}
+}
+
+// TestImportedHashCostIsCapped replays issue 10, finding 9: an operator
+// could import a hash at m=1 GiB, so that one account's sign-in took the
+// whole hashing pool.
+func TestImportedHashCostIsCapped(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.app.Flows.CreateAccount(t.Context(), flow.NewAccount{Username: "heavy", Name: "Heavy",
+		PasswordHash: "$argon2id$v=19$m=1048576,t=1,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"})
+	if err == nil || !strings.Contains(fmt.Sprint(err), "hash_too_costly") {
+		p, _ := problem.As(err)
+		t.Errorf("CreateAccount with an m=1 GiB hash = %v %+v, want account.hash_too_costly", err, p)
+	}
+}
