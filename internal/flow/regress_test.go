@@ -12,6 +12,7 @@ import (
 
 	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/session"
 	"github.com/portvakt/portvakt/internal/store"
@@ -449,5 +450,61 @@ func TestLoginThrottleWait(t *testing.T) {
 	e.clock.Advance(2 * time.Second) // the window of the first failures has passed
 	if err := try(goodPassword); err != nil {
 		t.Errorf("after the window, with tries refused meanwhile: %v", err)
+	}
+}
+
+// A flow answers only as its own kind: the ID of a sign-in is no sign-up,
+// recovery or second step, and the other way round.
+func TestFlowsAnswerOnlyAsTheirKind(t *testing.T) {
+	e := newEnv(t)
+	login, err := e.svc.StartLogin(t.Context(), browserA, "kind@example.no", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signup, err := e.svc.StartSignup(t.Context(), browserA, "kind@example.no")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.LoginFlow(t.Context(), browserA, login.ID); err != nil {
+		t.Fatalf("LoginFlow(its own flow) = %v", err)
+	}
+	for name, call := range map[string]func() error{
+		"LoginFlow(a sign-up)": func() error { _, err := e.svc.LoginFlow(t.Context(), browserA, signup.ID); return err },
+		"SignupFlow(a sign-in)": func() error {
+			_, err := e.svc.SignupFlow(t.Context(), browserA, login.ID)
+			return err
+		},
+		"RecoveryFlow(a sign-up)": func() error {
+			_, err := e.svc.RecoveryFlow(t.Context(), browserA, signup.ID)
+			return err
+		},
+		"Factor(a sign-in)": func() error { _, err := e.svc.Factor(t.Context(), browserA, login.ID); return err },
+		"LoginPassword(a sign-up)": func() error {
+			_, err := e.svc.LoginPassword(t.Context(), browserA, signup.ID, goodPassword)
+			return err
+		},
+	} {
+		if p, ok := problem.As(call()); !ok || len(p.Details) == 0 || p.Details[0].Key != "flow.gone" {
+			t.Errorf("%s = %v, want flow.gone", name, p)
+		}
+	}
+}
+
+// A resend is allowed the moment the cool-down has passed, not a second
+// later.
+func TestResendAtTheEndOfTheCoolDown(t *testing.T) {
+	e := newEnv(t)
+	f, err := e.svc.StartSignup(t.Context(), browserA, "prompt@example.no")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute - time.Second)
+	err = e.svc.ResendSignupCode(t.Context(), browserA, f.ID)
+	if p := wantProblem(t, err, "code.resend_wait"); p.Details[0].Args["count"] != 1 {
+		t.Errorf("a second before the end: wait %v, want 1 second", p.Details[0].Args["count"])
+	}
+	e.clock.Advance(time.Second)
+	if err := e.svc.ResendSignupCode(t.Context(), browserA, f.ID); err != nil {
+		t.Errorf("resend at the end of the cool-down: %v", err)
 	}
 }
