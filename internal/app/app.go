@@ -257,6 +257,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		AdminTokenSHA256: cfg.Admin.TokenSHA256,
 		OP:               provider,
 		Demo:             demoApp,
+		TrustedProxies:   cfg.Server.TrustedProxyPrefixes(),
 	}
 	return &App{
 		Config:   cfg,

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"reflect"
@@ -290,6 +291,43 @@ type Server struct {
 	// before they are cut off. Workers stop and the database closes only
 	// after the drain.
 	DrainTimeout Duration `yaml:"drain_timeout"`
+	// TrustedProxies are the addresses (CIDRs, or single addresses) of the
+	// reverse proxies and load balancers in front of Portvakt. Only a
+	// request from one of them has its Forwarded or X-Forwarded-For header
+	// read, right to left, skipping these proxies; the first other address
+	// is the client's. Empty: headers are ignored and the peer is the
+	// client. Every per-IP rule uses the result.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// TrustedProxyPrefixes returns TrustedProxies parsed; a single address is
+// its own /32 or /128. Entries that do not parse are left out (Validate
+// reports them).
+func (s Server) TrustedProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, v := range s.TrustedProxies {
+		if p, err := parseProxy(v); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseProxy(v string) (netip.Prefix, error) {
+	v = strings.TrimSpace(v)
+	if strings.Contains(v, "/") {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // Database selects the store and sizes its connection pool.
@@ -673,6 +711,11 @@ func (c Config) Validate() (warnings []string, err error) {
 	}
 	if d := c.Server.DrainTimeout.D(); d < 0 || d > 10*time.Minute {
 		add("server.drain_timeout", "must be between 0s and 10m, but is %s", c.Server.DrainTimeout)
+	}
+	for i, v := range c.Server.TrustedProxies {
+		if _, err := parseProxy(v); err != nil {
+			add(fmt.Sprintf("server.trusted_proxies[%d]", i), "must be an address or a CIDR such as 10.0.0.0/8 or fd00::/8, but is %q", v)
+		}
 	}
 
 	if c.Session.IdleTimeout.D() < time.Minute || c.Session.IdleTimeout.D() > 24*time.Hour {

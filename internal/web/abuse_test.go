@@ -263,3 +263,40 @@ func TestImportedHashCostIsCapped(t *testing.T) {
 		t.Errorf("CreateAccount with an m=1 GiB hash = %v %+v, want account.hash_too_costly", err, p)
 	}
 }
+
+// TestTrustedProxies replays issue 10, finding 6 (last point): behind a
+// load balancer every client had the balancer's address. With the
+// balancer (here loopback) in server.trusted_proxies, the address it
+// forwards is the client's, in the request log and in every per-IP rule;
+// without it, the header is ignored.
+func TestTrustedProxies(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		proxies []string
+		want    string
+	}{
+		{"loopback trusted", []string{"127.0.0.0/8"}, `"remote":"203.0.113.7"`},
+		{"nothing trusted", nil, `"remote":"127.0.0.1"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, func(c *config.Config) { c.Server.TrustedProxies = tt.proxies })
+			resp, _ := e.do(t, "GET", "/healthz", nil, map[string]string{"X-Forwarded-For": "198.51.100.1, 203.0.113.7"})
+			if resp.StatusCode != 200 {
+				t.Fatal(resp.Status)
+			}
+			// /healthz is not logged by route; any request line is.
+			e.do(t, "GET", "/", nil, map[string]string{"X-Forwarded-For": "198.51.100.1, 203.0.113.7"})
+			if logs := e.logs.String(); !strings.Contains(logs, tt.want) {
+				t.Errorf("request log lacks %s:\n%.2000s", tt.want, logs)
+			}
+		})
+	}
+	t.Run("a bad entry is a configuration error naming it", func(t *testing.T) {
+		cfg := config.Default()
+		cfg.Server.TrustedProxies = []string{"10.0.0.0/8", "10.0.0.300"}
+		_, err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), "server.trusted_proxies[1]") {
+			t.Errorf("Validate = %v, want an error at server.trusted_proxies[1]", err)
+		}
+	})
+}

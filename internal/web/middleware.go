@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -25,7 +24,10 @@ import (
 type state struct {
 	ID    string
 	Nonce string
-	Lang  *i18n.Lang
+	// IP is the client's address (clientAddr: the peer, or from a trusted
+	// proxy's forwarding headers).
+	IP   string
+	Lang *i18n.Lang
 	// Session and Account are set when the request carries a live session.
 	Session *store.Session
 	Account *store.Account
@@ -75,7 +77,7 @@ func (rw *recorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
 func (s *Server) withObservation(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		st := &state{ID: secret.ID()[:20], Nonce: nonce()}
+		st := &state{ID: secret.ID()[:20], Nonce: nonce(), IP: clientAddr(r, s.TrustedProxies)}
 		ctx := context.WithValue(r.Context(), stateKey{}, st)
 		// The password hashing pool serves sources in turn and refuses a
 		// source whose own queue would pass a few seconds, so a flood from
@@ -248,12 +250,11 @@ func isStatic(r *http.Request) bool {
 	return len(r.URL.Path) >= 8 && r.URL.Path[:8] == "/static/"
 }
 
-// clientIP is the peer address. X-Forwarded-For is not trusted: nothing
-// here is configured to know which proxies may set it.
+// clientIP is the client's address as withObservation found it (see
+// clientAddr); every per-IP rule uses it.
 func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+	if ip := stateOf(r).IP; ip != "" {
+		return ip
 	}
-	return host
+	return peerAddr(r)
 }

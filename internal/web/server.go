@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -56,6 +57,10 @@ type Server struct {
 	OP *op.Provider
 	// Demo, when not nil, is mounted at /demo.
 	Demo http.Handler
+	// TrustedProxies are the proxies whose Forwarded / X-Forwarded-For
+	// headers are read for the client's address (server.trusted_proxies);
+	// empty: the peer is the client.
+	TrustedProxies []netip.Prefix
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -207,6 +212,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("DELETE /api/v1/account/keys", s.api(s.apiKeyRemove))
 	mux.Handle("GET /api/v1/session", s.api(s.apiSession))
 	mux.Handle("DELETE /api/v1/session", s.api(s.apiLogout))
+	s.federationRoutes(mux)
 	mux.Handle("/api/", s.api(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 
 	// Operations.
