@@ -118,24 +118,26 @@ func (s *Service) CompleteSignup(ctx context.Context, c Client, flowID, name, pw
 	if err != nil {
 		return Result{}, err
 	}
-	// Consume the flow first: of two parallel completions one wins.
-	if _, err := s.consume(ctx, c, f.ID, store.FlowSignup, func(f *store.Flow) error {
+	// Consume the flow and create the account in one transaction: a crash
+	// between the two can neither leave a used flow without its account
+	// (the user would have to start again) nor an account whose flow can
+	// be completed twice. Of two parallel completions one wins.
+	now := s.now()
+	acct := store.Account{ID: secret.ID(), Name: name, Locale: c.Lang, CreatedAt: now, UpdatedAt: now}
+	_, err = s.Store.RegisterFromFlow(ctx, f.ID, s.consumer(c, store.FlowSignup, func(f *store.Flow) error {
 		if f.State != stateVerified {
 			return errFlowGone
 		}
 		return nil
-	}); err != nil {
-		return Result{}, err
-	}
-	now := s.now()
-	acct := store.Account{ID: secret.ID(), Name: name, Locale: c.Lang, CreatedAt: now, UpdatedAt: now}
-	err = s.Store.Register(ctx, acct,
+	}), acct,
 		[]store.Email{{Address: f.Email, AccountID: acct.ID, Primary: true, VerifiedAt: now, CreatedAt: now}},
 		&store.Password{AccountID: acct.ID, Hash: hash, ChangedAt: now})
-	if errors.Is(err, store.ErrConflict) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Result{}, errFlowGone
+	case errors.Is(err, store.ErrConflict):
 		return Result{}, problem.New(problem.Conflict, "email", "signup.email_taken", problem.Args{"email": f.Email})
-	}
-	if err != nil {
+	case err != nil:
 		return Result{}, err
 	}
 	s.log().Info("account created", "account", acct.ID, "via", "signup")
@@ -149,7 +151,17 @@ func (s *Service) CompleteSignup(ctx context.Context, c Client, flowID, name, pw
 // consume marks a flow used, after check (run inside the update) passes.
 // Of parallel calls exactly one succeeds; the rest get errFlowGone.
 func (s *Service) consume(ctx context.Context, c Client, id, kind string, check func(*store.Flow) error) (store.Flow, error) {
-	f, err := s.Store.UpdateFlow(ctx, id, func(f store.Flow) (store.Flow, error) {
+	f, err := s.Store.UpdateFlow(ctx, id, s.consumer(c, kind, check))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Flow{}, errFlowGone
+	}
+	return f, err
+}
+
+// consumer is the updater that consume runs: the flow must be of kind,
+// still valid for c, and pass check; then it is marked used.
+func (s *Service) consumer(c Client, kind string, check func(*store.Flow) error) func(store.Flow) (store.Flow, error) {
+	return func(f store.Flow) (store.Flow, error) {
 		if f.Kind != kind {
 			return f, errFlowGone
 		}
@@ -161,11 +173,7 @@ func (s *Service) consume(ctx context.Context, c Client, id, kind string, check 
 		}
 		f.ConsumedAt = s.now()
 		return f, nil
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Flow{}, errFlowGone
 	}
-	return f, err
 }
 
 // link is an absolute URL on the public site.

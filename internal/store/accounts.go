@@ -150,4 +150,14 @@ type Registrar interface {
 	// password in one transaction. Returns ErrConflict, writing nothing,
 	// if the account ID, username or any address is taken.
 	Register(ctx context.Context, a Account, emails []Email, pw *Password) error
+	// RegisterFromFlow consumes a flow and registers an account in one
+	// transaction: it locks the flow, runs fn on it (fn checks it and
+	// sets ConsumedAt, as with UpdateFlow), writes fn's result and does
+	// what Register does, and commits only if all of it holds. A crash
+	// or a failure part-way leaves the flow as it was and no account.
+	// fn's error is returned as it is; a missing flow wraps ErrNotFound;
+	// a taken account ID, username or address wraps ErrConflict. Of
+	// parallel calls on one flow whose fn refuses a consumed flow,
+	// exactly one registers.
+	RegisterFromFlow(ctx context.Context, flowID string, fn func(Flow) (Flow, error), a Account, emails []Email, pw *Password) (Flow, error)
 }

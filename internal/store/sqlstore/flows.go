@@ -77,21 +77,24 @@ func (db *DB) UpdateFlow(ctx context.Context, id string, fn func(store.Flow) (st
 			return getFlow(ctx, c, "id = ?"+db.d.forUpdate, id)
 		},
 		fn,
-		func(c conn, f store.Flow) error {
-			if f.ID != id {
-				return fmt.Errorf("updater changed the ID to %q", f.ID)
-			}
-			return c.execOne(ctx, `UPDATE flows SET kind = ?, browser_hash = ?, account_id = ?, email = ?, state = ?,
-				code_hash = ?, link_hash = ?, attempts = ?, sends = ?, last_sent_at = ?, data = ?, created_at = ?,
-				expires_at = ?, consumed_at = ? WHERE id = ?`,
-				f.Kind, nullIfNoBytes(f.BrowserHash), nullIfEmpty(f.AccountID), f.Email, f.State,
-				nullIfNoBytes(f.CodeHash), nullIfNoBytes(f.LinkHash), f.Attempts, f.Sends, millis(f.LastSentAt),
-				f.Data, millis(f.CreatedAt), millis(f.ExpiresAt), millis(f.ConsumedAt), id)
-		})
+		func(c conn, f store.Flow) error { return putFlow(ctx, c, id, f) })
 	if err != nil {
 		return store.Flow{}, err
 	}
 	return readBackFlow(f), nil
+}
+
+// putFlow writes f over the flow id, inside UpdateFlow's transaction.
+func putFlow(ctx context.Context, c conn, id string, f store.Flow) error {
+	if f.ID != id {
+		return fmt.Errorf("updater changed the ID to %q", f.ID)
+	}
+	return c.execOne(ctx, `UPDATE flows SET kind = ?, browser_hash = ?, account_id = ?, email = ?, state = ?,
+		code_hash = ?, link_hash = ?, attempts = ?, sends = ?, last_sent_at = ?, data = ?, created_at = ?,
+		expires_at = ?, consumed_at = ? WHERE id = ?`,
+		f.Kind, nullIfNoBytes(f.BrowserHash), nullIfEmpty(f.AccountID), f.Email, f.State,
+		nullIfNoBytes(f.CodeHash), nullIfNoBytes(f.LinkHash), f.Attempts, f.Sends, millis(f.LastSentAt),
+		f.Data, millis(f.CreatedAt), millis(f.ExpiresAt), millis(f.ConsumedAt), id)
 }
 
 // DeleteFlow returns an error wrapping store.ErrNotFound if there was no

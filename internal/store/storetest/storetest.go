@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	all = append(all, flowTests...)
 	all = append(all, counterTests...)
 	all = append(all, registerTests...)
+	all = append(all, registerFromFlowTests...)
 	all = append(all, factorTests...)
 	all = append(all, recoveryCodeTests...)
 	all = append(all, trustedBrowserTests...)
