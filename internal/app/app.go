@@ -204,6 +204,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Texts:    catalog,
 		WebAuthn: keys,
 	}
+	if flows.Upstreams, err = openUpstreams(cfg, db); err != nil {
+		db.Close()
+		return nil, err
+	}
 
 	var provider *op.Provider
 	if cfg.OIDC.Enabled {

@@ -42,6 +42,7 @@ import (
 	"github.com/portvakt/portvakt/internal/authn/password"
 	"github.com/portvakt/portvakt/internal/authn/webauthn"
 	"github.com/portvakt/portvakt/internal/secret"
+	"github.com/portvakt/portvakt/internal/upstream"
 )
 
 // Config is the whole configuration. Field docs are the reference; the
@@ -73,6 +74,9 @@ type Config struct {
 	Secrets  Secrets         `yaml:"secrets"`
 	WebAuthn WebAuthn        `yaml:"webauthn"`
 	OIDC     OIDC            `yaml:"oidc"`
+	// Upstreams are the upstream identity providers, in the order of the
+	// sign-in buttons (package upstream has the fields).
+	Upstreams []upstream.Config `yaml:"upstreams"`
 }
 
 // OIDC configures the OpenID Provider for the organisation's apps.
@@ -902,6 +906,10 @@ func (c Config) Validate() (warnings []string, err error) {
 	}
 	for _, d := range c.Password.Deviations() {
 		warnings = append(warnings, "password: "+d)
+	}
+	for _, e := range upstream.Validate(c.Upstreams) {
+		path, msg, _ := strings.Cut(e, ": ")
+		add(path, "%s", msg)
 	}
 	if len(es) > 0 {
 		return warnings, es

@@ -409,7 +409,9 @@ func (s *Server) signupDetailsSubmit(w http.ResponseWriter, r *http.Request) err
 // ---- sign-in ----
 
 func (s *Server) loginPage(r *http.Request) *ui.LoginPage {
-	return &ui.LoginPage{Base: s.base(r), EmailEnabled: s.LoginMethods.Email, UsernameEnabled: s.LoginMethods.Username, Passkeys: s.Flows.WebAuthn != nil}
+	b := s.base(r)
+	return &ui.LoginPage{Base: b, EmailEnabled: s.LoginMethods.Email, UsernameEnabled: s.LoginMethods.Username, Passkeys: s.Flows.WebAuthn != nil,
+		Upstreams: s.upstreamButtons(b.Lang.Tag())}
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) error {

@@ -60,6 +60,10 @@ var notices = map[string]string{
 	"browser-forgotten": "security.browsers.forgotten",
 	"key-added":         "security.keys.added",
 	"key-renamed":       "security.keys.renamed",
+	"identity-linked":   "federate.notice.linked",
+	"identity-removed":  "federate.notice.removed",
+	"sign-in-to-link":   "federate.notice.sign_in_to_link",
+	"sign-in-holder":    "federate.notice.sign_in_holder",
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {

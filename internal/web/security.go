@@ -449,6 +449,9 @@ func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) error {
 				Sync: sync, CloneWarning: k.CloneWarning})
 		}
 	}
+	if err := s.identityItems(r, p, who.Account.ID); err != nil {
+		return err
+	}
 	p.Notice = noticeFrom(r, b)
 	return s.render(w, r, http.StatusOK, "security", p)
 }

@@ -56,7 +56,7 @@ func Static() fs.FS {
 }
 
 // Pages lists every page template; New fails if one is missing.
-var Pages = []string{"home", "login", "login_password", "login_username", "signup", "code", "newpassword", "recover", "message", "account", "account_email", "factor", "totp", "codes", "security", "reauth", "phone", "enrol", "consent", "error", "devmail"}
+var Pages = []string{"home", "login", "login_password", "login_username", "signup", "code", "newpassword", "recover", "message", "account", "account_email", "factor", "totp", "codes", "security", "reauth", "phone", "enrol", "consent", "error", "devmail", "federated", "unlink"}
 
 // LangOption is one entry of the language switcher.
 type LangOption struct {
@@ -167,6 +167,8 @@ type LoginPage struct {
 	UsernameEnabled bool
 	// Passkeys offers "Sign in with a passkey" (and autofill).
 	Passkeys bool
+	// Upstreams are the "Sign in with …" buttons, in config order.
+	Upstreams []UpstreamButton
 }
 
 // LoginPasswordPage is the password step of email-first sign-in.
@@ -431,6 +433,11 @@ type SecurityPage struct {
 	AMR                                                    string
 	KeysAllowed                                            bool
 	Keys                                                   []KeyItem
+	// Identities are the linked upstream identities and LinkWith the
+	// providers one may link ("Sign-in methods"); both empty without
+	// upstreams.
+	Identities []IdentityItem
+	LinkWith   []UpstreamButton
 }
 
 // KeyKinds are the two register buttons: a security key (false) and a
