@@ -25,7 +25,7 @@ func (s *Server) base(r *http.Request) ui.Base {
 		Lang:        lang,
 		Nonce:       st.Nonce,
 		ServiceName: s.ServiceName,
-		Path:        r.URL.Path,
+		Path:        switchBack(r),
 		SignedIn:    st.Session != nil,
 	}
 	if st.Account != nil {

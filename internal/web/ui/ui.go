@@ -70,8 +70,8 @@ type Base struct {
 	Lang        *i18n.Lang
 	Nonce       string
 	ServiceName string
-	// Path is the current request path, used by the language switcher to
-	// come back to the same page.
+	// Path is where the language switcher returns: the current page with
+	// the query that holds its journey (see web.switchBack).
 	Path      string
 	Languages []LangOption
 	// Problem holds the user's mistakes on this page, if any.
