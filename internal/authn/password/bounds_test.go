@@ -55,7 +55,7 @@ func TestPolicy_LengthInBytesComesFirst(t *testing.T) {
 // admin API accepted imported hashes up to m=1 GiB, t=100, so that one
 // account's sign-in could occupy the whole pool.
 func TestHasher_CheckImportedCapsTheCost(t *testing.T) {
-	h := newHasher(t, password.DefaultArgon2Params(), 0) // 128 MiB pool, m=19456 t=2
+	h := newHasher(t, password.DefaultArgon2Params(), 128<<20) // 128 MiB pool, m=19456 t=2
 	tag := "nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4"
 	argon := func(params string) string { return "$argon2id$v=19$" + params + "$c29tZXNhbHQ$" + tag }
 	bc := func(cost int) string {

@@ -56,7 +56,7 @@ type Config struct {
 	// Argon2 holds the hashing parameters for new hashes.
 	Argon2 Argon2Config `yaml:"argon2"`
 	// HashMemoryLimit is the most memory, in MiB, that password hashing may
-	// use at once (default 128).
+	// use at once (default: one hash per core, cores × m).
 	HashMemoryLimit int `yaml:"hash_memory_limit_mib"`
 }
 

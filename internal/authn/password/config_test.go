@@ -30,7 +30,7 @@ func TestConfig_ZeroValueIsNIST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Params() != password.DefaultArgon2Params() || h.Stats().Limit != password.DefaultHashMemoryLimit {
+	if h.Params() != password.DefaultArgon2Params() || h.Stats().Limit != int64(password.DefaultHashMemoryLimit(password.DefaultArgon2Params())) {
 		t.Errorf("Hasher() = %+v, %+v; want the defaults", h.Params(), h.Stats())
 	}
 }

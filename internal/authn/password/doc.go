@@ -186,7 +186,7 @@
 //	  history: 5               # 0–24
 //	  min_score: 3             # zxcvbn, 0–4
 //	  argon2: {memory_kib: 19456, time: 2, threads: 1}
-//	  hash_memory_limit_mib: 128
+//	  hash_memory_limit_mib: 128  # default: cores × m
 //
 // Every field's zero value means "as the preset", which is why the on/off
 // settings are strings: an unset bool could not be told from "off". Each
@@ -233,10 +233,11 @@
 // 1 KiB) for its whole run, 19 MiB at the defaults. A login storm of 100
 // concurrent attempts would otherwise hold 1.9 GB. The Hasher therefore
 // books every hash's memory from a weighted semaphore of memoryLimit bytes
-// (hash_memory_limit_mib, default 128 MiB) before it starts, and returns it
-// when done; callers beyond the budget wait until their ctx ends. Hence
+// (hash_memory_limit_mib, default one hash per core: cores × m, 38 MiB on
+// 2 cores) before it starts, and returns it when done; callers beyond the
+// budget wait until their ctx ends. Hence
 //
-//	concurrent hashes ≤ memoryLimit / (m × 1024)     = 128 MiB / 19 MiB = 6 at the defaults
+//	concurrent hashes ≤ memoryLimit / (m × 1024)     = cores at the defaults
 //	live hash memory  ≤ memoryLimit
 //
 // An imported hash with a larger m books more (an m=64 MiB hash takes as
@@ -244,8 +245,8 @@
 // books all of it and runs alone, so its own m is then the bound. bcrypt
 // books 8 KiB. Throughput is bounded by the cores, not the pool: on two
 // cores, two default hashes at a time already use all the CPU, and more
-// slots only add memory and latency. Size the budget as cores × m, with
-// some headroom.
+// slots only add memory and latency. The default budget is cores × m
+// (DefaultHashMemoryLimit); raise it for imported hashes with a larger m.
 //
 // The budget bounds the memory hashes hold, not the Go heap: each hash
 // leaves m KiB of garbage behind, and with GOGC=100 the heap may grow to

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -58,9 +59,23 @@ func DefaultArgon2Params() Argon2Params {
 	return Argon2Params{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
 }
 
-// DefaultHashMemoryLimit is the pool's memory budget when NewHasher is
-// given 0: 128 MiB, six hashes at once at the default parameters.
-const DefaultHashMemoryLimit = 128 << 20
+// DefaultHashMemoryLimit returns the pool's memory budget when NewHasher
+// is given 0: one hash per core at p's memory, that is GOMAXPROCS / p's
+// lanes (at least one) × m. At the defaults on 2 cores that is 38 MiB,
+// two hashes at once.
+//
+// Argon2 is CPU-bound: more hashes at once than cores only wait for a
+// core while holding their memory, so they add RSS and no throughput.
+// Issue 12 measured it: the former fixed 128 MiB let six hashes run on 2
+// cores and RSS peaked at 314–391 MiB in a login storm; cores × m gave
+// 164–183 MiB at the same logins/s. hash_memory_limit_mib raises it.
+func DefaultHashMemoryLimit(p Argon2Params) uint64 {
+	if p.Memory == 0 {
+		p.Memory = DefaultArgon2Params().Memory
+	}
+	slots := runtime.GOMAXPROCS(0) / max(int(p.Threads), 1)
+	return uint64(max(slots, 1)) * uint64(argon2Weight(p.Memory))
+}
 
 // bcryptWeight is what a bcrypt check books from the pool: Blowfish's
 // state is about 4 KiB and the work is CPU-bound.
@@ -85,7 +100,7 @@ type Hasher struct {
 
 // NewHasher returns a Hasher that hashes with p and lets at most
 // memoryLimit bytes of hash memory be in use at once. Zero fields of p take
-// DefaultArgon2Params' values; memoryLimit 0 means DefaultHashMemoryLimit.
+// DefaultArgon2Params' values; memoryLimit 0 means DefaultHashMemoryLimit(p).
 // Parameters outside this package's limits are an error.
 func NewHasher(p Argon2Params, memoryLimit uint64) (*Hasher, error) {
 	d := DefaultArgon2Params()
@@ -114,7 +129,7 @@ func NewHasher(p Argon2Params, memoryLimit uint64) (*Hasher, error) {
 		return nil, fmt.Errorf("argon2 parameters: key length %d is outside %d–%d bytes", p.KeyLen, minKeyLen, maxKeyLen)
 	}
 	if memoryLimit == 0 {
-		memoryLimit = DefaultHashMemoryLimit
+		memoryLimit = DefaultHashMemoryLimit(p)
 	}
 	if memoryLimit > 1<<50 {
 		memoryLimit = 1 << 50
@@ -468,8 +483,10 @@ var ErrTooCostly = errors.New("password hash too costly")
 // the pool's memory (and at least the current parameters' memory is always
 // allowed) and at most eight times the current parameters' work
 // (memory × passes), and bcrypt at most cost MaxImportedBcryptCost. With
-// the defaults (128 MiB pool, m=19 MiB t=2) that admits RFC 9106's second
-// recommendation (m=64 MiB t=3) and refuses its first (m=2 GiB).
+// a 128 MiB pool and m=19 MiB t=2 that admits RFC 9106's second
+// recommendation (m=64 MiB t=3) and refuses its first (m=2 GiB); the
+// default pool (one hash per core, 38 MiB on 2 cores) admits m ≤ 19 MiB,
+// so importing m=64 MiB hashes needs hash_memory_limit_mib ≥ 128.
 func (h *Hasher) CheckImported(encoded string) error {
 	if strings.HasPrefix(encoded, "$2") {
 		cost, err := parseBcrypt(encoded)

@@ -97,8 +97,11 @@ func TestHasher_DefaultParameters(t *testing.T) {
 	if got, want := h.Params(), (password.Argon2Params{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}); got != want {
 		t.Errorf("Params() = %+v, want %+v", got, want)
 	}
-	if got := h.Concurrency(); got != 6 {
-		t.Errorf("Concurrency() = %d, want 6 (128 MiB / 19 MiB)", got)
+	if got, want := h.Concurrency(), runtime.GOMAXPROCS(0); got != want {
+		t.Errorf("Concurrency() = %d, want %d (one hash per core)", got, want)
+	}
+	if got, want := h.Stats().Limit, int64(runtime.GOMAXPROCS(0))*19456*1024; got != want {
+		t.Errorf("Stats().Limit = %d, want cores × m = %d", got, want)
 	}
 	enc, err := h.Hash(t.Context(), "correct horse battery staple")
 	if err != nil {
