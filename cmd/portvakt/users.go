@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/portvakt/portvakt/internal/app"
@@ -22,7 +24,7 @@ func userAdd(ctx context.Context, args, environ []string, stdin io.Reader, stdou
 	username := fs.String("username", "", "sign-in `name` (lower-case letters, digits, . _ -)")
 	name := fs.String("name", "", "the person's full `name`")
 	email := fs.String("email", "", "verified main email `address`")
-	lang := fs.String("lang", "en", "`language` of the invitation mail: en, nb or sv")
+	lang := fs.String("lang", "", "the person's `language`, en, nb or sv, for pages and mails from now on (default: none, so the browser and i18n.default_language decide; the invitation is then in i18n.default_language)")
 	phone := fs.String("phone", "", "verified mobile `number` for SMS codes, such as +4791234567")
 	requireMFA := fs.Bool("require-mfa", false, "make the person set up a second factor at the first sign-in")
 	var groups listFlag
@@ -53,15 +55,20 @@ func userAdd(ctx context.Context, args, environ []string, stdin io.Reader, stdou
 			return 2
 		}
 	}
+	if *lang != "" && !slices.Contains(i18n.Languages, *lang) {
+		fmt.Fprintf(stderr, "portvakt: --lang %q: choose one of %s, or leave it out for no preference\n", *lang, strings.Join(i18n.Languages, ", "))
+		return 2
+	}
 	a, err := app.New(ctx, cfg, app.Options{LogOutput: io.Discard})
 	if err != nil {
 		fmt.Fprintln(stderr, "portvakt:", err)
 		return 1
 	}
 	defer a.Close()
-	acct, err := a.Flows.CreateAccount(ctx, flow.NewAccount{Username: *username, Name: *name, Email: *email, Password: pw, PasswordHash: hash, Phone: *phone, Groups: groups, MFARequired: *requireMFA, Lang: *lang})
+	acct, err := a.Flows.CreateAccount(ctx, flow.NewAccount{Username: *username, Name: *name, Email: *email, Password: pw, PasswordHash: hash, Phone: *phone, Groups: groups, MFARequired: *requireMFA,
+		Lang: *lang, InviteLang: cfg.I18n.DefaultLanguage})
 	if p, ok := problem.As(err); ok {
-		printProblem(stderr, a.Catalog.Lang(*lang), p)
+		printProblem(stderr, a.Catalog.Lang(cmp.Or(*lang, cfg.I18n.DefaultLanguage)), p)
 		return 1
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/url"
@@ -43,8 +44,13 @@ type NewAccount struct {
 	// MFARequired makes the account set up a second factor at its next
 	// sign-in, whatever the configured mode.
 	MFARequired bool
-	// Lang is the language of the invitation mail.
+	// Lang is the account's language preference, which outranks the
+	// browser's and the service's default at every later visit; "" (the
+	// usual case) is no preference. It is also the invitation's language.
 	Lang string
+	// InviteLang is the invitation mail's language when Lang is "" (the
+	// service's default language).
+	InviteLang string
 }
 
 var groupPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -157,7 +163,7 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (store.Accou
 	}
 	s.log().Info("account created", "account", acct.ID, "via", "operator")
 	if pw == nil && email != "" {
-		if err := s.invite(ctx, acct, email, in.Lang); err != nil {
+		if err := s.invite(ctx, acct, email, cmp.Or(in.Lang, in.InviteLang)); err != nil {
 			return acct, err
 		}
 	}
