@@ -9,6 +9,7 @@ import (
 
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/op"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/store/sqlstore"
 	"github.com/portvakt/portvakt/internal/upstream/connectors"
@@ -62,4 +63,16 @@ func lookupKey(cfg config.Config) ([]byte, error) {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("portvakt national-id lookup v1"))
 	return m.Sum(nil), nil
+}
+
+// upstreamACR lists each configured upstream's acr values for the OpenID
+// Provider, weakest first (none without upstreams).
+func upstreamACR(cfg config.Config) []op.UpstreamACR {
+	var out []op.UpstreamACR
+	for _, c := range cfg.Upstreams {
+		if v := c.ACRLadder(); len(v) > 0 {
+			out = append(out, op.UpstreamACR{Upstream: c.ID, Values: v})
+		}
+	}
+	return out
 }

@@ -248,7 +248,7 @@ func (s *Service) FederatedCallback(ctx context.Context, c Client, provider stri
 		s.log().Error("upstream unavailable", "provider", provider, "err", err)
 		return Federated{}, problem.New(problem.Forbidden, "", "federate.unavailable", problem.Args{"provider": label})
 	}
-	if accept := acceptedACR(up.Config, d.ACRValues); len(accept) > 0 && !slices.Contains(accept, id.ACR) {
+	if !acrAccepted(up.Config, d.ACRValues, id.ACR) {
 		done()
 		s.log().Info("upstream sign-in below the required level", "provider", provider, "acr", id.ACR, "amr", strings.Join(id.AMR, " "))
 		return Federated{}, problem.New(problem.Forbidden, "", "federate.acr_refused", problem.Args{
@@ -318,13 +318,15 @@ func (s *Service) FederatedCallback(ctx context.Context, c Client, provider stri
 	}
 }
 
-// acceptedACR is what an answer's acr must be: the acr_values asked for
-// (an app's), or else the provider's accept_acr.
-func acceptedACR(cfg upstream.Config, asked []string) []string {
-	if len(asked) > 0 {
-		return asked
+// acrAccepted reports whether an answer's acr will do: it must be one
+// the provider's accept_acr lists (when it lists any) and, when the
+// sign-in asked for acr_values (an app's), one of those too. Asking for
+// less never loosens accept_acr.
+func acrAccepted(cfg upstream.Config, asked []string, acr string) bool {
+	if len(cfg.AcceptACR) > 0 && !slices.Contains(cfg.AcceptACR, acr) {
+		return false
 	}
-	return cfg.AcceptACR
+	return len(asked) == 0 || slices.Contains(asked, acr)
 }
 
 // methodName names what the user signed in with at the provider (MinID,

@@ -463,3 +463,14 @@ func TestFederated_LinkNeedsAFreshSession(t *testing.T) {
 	_, err := e.svc.StartFederated(t.Context(), browserA, "idporten", flow.FederateOptions{Purpose: flow.PurposeLink, Who: &flow.Who{Account: res.Account, Session: res.Session}})
 	wantProblem(t, err, "reauth.required")
 }
+
+// TestFederated_AskingForLessDoesNotLoosenAcceptACR: acr_values chosen by
+// whoever starts the sign-in (an app, or someone editing the URL) may
+// narrow what is accepted, never widen UDI's accept_acr.
+func TestFederated_AskingForLessDoesNotLoosenAcceptACR(t *testing.T) {
+	e := newEnv(t)
+	srv := withUpstreams(t, e, idporten)["idporten"]
+	srv.SignInAs(upstreamtest.User{Subject: "p", PID: "09097012345", ACR: "idporten-loa-substantial", AMR: []string{"MinID"}})
+	_, err := federate(t, e, browserA, "idporten", flow.FederateOptions{ACRValues: []string{"idporten-loa-substantial"}})
+	wantProblem(t, err, "federate.acr_refused")
+}

@@ -59,6 +59,9 @@ type Config struct {
 	// carry when the client asked for none of that level. Default
 	// DefaultACR.
 	ACR []ACR
+	// UpstreamACR are the acr values of the configured upstreams
+	// (upstream_acr.go); none without upstreams.
+	UpstreamACR []UpstreamACR
 
 	// UILocales are the languages the login pages speak, for discovery.
 	UILocales []string

@@ -36,6 +36,9 @@ const (
 	NeedStepUp
 	// NeedConsent: allow the client the requested scopes (Consent).
 	NeedConsent
+	// NeedUpstream: sign in through the upstream NeedError.Upstream at
+	// one of NeedError.ACRValues (an app asked for ID-porten at high).
+	NeedUpstream
 )
 
 func (n Need) String() string {
@@ -46,6 +49,8 @@ func (n Need) String() string {
 		return "step-up"
 	case NeedConsent:
 		return "consent"
+	case NeedUpstream:
+		return "upstream"
 	}
 	return fmt.Sprintf("Need(%d)", int(n))
 }
@@ -56,6 +61,10 @@ type NeedError struct {
 	Need Need
 	// Level is the level to step up to, for NeedStepUp.
 	Level int
+	// Upstream and ACRValues are the upstream and the acr values (any of
+	// them) to sign in at, for NeedUpstream.
+	Upstream  string
+	ACRValues []string
 }
 
 func (e *NeedError) Error() string {
@@ -193,6 +202,11 @@ func (p *Provider) Complete(ctx context.Context, id string, sess *store.Session)
 		ar.Done, ar.AccountID, ar.SessionID = true, sess.AccountID, sess.ID
 		ar.AuthTime, ar.AMR = sess.AuthTime, sess.AMR
 		ar.ACR = p.acr.acr(level, ar.ACRValues)
+		if p.up.satisfied(sess.Via, ar.ACRValues) {
+			// What the upstream said, copied: the app asked for it and the
+			// session really came through there at that level.
+			ar.ACR = sess.Via.ACR
+		}
 		return ar, nil
 	})
 	if errors.Is(err, ErrUnknownRequest) || errors.Is(err, store.ErrNotFound) {
@@ -251,7 +265,15 @@ func (p *Provider) check(ctx context.Context, ar store.AuthRequest, c *client, s
 	if ar.MaxAge >= 0 && !freshForRequest && now.Sub(sess.AuthTime) > time.Duration(ar.MaxAge)*time.Second {
 		return &NeedError{Need: NeedLogin}, nil
 	}
-	if level, _ := p.acr.required(ar.ACRValues); sess.Level < level {
+	// An upstream's acr (ID-porten at high) is met only by a session that
+	// came through that upstream at that level, or else by a local level
+	// the request also named; no local level turns into an upstream one.
+	if want := p.up.wanted(ar.ACRValues); len(want) > 0 && !p.up.satisfied(sess.Via, want) {
+		if level, known := p.acr.required(ar.ACRValues); !known || sess.Level < level {
+			return &NeedError{Need: NeedUpstream, Upstream: p.up.upstreamOf(want), ACRValues: want}, nil
+		}
+	}
+	if level, _ := p.acr.required(ar.ACRValues); sess.Level < level && !p.up.satisfied(sess.Via, ar.ACRValues) {
 		return &NeedError{Need: NeedStepUp, Level: level}, nil
 	}
 	if c.c.ThirdParty || slices.Contains(ar.Prompt, oidc.PromptConsent) {

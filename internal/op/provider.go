@@ -34,6 +34,7 @@ type Provider struct {
 	clients clientCache
 	jwts    jwtCache
 	acr     acrTable
+	up      upstreamTable
 
 	ring       atomic.Pointer[keyring]
 	keysLoaded atomic.Int64 // UnixNano of the last load
@@ -93,6 +94,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		httpClient: deps.HTTPClient,
 		statics:    map[string]*client{},
 		acr:        newACRTable(cfg.ACR),
+		up:         newUpstreamTable(cfg.UpstreamACR),
 	}
 	if p.nowFunc == nil {
 		p.nowFunc = time.Now

@@ -59,7 +59,7 @@ func (s *server) Discovery(ctx context.Context, _ *zop.Request[struct{}]) (*zop.
 			ResponseTypesSupported:                    []string{string(oidc.ResponseTypeCode)},
 			ResponseModesSupported:                    []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFormPost)},
 			GrantTypesSupported:                       []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials},
-			ACRValuesSupported:                        p.acr.values,
+			ACRValuesSupported:                        append(slices.Clone(p.acr.values), p.up.values...),
 			SubjectTypesSupported:                     []string{"public"},
 			IDTokenSigningAlgValuesSupported:          algs,
 			TokenEndpointAuthMethodsSupported:         []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone},

@@ -230,3 +230,22 @@ func Validate(list []Config) []string {
 func loopback(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
+
+// IDPortenLevels are ID-porten's acr values, weakest first.
+var IDPortenLevels = []string{"idporten-loa-substantial", "idporten-loa-high"}
+
+// ACRLadder returns the provider's acr values, weakest first, for the
+// OpenID Provider's acr_values_supported: ID-porten's levels for the
+// idporten preset, otherwise acr_values and accept_acr in config order.
+func (c Config) ACRLadder() []string {
+	if c.Preset == PresetIDPorten {
+		return IDPortenLevels
+	}
+	var out []string
+	for _, v := range append(append([]string(nil), c.ACRValues...), c.AcceptACR...) {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}

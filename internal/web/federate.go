@@ -3,8 +3,10 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/op"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/upstream"
 	"github.com/portvakt/portvakt/internal/web/ui"
@@ -62,7 +64,13 @@ func (s *Server) federatedStart(w http.ResponseWriter, r *http.Request) error {
 	if rt := r.URL.Query().Get("return_to"); rt != "" && localPath(rt) == rt {
 		s.setReturnTo(w, rt)
 	}
-	u, err := s.Flows.StartFederated(r.Context(), c, r.PathValue("id"), flow.FederateOptions{Locales: []string{c.Lang}})
+	// An app's acr_values (ID-porten at high) come along; they can only
+	// narrow what the provider's accept_acr lets in (flow.acrAccepted).
+	var acr []string
+	if v := r.URL.Query().Get("acr_values"); v != "" {
+		acr = strings.Fields(v)
+	}
+	u, err := s.Flows.StartFederated(r.Context(), c, r.PathValue("id"), flow.FederateOptions{Locales: []string{c.Lang}, ACRValues: acr})
 	if p := asProblem(err); p != nil {
 		return s.flowProblem(w, r, p, "/login")
 	}
@@ -366,4 +374,21 @@ func (s *Server) apiFederatedComplete(w http.ResponseWriter, r *http.Request) er
 		return writeJSON(w, http.StatusOK, map[string]any{"next": out.Next, "flow_id": out.Flow, "provider": out.Provider, "identity": out.Shown, "holder": out.Holder})
 	}
 	return s.apiSignedIn(w, r, out.Result, in.FlowToken)
+}
+
+// needUpstream is the page an app's request gets when it asks for an
+// upstream's level (ID-porten at high) and the session came another way:
+// it says so plainly and offers the button, which comes back here.
+func (s *Server) needUpstream(w http.ResponseWriter, r *http.Request, info op.AuthRequestInfo, need *op.NeedError, back string) error {
+	b := s.base(r)
+	up, ok := s.Flows.Upstreams.Find(need.Upstream)
+	if !ok {
+		return errNotFound
+	}
+	label := up.Config.ButtonLabel(b.Lang.Tag())
+	start := "/login/federated/" + url.PathEscape(need.Upstream) + "?" + url.Values{"return_to": {back}, "acr_values": {strings.Join(need.ACRValues, " ")}}.Encode()
+	page := &ui.MessagePage{Base: b, Heading: b.T("federate.needed.title", "provider", label),
+		Paragraphs: []string{b.T("federate.needed.body", "client", info.ClientName, "provider", label)},
+		LinkURL:    start, LinkText: b.T("federate.button", "provider", label)}
+	return s.render(w, r, http.StatusForbidden, "message", page)
 }

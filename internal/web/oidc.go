@@ -102,6 +102,8 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		case op.NeedConsent:
 			return s.render(w, r, http.StatusOK, "consent", s.consentPage(r, info))
+		case op.NeedUpstream:
+			return s.needUpstream(w, r, info, need, back)
 		}
 		return err
 	case err != nil:
