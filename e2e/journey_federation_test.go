@@ -1,0 +1,161 @@
+package e2e
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portvakt/portvakt/internal/browsertest"
+	"github.com/portvakt/portvakt/internal/config"
+	"github.com/portvakt/portvakt/internal/upstream"
+	"github.com/portvakt/portvakt/internal/upstream/upstreamtest"
+)
+
+// withIDPorten points the profile's ID-porten at a real OpenID Provider
+// over HTTP (upstreamtest) playing ID-porten: acr, amr and pid as the test
+// chooses. Other settings of the entry (first_login, accept_acr, the
+// refusal text) are the profile's own when it has one.
+func withIDPorten(idp *upstreamtest.Server, first string) func(*config.Config) {
+	return func(c *config.Config) {
+		entry := upstream.Config{ID: "idporten", Preset: upstream.PresetIDPorten, FirstLogin: first}
+		i := -1
+		for j, u := range c.Upstreams {
+			if u.ID == "idporten" {
+				entry, i = u, j
+			}
+		}
+		entry.Issuer, entry.ClientID, entry.ClientSecret, entry.ClientSecretFile = idp.Issuer, idp.ClientID, idp.ClientSecret, ""
+		if i < 0 {
+			c.Upstreams = append(c.Upstreams, entry)
+		} else {
+			c.Upstreams[i] = entry
+		}
+	}
+}
+
+func bankID(pid, name string) upstreamtest.User {
+	return upstreamtest.User{Subject: "pairwise-" + pid, PID: pid, ACR: "idporten-loa-high", AMR: []string{"BankID"}, Name: name}
+}
+
+// clickUpstream presses a provider's button on the sign-in page and
+// follows the provider's redirects back.
+func clickUpstream(t *testing.T, srv *server, p *browsertest.Page, id string) {
+	t.Helper()
+	p.Open(srv.URL + "/login")
+	p.Submit(`a[data-upstream="` + id + `"]`)
+}
+
+// mailAbout waits (bounded) for a mail to to whose text contains every
+// one of want.
+func mailAbout(t *testing.T, srv *server, to string, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, m := range srv.mails(t, to) {
+			ok := true
+			for _, w := range want {
+				ok = ok && strings.Contains(m.Text, w)
+			}
+			if ok {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no mail to %s mentioning %q within 10s", to, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// UDI "Min side" in Bokmål: ID-porten at high makes an account of its own
+// and signs in; MinID (substantial) is refused by name, with no session.
+func TestJourney_Federation_UDI(t *testing.T) {
+	t.Parallel()
+	idp := upstreamtest.New(t)
+	srv := startServer(t, profile(t, "udi"), withIDPorten(idp, upstream.FirstCreate), func(c *config.Config) {
+		for i := range c.Upstreams {
+			c.Upstreams[i].AcceptACR = []string{"idporten-loa-high"}
+			c.Upstreams[i].ACRValues = []string{"idporten-loa-high"}
+			if c.Upstreams[i].ACRRefusal == nil {
+				c.Upstreams[i].ACRRefusal = map[string]string{"nb": "MinID gir ikke høyt nok sikkerhetsnivå for Min side. Bruk BankID, Buypass eller Commfides."}
+			}
+		}
+	})
+	p := browsertest.Shared(t).NewPage(t, browsertest.AcceptLanguage("nb-NO"))
+
+	idp.SignInAs(bankID("01017012345", "Ali Hassan"))
+	clickUpstream(t, srv, p, "idporten")
+	wantPath(t, p, "/account")
+	p.Open(srv.URL + "/account/security")
+	p.WaitText("#identities", "******12345")
+	if a := idp.Authorizations(); len(a) != 1 || a[0].Query.Get("acr_values") != "idporten-loa-high" || a[0].Query.Get("ui_locales") != "nb" {
+		t.Errorf("ID-porten was asked %v", a)
+	}
+	signOut(t, p)
+
+	idp.SignInAs(upstreamtest.User{Subject: "pairwise-2", PID: "02027012345", ACR: "idporten-loa-substantial", AMR: []string{"MinID"}})
+	clickUpstream(t, srv, p, "idporten")
+	if got := status(t, p); got != 403 {
+		t.Errorf("MinID sign-in answered %d, want 403", got)
+	}
+	if body := p.Text("main"); !strings.Contains(body, "MinID gir ikke høyt nok sikkerhetsnivå for Min side") {
+		t.Errorf("the MinID refusal does not name MinID and the remedy: %s", body)
+	}
+	p.Open(srv.URL + "/account")
+	wantPath(t, p, "/login")
+}
+
+// Visma Connect in Bokmål: the national ID from ID-porten is already on
+// another (private) account. The page says so plainly with both masked;
+// "move it here" signs in to the private account in the same browser and
+// moves the link; both accounts are mailed; ID-porten then opens the work
+// account.
+func TestJourney_Federation_VismaConflict(t *testing.T) {
+	t.Parallel()
+	idp := upstreamtest.New(t)
+	srv := startServer(t, profile(t, "visma-connect"), withIDPorten(idp, upstream.FirstAsk))
+	private := person{Name: "Hanne Privat", Email: "hanne.hansen@gmail.com", Password: "Fjellvann-Tursti-2026"}
+	work := person{Name: "Hanne Jobb", Email: "hanne@visma.no", Password: "Kontor-Kaffe-Regn-2026"}
+	register(t, srv, private, "nb")
+	register(t, srv, work, "nb")
+	idp.SignInAs(bankID("04047012345", "Hanne Hansen"))
+
+	p := browsertest.Shared(t).NewPage(t, browsertest.AcceptLanguage("nb-NO"))
+	signIn(t, srv, p, private.Email, private.Password)
+	p.Open(srv.URL + "/account/security")
+	p.Submit(`form[action="/account/security/identities/link"] button`)
+	p.WaitText("#identities", "******12345")
+	signOut(t, p)
+
+	signIn(t, srv, p, work.Email, work.Password)
+	p.Open(srv.URL + "/account/security")
+	p.Submit(`form[action="/account/security/identities/link"] button`)
+	conflict := p.Text(".conflict")
+	for _, want := range []string{"fødselsnummer ******12345", "ha…en@gm…om"} {
+		if !strings.Contains(conflict, want) {
+			t.Errorf("the conflict page lacks %q: %s", want, conflict)
+		}
+	}
+	if body := p.Text("main"); strings.Contains(body, "intern feil") {
+		t.Errorf("the conflict page speaks of an internal error: %s", body)
+	}
+	p.Screenshot(filepath.Join(browsertest.ArtifactDir(t.Name()), "conflict-nb.png"))
+
+	p.Submit(`form[action="/login/federated/move"] button`)
+	wantPath(t, p, "/login")
+	startSignIn(t, srv, p, private.Email, false)
+	enterPassword(t, p, private.Password)
+	wantPath(t, p, "/login/federated/choose")
+	p.Submit(`form[action="/login/federated/move"] button`)
+	p.WaitText("h1", "Koblingen er flyttet")
+	mailAbout(t, srv, private.Email, "ID-porten", "******12345")
+	mailAbout(t, srv, work.Email, "ID-porten", "******12345")
+	signOut(t, p)
+
+	clickUpstream(t, srv, p, "idporten")
+	p.Open(srv.URL + "/")
+	if body := p.Text("main"); !strings.Contains(body, work.Name) {
+		t.Errorf("ID-porten after the move signs in as: %s", body)
+	}
+}
