@@ -37,6 +37,7 @@ func client(ctx context.Context, args, environ []string, stdout, stderr io.Write
 		third := fs.Bool("third-party", false, "ask users for consent")
 		alg := fs.String("signing-alg", "ES256", "ID token signing `algorithm`: ES256 or RS256")
 		backchannel := fs.String("backchannel-logout-uri", "", "`URL` that receives logout tokens")
+		format := fs.String("access-token-format", "", "access token `format`: opaque (looked up by introspection) or jwt (checked offline); default opaque for user tokens, jwt for client_credentials")
 		var redirects, postLogout, grants, scopes listFlag
 		fs.Var(&redirects, "redirect-uri", "allowed redirect `URI` (repeatable; matched exactly)")
 		fs.Var(&postLogout, "post-logout-redirect-uri", "allowed post-logout redirect `URI` (repeatable)")
@@ -52,7 +53,8 @@ func client(ctx context.Context, args, environ []string, stdout, stderr io.Write
 		}
 		defer a.Close()
 		c, secret, err := a.OP.CreateClient(ctx, op.ClientConfig{ID: *id, Name: *name, Public: *public, ThirdParty: *third, SigningAlg: *alg,
-			RedirectURIs: redirects, PostLogoutRedirectURIs: postLogout, GrantTypes: grants, Scopes: scopes, BackChannelLogoutURI: *backchannel})
+			RedirectURIs: redirects, PostLogoutRedirectURIs: postLogout, GrantTypes: grants, Scopes: scopes, BackChannelLogoutURI: *backchannel,
+			AccessTokenFormat: *format})
 		if err != nil {
 			fmt.Fprintln(stderr, "portvakt:", err)
 			return 1
@@ -80,13 +82,13 @@ func client(ctx context.Context, args, environ []string, stdout, stderr io.Write
 			return 1
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "CLIENT_ID\tNAME\tTYPE\tREDIRECT URIS")
+		fmt.Fprintln(tw, "CLIENT_ID\tNAME\tTYPE\tACCESS TOKENS\tREDIRECT URIS")
 		for _, c := range clients {
 			kind := "confidential"
 			if c.Public {
 				kind = "public"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, c.Name, kind, strings.Join(c.RedirectURIs, " "))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, kind, op.AccessTokenFormatOf(c.Client), strings.Join(c.RedirectURIs, " "))
 		}
 		tw.Flush()
 		return 0

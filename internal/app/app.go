@@ -304,13 +304,12 @@ func newProvider(ctx context.Context, cfg config.Config, db *sqlstore.DB, sealer
 		RefreshTokenTTL: cfg.OIDC.RefreshTokenTTL.D(),
 		Keys:            op.KeyConfig{RotationPeriod: cfg.OIDC.KeyRotation.D()},
 		UILocales:       i18n.Languages,
-		UpstreamACR:     upstreamACR(cfg),
 	}
 	for _, c := range cfg.OIDC.Clients {
 		oc.Clients = append(oc.Clients, op.ClientConfig{
 			ID: c.ID, SecretHash: c.SecretSHA256, Name: c.Name, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 			Public: c.Public, ThirdParty: c.ThirdParty, GrantTypes: c.GrantTypes, Scopes: c.Scopes, SigningAlg: c.SigningAlg,
-			BackChannelLogoutURI: c.BackChannelLogoutURI,
+			AccessTokenFormat: c.AccessTokenFormat, BackChannelLogoutURI: c.BackChannelLogoutURI,
 		})
 	}
 	if cfg.DevDemo() {

@@ -107,7 +107,12 @@ type OIDCClient struct {
 	GrantTypes             []string `yaml:"grant_types"`
 	Scopes                 []string `yaml:"scopes"`
 	SigningAlg             string   `yaml:"signing_alg"`
-	BackChannelLogoutURI   string   `yaml:"backchannel_logout_uri"`
+	// AccessTokenFormat is "opaque" (a reference that introspection
+	// looks up; the default for tokens for users) or "jwt" (signed, for
+	// resource servers that check offline; the default for
+	// client_credentials).
+	AccessTokenFormat    string `yaml:"access_token_format"`
+	BackChannelLogoutURI string `yaml:"backchannel_logout_uri"`
 }
 
 // WebAuthn configures security keys and passkeys.
@@ -776,6 +781,9 @@ func (c Config) Validate() (warnings []string, err error) {
 		}
 		if !cl.Public && cl.SecretSHA256 == "" {
 			add(path+".secret_sha256", "must be set for a confidential client (or set public: true)")
+		}
+		if f := cl.AccessTokenFormat; f != "" && f != "opaque" && f != "jwt" {
+			add(path+".access_token_format", "must be opaque or jwt, but is %q", f)
 		}
 	}
 	if c.Dev.Mailbox == "on" && !c.PublicIsLoopback() {

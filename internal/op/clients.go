@@ -72,6 +72,22 @@ func (c *client) GrantTypes() []oidc.GrantType {
 
 func (c *client) hasGrant(g string) bool { return slices.Contains(c.c.GrantTypes, g) }
 
+// AccessTokenFormatOf returns the format of c's access tokens,
+// store.TokenOpaque or store.TokenJWT, its default resolved: tokens for
+// users are opaque unless the client says jwt (client), and
+// client_credentials tokens are JWTs unless it says opaque (ccClient). For
+// a client with both kinds of grant and no format set, it names the
+// format of the tokens for users.
+func AccessTokenFormatOf(c store.Client) string {
+	if c.AccessTokenFormat != "" {
+		return c.AccessTokenFormat
+	}
+	if len(c.GrantTypes) > 0 && !slices.ContainsFunc(c.GrantTypes, func(g string) bool { return g != GrantClientCredentials }) {
+		return store.TokenJWT
+	}
+	return store.TokenOpaque
+}
+
 func (c *client) AccessTokenType() zop.AccessTokenType {
 	if c.c.AccessTokenFormat == store.TokenJWT {
 		return zop.AccessTokenTypeJWT

@@ -533,11 +533,11 @@ func (s *Server) apiAdminCreateAccount(w http.ResponseWriter, r *http.Request) e
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	// Without a language the account has no preference (the person's
-	// browser and the service's default decide), and the invitation is in
-	// the service's default language, not the admin client's.
-	a, err := s.Flows.CreateAccount(r.Context(), flow.NewAccount{Username: in.Username, Name: in.Name, Email: in.Email, Password: in.Password, PasswordHash: in.PasswordHash, Phone: in.Phone, Groups: in.Groups, MFARequired: in.MFARequired,
-		Lang: s.Catalog.Supported(in.Language), InviteLang: s.Catalog.Supported(s.DefaultLanguage)})
+	lang := s.Catalog.Supported(in.Language)
+	if lang == "" {
+		lang = stateOf(r).Lang.Tag()
+	}
+	a, err := s.Flows.CreateAccount(r.Context(), flow.NewAccount{Username: in.Username, Name: in.Name, Email: in.Email, Password: in.Password, PasswordHash: in.PasswordHash, Phone: in.Phone, Groups: in.Groups, MFARequired: in.MFARequired, Lang: lang})
 	if err != nil {
 		return err
 	}
@@ -573,7 +573,10 @@ type ClientJSON struct {
 	ThirdParty   bool     `json:"third_party"`
 	RedirectURIs []string `json:"redirect_uris"`
 	GrantTypes   []string `json:"grant_types"`
-	Configured   bool     `json:"configured,omitempty"`
+	// AccessTokenFormat is the format the client's access tokens take,
+	// "opaque" or "jwt", the default resolved (op.AccessTokenFormatOf).
+	AccessTokenFormat string `json:"access_token_format"`
+	Configured        bool   `json:"configured,omitempty"`
 }
 
 func (s *Server) adminOP(w http.ResponseWriter, r *http.Request) error {
@@ -603,6 +606,7 @@ func (s *Server) apiAdminCreateClient(w http.ResponseWriter, r *http.Request) er
 		GrantTypes             []string `json:"grant_types"`
 		Scopes                 []string `json:"scopes"`
 		SigningAlg             string   `json:"signing_alg"`
+		AccessTokenFormat      string   `json:"access_token_format"`
 		BackChannelLogoutURI   string   `json:"backchannel_logout_uri"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
@@ -610,14 +614,15 @@ func (s *Server) apiAdminCreateClient(w http.ResponseWriter, r *http.Request) er
 	}
 	c, secret, err := s.OP.CreateClient(r.Context(), op.ClientConfig{ID: in.ID, Name: in.Name, Public: in.Public, ThirdParty: in.ThirdParty,
 		RedirectURIs: in.RedirectURIs, PostLogoutRedirectURIs: in.PostLogoutRedirectURIs, GrantTypes: in.GrantTypes, Scopes: in.Scopes,
-		SigningAlg: in.SigningAlg, BackChannelLogoutURI: in.BackChannelLogoutURI})
+		SigningAlg: in.SigningAlg, AccessTokenFormat: in.AccessTokenFormat, BackChannelLogoutURI: in.BackChannelLogoutURI})
 	if errors.Is(err, store.ErrConflict) {
 		return problem.New(problem.Conflict, "client_id", "admin.client_taken", problem.Args{"id": in.ID})
 	}
 	if err != nil {
 		return problem.New(problem.Invalid, "", "admin.client_invalid", problem.Args{"error": err.Error()})
 	}
-	return writeJSON(w, http.StatusCreated, ClientJSON{ID: c.ID, Secret: secret, Name: c.Name, Public: c.Public, ThirdParty: c.ThirdParty, RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes})
+	return writeJSON(w, http.StatusCreated, ClientJSON{ID: c.ID, Secret: secret, Name: c.Name, Public: c.Public, ThirdParty: c.ThirdParty, RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes,
+		AccessTokenFormat: op.AccessTokenFormatOf(c)})
 }
 
 func (s *Server) apiAdminListClients(w http.ResponseWriter, r *http.Request) error {
@@ -630,7 +635,8 @@ func (s *Server) apiAdminListClients(w http.ResponseWriter, r *http.Request) err
 	}
 	out := []ClientJSON{}
 	for _, c := range list {
-		out = append(out, ClientJSON{ID: c.ID, Name: c.Name, Public: c.Public, ThirdParty: c.ThirdParty, RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, Configured: c.Configured})
+		out = append(out, ClientJSON{ID: c.ID, Name: c.Name, Public: c.Public, ThirdParty: c.ThirdParty, RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes,
+			AccessTokenFormat: op.AccessTokenFormatOf(c.Client), Configured: c.Configured})
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
