@@ -124,13 +124,13 @@ func TestJourney_Federation_VismaConflict(t *testing.T) {
 	p := browsertest.Shared(t).NewPage(t, browsertest.AcceptLanguage("nb-NO"))
 	signIn(t, srv, p, private.Email, private.Password)
 	p.Open(srv.URL + "/account/security")
-	p.Submit(`form[action="/account/security/identities/link"] button`)
+	p.Submit(`form[action="/account/security/identities/link"]:has(input[value="idporten"]) button`)
 	p.WaitText("#identities", "******12345")
 	signOut(t, p)
 
 	signIn(t, srv, p, work.Email, work.Password)
 	p.Open(srv.URL + "/account/security")
-	p.Submit(`form[action="/account/security/identities/link"] button`)
+	p.Submit(`form[action="/account/security/identities/link"]:has(input[value="idporten"]) button`)
 	conflict := p.Text(".conflict")
 	for _, want := range []string{"fødselsnummer ******12345", "ha…en@gm…om"} {
 		if !strings.Contains(conflict, want) {
