@@ -227,6 +227,16 @@ func (c *Connector) Exchange(ctx context.Context, r upstream.Request, resp upstr
 		AMR:           claims.AuthenticationMethodsReferences,
 		IDToken:       tokens.IDToken,
 	}
+	if id.Email == "" && party.UserinfoEndpoint() != "" && tokens.AccessToken != "" {
+		// Providers that keep the address out of the ID token give it at
+		// userinfo; rp.Userinfo checks that the sub is the ID token's.
+		if info, err := rp.Userinfo[*zoidc.UserInfo](ctx, tokens.AccessToken, tokens.TokenType, claims.Subject, party); err == nil {
+			id.Email, id.EmailVerified = info.Email, bool(info.EmailVerified)
+			if id.Name == "" {
+				id.Name = info.Name
+			}
+		}
+	}
 	if id.Name == "" {
 		id.Name = strings.TrimSpace(claims.GivenName + " " + claims.FamilyName)
 	}
