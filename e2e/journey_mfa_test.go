@@ -231,7 +231,7 @@ func TestJourney_MFA_IDEPEmail(t *testing.T) {
 		if got := p.Text("#factor-title"); got != "Länk eller kod via e-post till ma…ge@sc…se" {
 			t.Errorf("second step option = %q, want the masked address", got)
 		}
-		if got := p.Text(`form[action="/login/factor/send"] button`); got != "Skicka kod" {
+		if got := p.Text(`form[action="/login/factor/send"] button`); got != "Skicka länk och kod" {
 			t.Errorf("send button = %q", got)
 		}
 		// Someone who only knows the username and the password learns no
@@ -245,7 +245,7 @@ func TestJourney_MFA_IDEPEmail(t *testing.T) {
 		if u, _ := url.QueryUnescape(p.URL()); strings.Contains(strings.ToLower(u+p.HTML()), email) {
 			t.Errorf("after sending, the page or its URL (%s) holds the full address %s", p.URL(), email)
 		}
-		if got := p.Text(".factor .notice"); got != "Vi har mejlat en länk och en kod till ma…ge@sc…se. Öppna länken i den här webbläsaren, eller skriv koden här." {
+		if got := p.Text(".factor .notice"); got != "Ett mejl med en engångslänk för inloggning och en kod är på väg till ma…ge@sc…se. Har det inte kommit inom en minut, titta även i skräppostmappen. Öppna länken i den här webbläsaren inom 30 minuter, eller skriv koden nedan." {
 			t.Errorf("after sending: %q", got)
 		}
 		m := mail.next(t, "Inloggningskod till Portvakt")

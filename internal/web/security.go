@@ -26,9 +26,11 @@ func (s *Server) choice(b ui.Base, pf flow.PendingFactor, o flow.Option, to stri
 	case authn.SMS:
 		c.Title = b.T("mfa.sms.title", "phone", o.Label)
 		c.NeedsSend, c.SendText = true, b.T("mfa.sms.send_text", "phone", o.Label)
+		c.SendButton, c.SendAgain = b.T("mfa.send"), b.T("mfa.send_again")
 	case authn.Email:
 		c.Title = b.T("mfa.email.title", "email", o.Label)
 		c.NeedsSend, c.SendText = true, b.T("mfa.email.send_text", "email", o.Label, "count", int(s.Flows.MFA.EmailTTL.Minutes()))
+		c.SendButton, c.SendAgain = b.T("mfa.email.send_button"), b.T("mfa.email.send_again")
 	case authn.Recovery:
 		c.Title, c.CodeLabel, c.CodeHint, c.Numeric = b.T("mfa.recovery.title"), b.T("mfa.recovery.label"), b.T("mfa.recovery.hint"), false
 	case authn.Support:
@@ -41,7 +43,7 @@ func (s *Server) choice(b ui.Base, pf flow.PendingFactor, o flow.Option, to stri
 		c.AskCode = c.Sent
 		if c.Sent {
 			if o.Method == authn.Email {
-				c.SentText = b.T("mfa.email.sent", "email", o.Label)
+				c.SentText = b.T("mfa.email.sent_detail", "email", o.Label, "count", int(s.Flows.MFA.EmailTTL.Minutes()))
 			} else {
 				c.SentText = b.T("mfa.sms.sent", "phone", o.Label)
 			}
@@ -106,6 +108,7 @@ func (s *Server) factorForm(w http.ResponseWriter, r *http.Request) error {
 		return s.render(w, r, http.StatusOK, "enrol", s.enrolPage(r, pf, "", false))
 	}
 	page := s.factorPage(r, pf, r.URL.Query().Get("method"))
+	page.RememberChosen = page.Remember && rememberChosen(r, pf.Flow.ID)
 	page.Notice = noticeFrom(r, page.Base)
 	return s.render(w, r, http.StatusOK, "factor", page)
 }
@@ -123,6 +126,7 @@ func (s *Server) factorError(w http.ResponseWriter, r *http.Request, c flow.Clie
 		return err
 	}
 	page := s.factorPage(r, pf, key)
+	page.RememberChosen = page.Remember && (r.PostFormValue("remember") != "" || rememberChosen(r, pf.Flow.ID))
 	page.Problem = p
 	return s.render(w, r, p.Kind.Status(), "factor", page)
 }
@@ -137,6 +141,9 @@ func (s *Server) factorSend(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// "Don't ask again in this browser", chosen before sending, holds for
+	// the code typed here and for the emailed link opened in this browser.
+	s.setRememberChoice(w, id, r.PostFormValue("remember") != "")
 	http.Redirect(w, r, "/login/factor?flow="+id+"&method="+url.QueryEscape(key), http.StatusSeeOther)
 	return nil
 }
@@ -185,11 +192,18 @@ func (s *Server) factorLinkLanding(w http.ResponseWriter, r *http.Request) error
 	}
 	page := &ui.MessagePage{Base: b, Heading: b.T("mfa.link.title"), Paragraphs: []string{b.T("mfa.link.body")},
 		FormAction: "/login/factor/link", FormButton: b.T("link.magic.button"), Hidden: []ui.Hidden{{Name: "token", Value: token}}}
+	if flowID, ok := rememberCookie(r); ok && s.Flows.MFA.RememberDays > 0 {
+		page.Paragraphs = append(page.Paragraphs, b.T("mfa.link.remembering", "count", s.Flows.MFA.RememberDays))
+		page.Hidden = append(page.Hidden, ui.Hidden{Name: "remember", Value: flowID})
+	}
 	return s.render(w, r, http.StatusOK, "message", page)
 }
 
 func (s *Server) factorLinkUse(w http.ResponseWriter, r *http.Request) error {
-	res, err := s.Flows.UseFactorLink(r.Context(), s.client(w, r), r.PostFormValue("token"), false)
+	// The choice made before sending, carried by the landing page from
+	// this browser's cookie (the link works only in this browser).
+	remember := r.PostFormValue("remember") != "" && rememberChosen(r, r.PostFormValue("remember"))
+	res, err := s.Flows.UseFactorLink(r.Context(), s.client(w, r), r.PostFormValue("token"), remember)
 	if p := asProblem(err); p != nil {
 		if len(p.Details) > 0 && p.Details[0].Key == "mfa.link_other_browser" {
 			b := s.base(r)

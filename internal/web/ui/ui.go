@@ -367,12 +367,16 @@ type FactorChoice struct {
 	// says where it goes.
 	NeedsSend bool
 	SendText  string
-	Sent      bool
-	SentText  string
-	AskCode   bool
-	CodeLabel string
-	CodeHint  string
-	Numeric   bool
+	// SendButton and SendAgain name what is sent: a code (SMS), or a link
+	// and a code (email).
+	SendButton string
+	SendAgain  string
+	Sent       bool
+	SentText   string
+	AskCode    bool
+	CodeLabel  string
+	CodeHint   string
+	Numeric    bool
 	// IsKey says the option is a security key or passkey: a button runs
 	// the ceremony instead of a code field.
 	IsKey bool
@@ -389,7 +393,10 @@ type FactorPage struct {
 	Others       []FactorChoice
 	Remember     bool
 	RememberDays int
-	OfferLost    bool
+	// RememberChosen pre-ticks "don't ask again in this browser": the
+	// user ticked it before the code or link was sent.
+	RememberChosen bool
+	OfferLost      bool
 }
 
 // SupportHint is the last "other way" of every second step: ask support
