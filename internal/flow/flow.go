@@ -19,6 +19,7 @@ import (
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/session"
 	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/throttle"
 )
 
 // Store is the slice of storage the flows use.
@@ -113,6 +114,9 @@ type Service struct {
 	Texts *i18n.Catalog
 	// WebAuthn runs security-key and passkey ceremonies; nil turns them off.
 	WebAuthn *webauthn.Service
+	// Rules are the throttle's rules (per account, address, network,
+	// global, emailed codes); nil means throttle.DefaultRules.
+	Rules *throttle.Rules
 	// Upstreams are the upstream identity providers (federate.go); nil
 	// offers none.
 	Upstreams *Upstreams
@@ -262,9 +266,37 @@ func (s *Service) checkCode(ctx context.Context, c Client, id, kind, field, code
 	if len(code) != 6 {
 		return store.Flow{}, problem.New(problem.Invalid, field, "code.format", problem.Args{"digits": 6})
 	}
+	// A client whose wrong tries (of any secret) passed its address's or
+	// network's limit waits before any code of it is checked.
+	if d, err := s.throttle().Check(ctx, s.sourceKeys(c)...); err != nil {
+		return store.Flow{}, err
+	} else if !d.Allowed() {
+		return store.Flow{}, s.throttled(field, d)
+	}
+	// Every code tried for the flow's account (or address) is counted
+	// first, right or wrong, against the emailed-code budget that bounds
+	// guessing (docs/security/abuse.md); a try beyond it is refused
+	// unchecked. A success does not clear it.
+	if before, err := s.Store.GetFlow(ctx, id); err == nil && before.Kind == kind {
+		budget := s.codeKey(before)
+		fs, err := s.throttle().Failed(ctx, budget)
+		if err != nil {
+			return store.Flow{}, err
+		}
+		if fs[0].Beyond() {
+			d, err := s.throttle().Check(ctx, budget)
+			if err != nil {
+				return store.Flow{}, err
+			}
+			return store.Flow{}, s.throttled(field, d)
+		}
+	}
 	var outcome error
+	var wrong bool
+	var flowAccount string
 	f, err := s.Store.UpdateFlow(ctx, id, func(f store.Flow) (store.Flow, error) {
-		outcome = nil
+		outcome, wrong = nil, false
+		flowAccount = f.AccountID
 		if f.Kind != kind {
 			return f, errFlowGone
 		}
@@ -278,6 +310,7 @@ func (s *Service) checkCode(ctx context.Context, c Client, id, kind, field, code
 			return f, problem.New(problem.Expired, field, "code.expired", problem.Args{"count": int(ttl.Minutes())})
 		}
 		if f.CodeHash == nil || !secret.Equal(f.CodeHash, codeHash(f.ID, code)) {
+			wrong = true
 			f.Attempts++
 			left := cfg.CodeAttempts - f.Attempts
 			if left <= 0 {
@@ -296,6 +329,17 @@ func (s *Service) checkCode(ctx context.Context, c Client, id, kind, field, code
 	}
 	if err != nil {
 		return store.Flow{}, err
+	}
+	if wrong {
+		// A wrong code counts on the client's address and network and on
+		// the account's consecutive failures like a wrong password.
+		keys := s.sourceKeys(c)
+		if flowAccount != "" {
+			keys = append(keys, s.accountKey(flowAccount))
+		}
+		if err := s.failed(ctx, c, nil, field, keys...); err != nil {
+			return store.Flow{}, err
+		}
 	}
 	if outcome != nil {
 		return store.Flow{}, outcome

@@ -11,6 +11,7 @@ import (
 	"github.com/portvakt/portvakt/internal/authn/password"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/throttle"
 )
 
 // Sign-in states.
@@ -48,7 +49,7 @@ func (s *Service) LoginPassword(ctx context.Context, c Client, flowID, pw string
 	if err != nil {
 		return Result{}, err
 	}
-	acct, err := s.checkPassword(ctx, "email:"+strings.ToLower(f.Email), pw, func() (store.Account, error) {
+	acct, err := s.checkPassword(ctx, c, "email:"+strings.ToLower(f.Email), pw, func() (store.Account, error) {
 		e, err := s.Store.GetEmail(ctx, f.Email)
 		if err != nil {
 			return store.Account{}, err
@@ -78,7 +79,7 @@ func (s *Service) LoginUsername(ctx context.Context, c Client, username, pw stri
 	if err := p.OrNil(); err != nil {
 		return Result{}, err
 	}
-	acct, err := s.checkPassword(ctx, "user:"+username, pw, func() (store.Account, error) {
+	acct, err := s.checkPassword(ctx, c, "user:"+username, pw, func() (store.Account, error) {
 		return s.Store.GetAccountByUsername(ctx, username)
 	})
 	if err != nil {
@@ -88,29 +89,34 @@ func (s *Service) LoginUsername(ctx context.Context, c Client, username, pw stri
 }
 
 // errWrongCredentials is the one answer for an unknown account, a wrong
-// password and an account without a password, so none can be told apart.
+// password, an account without a password and a locked account, so none
+// can be told apart.
 var errWrongCredentials = problem.New(problem.Unauthorized, "password", "login.wrong_credentials", nil)
 
-// checkPassword verifies pw for the account lookup finds, throttled per
-// identifier key. An unknown account costs the same hash as a known one.
-// The counter counts tries for any identifier, known or not, so its
-// answer reveals nothing either. Each try is counted before the hash is
-// checked (reserveAttempt), so parallel requests cannot run past the limit
-// while they wait for the hasher. It fails closed: if the counter cannot
-// be read or written, the sign-in is refused.
-func (s *Service) checkPassword(ctx context.Context, key, pw string, lookup func() (store.Account, error)) (store.Account, error) {
-	key = "login:" + key
+// checkPassword verifies pw for the account lookup finds, throttled (see
+// package throttle) per identifier key, per account across all its
+// identifiers and flows, per client address and network, and globally.
+//
+// Throttle the wrong, not the many: a try is checked against the counters
+// before the hash and counted only when it was wrong; a wrong try whose
+// count went beyond a limit (parallel tries took the last free places) is
+// answered as throttled, and a right one is accepted only if the counters
+// still allow it after the hash. So parallel guesses get no more answers
+// than the limit, and a right password is never refused because other
+// right tries are in flight.
+//
+// An unknown account costs the same hash as a known one, and its tries are
+// counted on the identifier too, so the answers reveal nothing. A locked
+// account (100 consecutive failures) gets the answer of a wrong password,
+// after the same hash, even for the right one; the owner was mailed when it
+// locked. It fails closed: if a counter cannot be read or written, the
+// sign-in is refused.
+func (s *Service) checkPassword(ctx context.Context, c Client, key, pw string, lookup func() (store.Account, error)) (store.Account, error) {
 	if pw == "" {
 		return store.Account{}, problem.New(problem.Invalid, "password", "login.password_required", nil)
 	}
-	if err := s.reserveAttempt(ctx, key, "password"); err != nil {
-		return store.Account{}, err
-	}
-	if s.Policy.TooLong(pw) {
-		// No password this long can be set, so it is wrong for every
-		// account alike; it costs neither normalisation nor a hash.
-		return store.Account{}, errWrongCredentials
-	}
+	th := s.throttle()
+	keys := append([]throttle.Key{{Rule: s.identifierRule(), ID: key}}, s.sourceKeys(c)...)
 	acct, err := lookup()
 	var stored store.Password
 	if err == nil {
@@ -119,22 +125,52 @@ func (s *Service) checkPassword(ctx context.Context, key, pw string, lookup func
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.Account{}, err
 	}
+	known := err == nil
+	if known {
+		keys = append(keys, s.accountKey(acct.ID))
+	}
+	d, err := th.Check(ctx, keys...)
 	if err != nil {
+		return store.Account{}, err
+	}
+	if !d.Allowed() && !d.Locked {
+		return store.Account{}, s.throttled("password", d)
+	}
+	var ok, rehash bool
+	switch {
+	case s.Policy.TooLong(pw):
+		// No password this long can be set, so it is wrong for every
+		// account alike; it costs neither normalisation nor a hash.
+	case !known || d.Locked:
 		// A busy pool refuses the dummy as it would the real hash, so
 		// that a refusal tells nothing about the account either.
 		if err := s.Hasher.VerifyDummy(ctx, s.Policy.Prepare(pw)); err != nil {
 			return store.Account{}, err
 		}
-		return store.Account{}, errWrongCredentials
-	}
-	ok, rehash, err := s.Hasher.Verify(ctx, s.Policy.Prepare(pw), stored.Hash)
-	if err != nil {
-		return store.Account{}, err
+	default:
+		if ok, rehash, err = s.Hasher.Verify(ctx, s.Policy.Prepare(pw), stored.Hash); err != nil {
+			return store.Account{}, err
+		}
 	}
 	if !ok {
+		var owner *store.Account
+		if known {
+			owner = &acct
+		}
+		if err := s.failed(ctx, c, owner, "password", keys...); err != nil {
+			return store.Account{}, err
+		}
 		return store.Account{}, errWrongCredentials
 	}
-	if err := s.Store.ResetFailures(ctx, key); err != nil {
+	// Right: accepted only if the counters still allow it now.
+	if d, err = th.Check(ctx, keys...); err != nil {
+		return store.Account{}, err
+	} else if d.Locked {
+		return store.Account{}, errWrongCredentials
+	} else if !d.Allowed() {
+		return store.Account{}, s.throttled("password", d)
+	}
+	if err := th.Reset(ctx, keys[0], s.accountKey(acct.ID)); err != nil {
 		return store.Account{}, err
 	}
 	if acct.Disabled {

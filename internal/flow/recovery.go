@@ -411,6 +411,11 @@ func (s *Service) applyReset(ctx context.Context, c Client, flowID string, acct 
 	if err := s.Store.SetPassword(ctx, next); err != nil {
 		return Result{}, err
 	}
+	// The owner has recovered the account: a lock after consecutive
+	// failures ends (issue 10).
+	if err := s.throttle().Reset(ctx, s.accountKey(acct.ID)); err != nil {
+		return Result{}, err
+	}
 	// A reset ends every session and every other pending recovery: if an
 	// attacker had a foothold, it is gone now.
 	if _, err := s.Sessions.RevokeOthers(ctx, acct.ID, ""); err != nil {

@@ -79,6 +79,11 @@ func golden(tb testing.TB, name, got string) {
 // new template that needs data gets its row here.
 var sampleData = map[string]map[string]any{
 	notify.TemplateTest: nil,
+	notify.TemplateAccountLocked: {
+		"name": "Ada Lovelace", "failures": 100,
+		"when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+		"recover_url": "https://id.example.com/recover",
+	},
 	notify.TemplateSignupCode: {
 		"code": "482913", "minutes": 10,
 		"when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",

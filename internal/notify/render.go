@@ -78,6 +78,10 @@ const (
 	// name (may be ""), count (unused codes left, may be 0), when, ip,
 	// browser, recover_url, security_url.
 	TemplateRecoveryCodeUsed = "recovery_code_used"
+	// TemplateAccountLocked says the account was locked after failures
+	// consecutive failed tries (issue 10): name (may be ""), failures, when,
+	// ip, browser, recover_url. Choosing a new password unlocks it.
+	TemplateAccountLocked = "account_locked"
 	// TemplateFactorAdded says a sign-in method was added: name (may be
 	// ""), factor (a label such as "Authenticator app" or "+47 ••• •• 567",
 	// in the recipient's language), when, ip, browser, recover_url,
@@ -118,6 +122,7 @@ var templateNames = []string{
 	TemplateFactorRemoved,
 	TemplateRecoveryCodesNew,
 	TemplateSupportCode,
+	TemplateAccountLocked,
 }
 
 // TemplateNames returns the names of all templates, for previews and
