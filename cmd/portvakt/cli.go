@@ -26,6 +26,8 @@ var commands = []struct {
 	{"client list", "", "list the apps"},
 	{"client remove", "CLIENT_ID", "remove an app"},
 	{"policy check", "< password", "print every rule the password on standard input breaks"},
+	{"upstream list", "", "list the upstream identity providers, in the order of the sign-in buttons"},
+	{"upstream check", "ID", "validate an upstream's configuration and fetch its discovery document"},
 	{"healthcheck", "", "exit 0 when the server's /readyz answers 200 (for a container HEALTHCHECK)"},
 	{"version", "", "print the version"},
 }
