@@ -256,6 +256,15 @@ func (s *Service) describeMethods(ctx context.Context, acct store.Account, lang 
 	} else if unused > 0 {
 		out = append(out, t.T("methods.recovery", "count", unused))
 	}
+	// Linked upstream identities are ways in too: one an intruder linked
+	// (SECURITY.md §5.7, the trojan identifier) stands out here.
+	ids, err := s.LinkedIdentities(ctx, acct.ID, lang)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		out = append(out, t.T("methods.upstream", "provider", id.Label, "shown", id.Shown))
+	}
 	return out, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -473,4 +474,24 @@ func TestFederated_AskingForLessDoesNotLoosenAcceptACR(t *testing.T) {
 	srv.SignInAs(upstreamtest.User{Subject: "p", PID: "09097012345", ACR: "idporten-loa-substantial", AMR: []string{"MinID"}})
 	_, err := federate(t, e, browserA, "idporten", flow.FederateOptions{ACRValues: []string{"idporten-loa-substantial"}})
 	wantProblem(t, err, "federate.acr_refused")
+}
+
+// TestFederated_ResetMailListsLinkedIdentities: after a password reset the
+// mail lists every way in, linked identities included, so one an intruder
+// linked before the owner took the account back stands out (§5.7 TID).
+func TestFederated_ResetMailListsLinkedIdentities(t *testing.T) {
+	e := newEnv(t)
+	withUpstreams(t, e, idporten)["idporten"].SignInAs(bankID("10107012345"))
+	res := signUp(t, e, "kari@example.no")
+	if _, err := federate(t, e, browserA, "idporten", flow.FederateOptions{Purpose: flow.PurposeLink, Who: &flow.Who{Account: res.Account, Session: res.Session}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := resetTo(t, e, browserA, "kari@example.no", "a brand new passphrase for kari"); err != nil {
+		t.Fatal(err)
+	}
+	m := e.mail.last(t, "kari@example.no")
+	methods, _ := m.Data["methods"].([]string)
+	if m.Template != "password_changed" || !slices.ContainsFunc(methods, func(s string) bool { return strings.Contains(s, "ID-porten") && strings.Contains(s, "******12345") }) {
+		t.Errorf("reset mail %s lists %q; want the linked ID-porten identity", m.Template, methods)
+	}
 }
