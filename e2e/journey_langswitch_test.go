@@ -69,7 +69,9 @@ func TestJourney_LanguageSwitchKeepsTheJourney(t *testing.T) {
 
 		p.Open(srv.URL + "/")
 		switchLanguage(t, p, "home")
-		p.Open(srv.URL + "/signup")
+		// Sign-up is reachable from the home page.
+		p.Submit(`main a[href="/signup"]`)
+		wantPath(t, p, "/signup")
 		switchLanguage(t, p, "sign-up: email")
 		p.Fill("#email", email)
 		p.Submit(`form[action="/signup"] button[type="submit"]`)
@@ -83,6 +85,11 @@ func TestJourney_LanguageSwitchKeepsTheJourney(t *testing.T) {
 		p.Submit(`form[action="/signup/details"] button[type="submit"]`)
 		wantPath(t, p, "/account")
 		switchLanguage(t, p, "account")
+		// The signed-in home page is no dead end: it leads to the account.
+		p.Open(srv.URL + "/")
+		switchLanguage(t, p, "home, signed in")
+		p.Submit(`main a[href="/account"]`)
+		wantPath(t, p, "/account")
 		p.Open(srv.URL + "/account/security")
 		switchLanguage(t, p, "sign-in and security")
 		signOut(t, p)

@@ -39,12 +39,14 @@ func waitGet(t *testing.T, url string, stderr *syncBuffer) (int, string) {
 func TestServeProfile(t *testing.T) {
 	tests := []struct {
 		profile, db, service, lang, field string
+		welcome                           string // the home page's heading
+		signUp                            bool   // the home page offers sign-up
 	}{
-		{"altinn", "altinn.db", "Altinn", "nb", `name="username"`},
-		{"idep", "idep.db", "IDEP.WEB", "sv", `name="username"`},
-		{"udi", "udi.db", "UDI Min side", "nb", `type="email"`},
-		{"visma", "visma.db", "Visma.net", "en", `href="/login/username"`},
-		{"visma-connect", "connect.db", "Visma Connect", "en", `type="email"`},
+		{"altinn", "altinn.db", "Altinn", "nb", `name="username"`, "<h1>Velkommen til Altinn</h1>", false},
+		{"idep", "idep.db", "IDEP.WEB", "sv", `name="username"`, "<h1>Välkommen till IDEP.WEB</h1>", false},
+		{"udi", "udi.db", "UDI Min side", "nb", `type="email"`, "<h1>Velkommen til UDI Min side</h1>", true},
+		{"visma", "visma.db", "Visma.net", "en", `href="/login/username"`, "<h1>Welcome to Visma.net</h1>", true},
+		{"visma-connect", "connect.db", "Visma Connect", "en", `type="email"`, "<h1>Welcome to Visma Connect</h1>", true},
 	}
 	if got, want := len(tests), len(profiles.Names()); got != want {
 		t.Fatalf("the test knows %d profiles, there are %d: %v", got, want, profiles.Names())
@@ -74,6 +76,13 @@ func TestServeProfile(t *testing.T) {
 				if !strings.Contains(body, want) {
 					t.Errorf("the %s sign-in page lacks %s:\n%s", tt.profile, want, body)
 				}
+			}
+			_, home := waitGet(t, "http://"+addr+"/", stderr)
+			if !strings.Contains(home, tt.welcome) || strings.Contains(home, "Portvakt</h1>") {
+				t.Errorf("the %s home page lacks %s:\n%s", tt.profile, tt.welcome, home)
+			}
+			if got := strings.Contains(home, `href="/signup"`); got != tt.signUp {
+				t.Errorf("the %s home page offers sign-up: %v, want %v", tt.profile, got, tt.signUp)
 			}
 			if code, _ := waitGet(t, "http://"+addr+"/dev/mail", stderr); code != 200 {
 				t.Errorf("GET /dev/mail = %d, want the development mailbox on", code)

@@ -67,7 +67,7 @@ var notices = map[string]string{
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
-	p := &ui.HomePage{Base: s.base(r)}
+	p := &ui.HomePage{Base: s.base(r), SignUp: s.LoginMethods.Email}
 	if key, ok := notices[r.URL.Query().Get("notice")]; ok && p.Notice == "" {
 		p.Notice = p.T(key)
 	}

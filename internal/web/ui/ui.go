@@ -156,7 +156,11 @@ func fieldID(field string) string {
 // Page data types.
 
 // HomePage is the start page.
-type HomePage struct{ Base }
+type HomePage struct {
+	Base
+	// SignUp offers "Create an account" (email sign-in has sign-up).
+	SignUp bool
+}
 
 // LoginPage is the first step of sign-in: the email address.
 type LoginPage struct {
