@@ -535,11 +535,11 @@ func (s *Service) VerifyFactor(ctx context.Context, c Client, flowID, key, code 
 	switch o.Method {
 	case authn.TOTP:
 		if err := s.verifyTOTP(ctx, o.Target, code); err != nil {
-			return Result{}, err
+			return Result{}, s.countWrongFactor(ctx, c, pf.Account, err, "totp.wrong")
 		}
 	case authn.Recovery:
 		if err := s.useRecoveryCode(ctx, c, pf.Account, code); err != nil {
-			return Result{}, err
+			return Result{}, s.countWrongFactor(ctx, c, pf.Account, err, "recovery.wrong")
 		}
 	case authn.Support:
 		if err := s.useSupportCode(ctx, pf.Account.ID, code); err != nil {

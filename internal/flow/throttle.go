@@ -115,3 +115,19 @@ func (s *Service) codeKey(f store.Flow) throttle.Key {
 	}
 	return throttle.Key{Rule: r, ID: "addr:" + strings.ToLower(f.Email)}
 }
+
+// countWrongFactor counts a wrong authenticator or recovery code (err, a
+// problem with the key wrongKey) on the account's consecutive failures and
+// the client's address and network, as a wrong password is; it returns the
+// error to answer.
+func (s *Service) countWrongFactor(ctx context.Context, c Client, acct store.Account, err error, wrongKey string) error {
+	p, ok := problem.As(err)
+	if !ok || len(p.Details) == 0 || p.Details[0].Key != wrongKey {
+		return err
+	}
+	keys := append(s.sourceKeys(c), s.accountKey(acct.ID))
+	if ferr := s.failed(ctx, c, &acct, "code", keys...); ferr != nil {
+		return ferr
+	}
+	return err
+}

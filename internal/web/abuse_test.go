@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -304,4 +306,45 @@ func TestTrustedProxies(t *testing.T) {
 			t.Errorf("Validate = %v, want an error at server.trusted_proxies[1]", err)
 		}
 	})
+}
+
+// TestSupportUnlocksALockedAccount: 100 consecutive failures lock an
+// account; support unlocks it through the admin API.
+func TestSupportUnlocksALockedAccount(t *testing.T) {
+	token := "admin-token-for-tests-0123456789"
+	sum := sha256.Sum256([]byte(token))
+	e := newEnv(t, func(c *config.Config) {
+		c.Admin.TokenSHA256 = hex.EncodeToString(sum[:])
+		c.Login.Methods = []string{"email", "username"}
+	})
+	acct, err := e.app.Flows.CreateAccount(t.Context(), flow.NewAccount{Username: "kari", Name: "Kari", Email: "kari@example.no", Password: "a long passphrase for kari at the fjord"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if i%10 == 0 {
+			e.clock.Advance(16 * time.Minute)
+		}
+		c := flow.Client{IP: fmt.Sprintf("198.51.%d.1", i/10), Browser: []byte("b")}
+		e.app.Flows.LoginUsername(t.Context(), c, "kari", "wrong guess")
+	}
+	if locked, err := e.app.Flows.AccountLocked(t.Context(), acct.ID); err != nil || !locked {
+		t.Fatalf("after 100 failures AccountLocked = %v, %v", locked, err)
+	}
+	e.clock.Advance(16 * time.Minute) // past the username's own window
+	body, hdr := form("username", "kari", "password", "a long passphrase for kari at the fjord")
+	if resp, _ := e.do(t, "POST", "/login/username", body, hdr); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the right password while locked = %d, want 401 like a wrong one", resp.StatusCode)
+	}
+	if resp, _ := e.do(t, "POST", "/api/admin/v1/accounts/"+acct.ID+"/unlock", nil, nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unlock without the admin token = %d, want 401", resp.StatusCode)
+	}
+	resp, out := e.do(t, "POST", "/api/admin/v1/accounts/"+acct.ID+"/unlock", nil, map[string]string{"Authorization": "Bearer " + token})
+	if resp.StatusCode != 200 || !strings.Contains(out, `"locked":false`) {
+		t.Errorf("unlock = %d %s", resp.StatusCode, out)
+	}
+	body, hdr = form("username", "kari", "password", "a long passphrase for kari at the fjord")
+	if resp, _ := e.do(t, "POST", "/login/username", body, hdr); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the right password after support unlocked = %d, want 303", resp.StatusCode)
+	}
 }

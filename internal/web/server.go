@@ -195,6 +195,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("DELETE /api/v1/account/emails", s.api(s.apiRemoveEmail))
 	mux.Handle("POST /api/admin/v1/accounts", s.api(s.apiAdminCreateAccount))
 	mux.Handle("POST /api/admin/v1/accounts/{id}/support-code", s.api(s.apiSupportCode))
+	mux.Handle("POST /api/admin/v1/accounts/{id}/unlock", s.api(s.apiUnlockAccount))
 	mux.Handle("POST /api/admin/v1/clients", s.api(s.apiAdminCreateClient))
 	mux.Handle("GET /api/admin/v1/clients", s.api(s.apiAdminListClients))
 	mux.Handle("DELETE /api/admin/v1/clients/{id}", s.api(s.apiAdminDeleteClient))

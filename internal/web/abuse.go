@@ -1,0 +1,31 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/portvakt/portvakt/internal/problem"
+	"github.com/portvakt/portvakt/internal/store"
+)
+
+// apiUnlockAccount lets support unlock an account that 100 consecutive
+// failures locked (issue 10):
+//
+//	POST /api/admin/v1/accounts/{id}/unlock
+//	Authorization: Bearer <admin token>
+//
+// It answers {"account_id": …, "locked": false}. The owner can also unlock
+// it by choosing a new password through "forgot password".
+func (s *Server) apiUnlockAccount(w http.ResponseWriter, r *http.Request) error {
+	if !s.adminAuthorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="portvakt-admin"`)
+		return problem.New(problem.Unauthorized, "", "admin.unauthorized", nil)
+	}
+	id := r.PathValue("id")
+	if err := s.Flows.UnlockAccount(r.Context(), id); errors.Is(err, store.ErrNotFound) {
+		return problem.New(problem.NotFound, "", "account.not_found", nil)
+	} else if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"account_id": id, "locked": false})
+}
