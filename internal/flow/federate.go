@@ -346,6 +346,11 @@ func (s *Service) fedIdentity(up Upstream, id upstream.Identity) fedIdentity {
 	if !id.EmailVerified {
 		fi.Email = ""
 	}
+	// The ID token is kept, sealed, only where the upstream can be signed
+	// out of (RP-initiated logout), as its id_token_hint.
+	if _, ok := up.Connector.(upstream.Logouter); ok && id.IDToken != "" && s.Sealer != nil {
+		fi.Via.IDTokenSealed = s.Sealer.Seal([]byte(id.IDToken), []byte("upstream-id-token:"+up.Config.ID))
+	}
 	if id.NationalID != "" {
 		m := hmac.New(sha256.New, s.Upstreams.IDKey)
 		m.Write([]byte("national-id\x00" + up.Config.ID + "\x00" + id.NationalID))
@@ -709,4 +714,29 @@ func (s *Service) otherWayIn(ctx context.Context, accountID string) (bool, error
 		return false, err
 	}
 	return slices.ContainsFunc(keys, func(k store.WebAuthnCredential) bool { return k.Discoverable }), nil
+}
+
+// UpstreamLogoutURL returns where to send the browser after sess was
+// signed out, so that the upstream it came through (ID-porten) ends its
+// session too, and comes back to postLogout; "" when the session came
+// through none, or the upstream has no logout endpoint.
+func (s *Service) UpstreamLogoutURL(ctx context.Context, sess store.Session, postLogout string) (string, error) {
+	up, ok := s.Upstreams.Find(sess.Via.Upstream)
+	if !ok || len(sess.Via.IDTokenSealed) == 0 || s.Sealer == nil {
+		return "", nil
+	}
+	lo, ok := up.Connector.(upstream.Logouter)
+	if !ok {
+		return "", nil
+	}
+	idToken, err := s.Sealer.Open(sess.Via.IDTokenSealed, []byte("upstream-id-token:"+up.Config.ID))
+	if err != nil {
+		return "", nil // a token sealed under an old key: sign out here only
+	}
+	u, err := lo.LogoutURL(ctx, string(idToken), postLogout, "")
+	if err != nil {
+		s.log().Warn("upstream logout unavailable", "provider", up.Config.ID, "err", err)
+		return "", nil
+	}
+	return u, nil
 }

@@ -112,6 +112,10 @@ type Via struct {
 	ACR string
 	// AMR are the upstream's amr values.
 	AMR []string
+	// IDTokenSealed is the upstream's ID token sealed (secret.Sealer),
+	// kept only for RP-initiated logout at the upstream; nil when the
+	// upstream has none or no logout endpoint.
+	IDTokenSealed []byte
 }
 
 // Sessions stores sessions.

@@ -163,3 +163,28 @@ func TestFederatedAPI(t *testing.T) {
 		t.Errorf("replayed complete = %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestFederatedSignOut_AtIDPorten: signing out of a session that came
+// through ID-porten signs out there too (RP-initiated logout with the ID
+// token as hint), and the browser comes back signed out.
+func TestFederatedSignOut_AtIDPorten(t *testing.T) {
+	e, idp, _ := federationEnv(t)
+	idp.SignInAs(bankID("11117012345", "Kari Nordmann"))
+	c := newFormClient(t, e)
+	c.get("/login/federated/idporten")
+	if !strings.HasSuffix(c.url, "/account") {
+		t.Fatalf("after ID-porten: %s", c.url)
+	}
+	c.post("/logout")
+	lo := idp.Logouts()
+	if len(lo) != 1 || lo[0].Get("id_token_hint") == "" || lo[0].Get("post_logout_redirect_uri") != "http://localhost:8080/?notice=signed-out" {
+		t.Fatalf("ID-porten saw logouts %v; want one with the ID token and the way back", lo)
+	}
+	if !strings.HasSuffix(c.url, "/?notice=signed-out") {
+		t.Errorf("after sign-out the browser is at %s", c.url)
+	}
+	c.get("/account")
+	if !strings.Contains(c.url, "/login") {
+		t.Errorf("after sign-out /account is at %s; want the sign-in page", c.url)
+	}
+}

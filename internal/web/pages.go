@@ -76,13 +76,23 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) error {
 
 // logout ends the session (if any) and returns to the start page.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	dest := "/?notice=signed-out"
 	if sess := stateOf(r).Session; sess != nil {
 		if err := s.Sessions.Revoke(r.Context(), sess.ID); err != nil {
 			return err
 		}
+		// A session through ID-porten signs out there too (RP-initiated
+		// logout), and the upstream sends the browser back here.
+		u, err := s.Flows.UpstreamLogoutURL(r.Context(), *sess, strings.TrimRight(s.PublicURL.String(), "/")+dest)
+		if err != nil {
+			return err
+		}
+		if u != "" {
+			dest = u
+		}
 	}
 	s.clearSessionCookie(w)
-	http.Redirect(w, r, "/?notice=signed-out", http.StatusSeeOther)
+	http.Redirect(w, r, dest, http.StatusSeeOther)
 	return nil
 }
 

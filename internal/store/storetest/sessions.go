@@ -29,7 +29,7 @@ func newSession(id, accountID string, created time.Time) store.Session {
 		AMR:          []string{"pwd", "otp"},
 		Level:        2,
 		Methods:      []string{"password", "totp"},
-		Via:          store.Via{Upstream: "idporten", ACR: "idporten-loa-high", AMR: []string{"BankID"}},
+		Via:          store.Via{Upstream: "idporten", ACR: "idporten-loa-high", AMR: []string{"BankID"}, IDTokenSealed: []byte{1, 2, 3}},
 		UserAgent:    "Mozilla/5.0 (X11; Linux x86_64)",
 		IP:           "192.0.2.7",
 	}

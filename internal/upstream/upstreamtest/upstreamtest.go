@@ -86,6 +86,7 @@ type Server struct {
 	seen   []Authorization
 	// redeemed counts codes redeemed, replays included.
 	redeemed int
+	logouts  []url.Values
 }
 
 type grant struct {
@@ -122,6 +123,9 @@ func New(tb testing.TB) *Server {
 	mux.HandleFunc("GET /authorize", s.authorize)
 	mux.HandleFunc("POST /token", s.token)
 	mux.HandleFunc("GET /logout", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.logouts = append(s.logouts, r.URL.Query())
+		s.mu.Unlock()
 		if u := r.URL.Query().Get("post_logout_redirect_uri"); u != "" {
 			http.Redirect(w, r, u, http.StatusFound)
 			return
@@ -153,6 +157,13 @@ func (s *Server) Authorizations() []Authorization {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Authorization(nil), s.seen...)
+}
+
+// Logouts returns the queries of the RP-initiated logouts seen, in order.
+func (s *Server) Logouts() []url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]url.Values(nil), s.logouts...)
 }
 
 // Redeemed returns how many times the token endpoint was asked to redeem

@@ -4,6 +4,10 @@
 -- hash of the national identity number, which is kept sealed beside a
 -- masked form to show. A person's identity at one provider is linked to
 -- one account at a time; moving it is an update of account_id.
+--
+-- A session through an upstream keeps the upstream's ID token, sealed,
+-- only for RP-initiated logout at the upstream (ID-porten) when the user
+-- signs out.
 
 -- +goose Up
 CREATE TABLE federated_identities (
@@ -18,6 +22,8 @@ CREATE TABLE federated_identities (
     PRIMARY KEY (provider, subject)
 );
 CREATE INDEX federated_identities_account ON federated_identities (account_id);
+ALTER TABLE sessions ADD COLUMN via_id_token BYTEA;
 
 -- +goose Down
+ALTER TABLE sessions DROP COLUMN via_id_token;
 DROP TABLE federated_identities;
