@@ -1,9 +1,15 @@
 package oidc_test
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -207,5 +213,36 @@ func TestDiscoveryIssuerMustMatch(t *testing.T) {
 	}
 	if err := c.Check(t.Context()); err == nil {
 		t.Fatal("Check with a trailing-slash issuer succeeded; want the discovery issuer mismatch")
+	}
+}
+
+// TestPrivateKeyJWT: ID-porten's private_key_jwt client authentication:
+// the connector signs an assertion with the configured key instead of
+// sending a secret, and a wrong key is refused at the token endpoint.
+func TestPrivateKeyJWT(t *testing.T) {
+	srv := upstreamtest.New(t)
+	srv.SignInAs(upstreamtest.User{Subject: "s", PID: "01017012345", ACR: "idporten-loa-high"})
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "client.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := oidc.Open(upstream.Config{ID: "idporten", Preset: upstream.PresetIDPorten, Issuer: srv.Issuer, ClientID: srv.ClientID,
+		PrivateKeyFile: file, PrivateKeyID: "portvakt-1"}, callback, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := newRequest()
+	resp := authorize(t, c, req)
+	if _, err := c.Exchange(t.Context(), req, resp); !errors.Is(err, upstream.ErrRefused) {
+		t.Fatalf("Exchange before the provider knows the key = %v, want ErrRefused", err)
+	}
+	srv.AcceptClientKey(&key.PublicKey)
+	req = newRequest()
+	if id, err := c.Exchange(t.Context(), req, authorize(t, c, req)); err != nil || id.NationalID != "01017012345" {
+		t.Fatalf("Exchange with private_key_jwt = %+v, %v", id, err)
 	}
 }

@@ -87,6 +87,8 @@ type Server struct {
 	// redeemed counts codes redeemed, replays included.
 	redeemed int
 	logouts  []url.Values
+	// clientKey, when set, authenticates the client by private_key_jwt.
+	clientKey *rsa.PublicKey
 }
 
 type grant struct {
@@ -157,6 +159,50 @@ func (s *Server) Authorizations() []Authorization {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Authorization(nil), s.seen...)
+}
+
+// AcceptClientKey lets the client authenticate with private_key_jwt
+// signed by the key's private half.
+func (s *Server) AcceptClientKey(pub *rsa.PublicKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clientKey = pub
+}
+
+func (s *Server) clientAssertionValid(assertion string) bool {
+	s.mu.Lock()
+	pub := s.clientKey
+	s.mu.Unlock()
+	if pub == nil {
+		return false
+	}
+	jws, err := jose.ParseSigned(assertion, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		return false
+	}
+	payload, err := jws.Verify(pub)
+	if err != nil {
+		return false
+	}
+	var c struct {
+		Iss, Sub string
+		Aud      any
+		Exp      int64
+	}
+	if json.Unmarshal(payload, &c) != nil || c.Iss != s.ClientID || c.Sub != s.ClientID || c.Exp < time.Now().Unix() {
+		return false
+	}
+	switch aud := c.Aud.(type) {
+	case string:
+		return aud == s.Issuer || aud == s.Issuer+"/token"
+	case []any:
+		for _, a := range aud {
+			if a == s.Issuer || a == s.Issuer+"/token" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Logouts returns the queries of the RP-initiated logouts seen, in order.
@@ -251,6 +297,14 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	id, secret, ok := r.BasicAuth()
 	if !ok {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if r.PostForm.Get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+		// private_key_jwt (RFC 7523): the assertion replaces the secret.
+		if s.clientAssertionValid(r.PostForm.Get("client_assertion")) {
+			id, secret = s.ClientID, s.ClientSecret
+		} else {
+			id = ""
+		}
 	}
 	if id != s.ClientID || secret != s.ClientSecret {
 		writeJSON(w, 401, map[string]string{"error": "invalid_client"})
