@@ -20,6 +20,11 @@
 //	recovery  StartRecovery(code)  ─code─▶ VerifyRecoveryCode ─▶ CompleteRecovery(password) ─▶ session
 //	          StartRecovery(link)  ─mail─▶ InspectLink (GET) ─▶ UseLink (POST) ─▶ CompleteRecovery
 //	          StartRecovery(magic) ─mail─▶ InspectLink (GET) ─▶ UseLink (POST) ─▶ session
+//	upstream  StartFederated ─provider─▶ FederatedCallback ─▶ session (via) | FederatedCreate | CompleteLink | MoveHere | SignInHolder
+//
+// Upstream sign-in and account linking are in federate.go, with their own
+// map: an identity is (provider, subject), never an address, and linking,
+// moving or unlinking needs the account's full level.
 //
 // # Enumeration
 //
