@@ -138,7 +138,14 @@ func TestJourney_LanguageSwitchKeepsTheJourney(t *testing.T) {
 		p.Submit(`form[action="/login/factor/send"] button[type="submit"]`)
 		switchLanguage(t, p, "second step: after sending")
 		text := openInbox(srv, "+4791234567").next(t, "").Text
-		enterCode(t, p, regexp.MustCompile(`\b\d{6}\b`).FindString(text))
+		code := regexp.MustCompile(`\b\d{6}\b`).FindString(text)
+		// A wrong SMS code points at the SMS, not at an email.
+		enterCode(t, p, mistype(code))
+		if got := strings.Join(fieldErrors(t, p, "code"), " "); !strings.Contains(got, "nyeste SMS-en") || strings.Contains(got, "e-post") {
+			t.Errorf("a wrong SMS code says %q, want it to point at the newest SMS", got)
+		}
+		switchLanguage(t, p, "second step: after a wrong code")
+		enterCode(t, p, code)
 		wantPath(t, p, "/account")
 	})
 

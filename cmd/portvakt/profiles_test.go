@@ -77,6 +77,9 @@ func TestServeProfile(t *testing.T) {
 					t.Errorf("the %s sign-in page lacks %s:\n%s", tt.profile, want, body)
 				}
 			}
+			if tt.field == `type="email"` && !strings.Contains(body, map[string]string{"nb": "Ikke anbefalt på offentlig eller delt datamaskin.", "en": "Not recommended on a public or shared computer."}[tt.lang]) {
+				t.Errorf("the %s sign-in page's \"remember my email\" lacks the shared-computer warning", tt.profile)
+			}
 			_, home := waitGet(t, "http://"+addr+"/", stderr)
 			if !strings.Contains(home, tt.welcome) || strings.Contains(home, "Portvakt</h1>") {
 				t.Errorf("the %s home page lacks %s:\n%s", tt.profile, tt.welcome, home)

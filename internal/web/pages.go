@@ -54,7 +54,7 @@ var notices = map[string]string{
 	"primary-changed":   "account.emails.primary_changed",
 	"email-removed":     "account.emails.removed",
 	"sign-in-first":     "session.required",
-	"set-up-totp":       "security.totp.lost_notice",
+	"set-up-totp":       "security.totp.lost_move",
 	"factor-added":      "security.factor_added",
 	"factor-removed":    "security.factor_removed",
 	"browser-forgotten": "security.browsers.forgotten",

@@ -2,7 +2,10 @@ package web
 
 import (
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/portvakt/portvakt/internal/authn"
 )
 
 // rememberChoiceCookie holds, for the length of one second step, that the
@@ -35,4 +38,19 @@ func rememberCookie(r *http.Request) (string, bool) {
 func rememberChosen(r *http.Request, id string) bool {
 	got, ok := rememberCookie(r)
 	return ok && id != "" && got == id
+}
+
+// smsWording names the SMS in a wrong SMS code's message: the flows share
+// "code.wrong" ("check the newest email") with emailed codes.
+func smsWording(err error, method string) error {
+	p := asProblem(err)
+	if p == nil || !strings.HasPrefix(method, string(authn.SMS)) {
+		return err
+	}
+	for i, d := range p.Details {
+		if d.Key == "code.wrong" {
+			p.Details[i].Key = "mfa.sms.code_wrong"
+		}
+	}
+	return p
 }

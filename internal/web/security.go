@@ -152,6 +152,7 @@ func (s *Server) factorSubmit(w http.ResponseWriter, r *http.Request) error {
 	c := s.client(w, r)
 	id, key := r.PostFormValue("flow"), r.PostFormValue("method")
 	res, err := s.Flows.VerifyFactor(r.Context(), c, id, key, r.PostFormValue("code"), r.PostFormValue("remember") != "")
+	err = smsWording(err, key)
 	if p := asProblem(err); p != nil {
 		return s.factorError(w, r, c, id, key, p)
 	}
@@ -717,7 +718,7 @@ func (s *Server) apiFactorVerify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := s.Flows.VerifyFactor(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Method, in.Code, in.Remember)
-	if err != nil {
+	if err := smsWording(err, in.Method); err != nil {
 		return err
 	}
 	return s.apiSignedIn(w, r, res, in.FlowToken)
