@@ -355,6 +355,15 @@ func (s *Service) checkCode(ctx context.Context, c Client, id, kind, field, code
 // code will ever work in it.
 func (s *Service) sendCode(ctx context.Context, c Client, id, kind, template string, data map[string]any, live bool) error {
 	cfg := s.cfg()
+	// The mail budgets (a few mails of a kind per address and hour, per
+	// client address, global) come before the code is made, so a refused
+	// mail makes no code; the flow's own limits (below) answer first.
+	if before, err := s.Store.GetFlow(ctx, id); err == nil && before.Kind == kind && before.Sends < cfg.MaxSends &&
+		(before.Sends == 0 || !s.now().Before(before.LastSentAt.Add(cfg.ResendAfter))) {
+		if err := s.mailAllowed(ctx, c, before.Email, kind); err != nil {
+			return err
+		}
+	}
 	var code string
 	var wait time.Duration
 	f, err := s.Store.UpdateFlow(ctx, id, func(f store.Flow) (store.Flow, error) {

@@ -96,6 +96,9 @@ func (s *Service) StartRecovery(ctx context.Context, c Client, email, method str
 		}
 		f.ExpiresAt = s.now().Add(cfg.LinkTTL)
 		f.Sends, f.LastSentAt = 1, s.now()
+		if err := s.mailAllowed(ctx, c, addr, store.FlowRecovery); err != nil {
+			return store.Flow{}, err
+		}
 		if err := s.Store.CreateFlow(ctx, f); err != nil {
 			return store.Flow{}, err
 		}

@@ -131,3 +131,50 @@ func (s *Service) countWrongFactor(ctx context.Context, c Client, acct store.Acc
 	}
 	return err
 }
+
+// mailAllowed spends one place of the mail budgets for a mail of kind to
+// addr asked for by c, or returns the problem that says when the next is
+// possible. The recipient's and the client's budgets are checked and
+// spent first; only a mail both allow reaches the global budget, so
+// refused requests never spend it. A refusal is the same whether or not
+// the address has an account.
+func (s *Service) mailAllowed(ctx context.Context, c Client, addr, kind string) error {
+	r := s.rules()
+	th := s.throttle()
+	local := []throttle.Key{{Rule: r.MailRecipient, ID: kind + ":" + strings.ToLower(addr)}}
+	if c.IP != "" {
+		local = append(local, throttle.Key{Rule: r.MailIP, ID: c.IP})
+	}
+	for _, keys := range [][]throttle.Key{local, {{Rule: r.MailGlobal, ID: "all"}}} {
+		d, err := th.Check(ctx, keys...)
+		if err != nil {
+			return err
+		}
+		if !d.Allowed() {
+			return s.mailRefused(d)
+		}
+		fs, err := th.Failed(ctx, keys...)
+		if err != nil {
+			return err
+		}
+		for _, f := range fs {
+			if f.Beyond() {
+				d, err := th.Check(ctx, keys...)
+				if err != nil {
+					return err
+				}
+				return s.mailRefused(d)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Service) mailRefused(d throttle.Decision) error {
+	wait := d.Wait(s.now())
+	s.log().Warn("mail refused by its budget", "key", d.Key.Rule.Name, "wait", wait.Round(time.Second))
+	return problem.New(problem.TooManyAttempts, "email", "mail.budget", problem.Args{
+		"count": max(1, int((wait+time.Minute-1)/time.Minute)),
+		"at":    d.Until.UTC().Format("15:04 UTC"),
+	})
+}

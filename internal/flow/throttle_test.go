@@ -12,6 +12,7 @@ import (
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/store/sqlstore"
+	"github.com/portvakt/portvakt/internal/throttle"
 )
 
 // from is a client at addr: a browser of its own on its own network.
@@ -193,11 +194,12 @@ func TestOneIPManyAccounts(t *testing.T) {
 	}
 }
 
-// TestResetCodeGuessesAreStopped replays issue 10, finding 1: each reset
-// flow allowed 5 tries, but flows were unlimited. 40 flows × 5 guesses for
-// one account from one address are stopped at the address's 30; from
-// rotating networks, the account's budget of 100 codes per 30 days stops
-// them.
+// TestResetCodeGuessesAreStopped replays issue 10, findings 1 and 7: each
+// reset flow allowed 5 tries, but flows (and their mails) were unlimited.
+// 40 reset flows × 5 guesses for one account from one address now get 5
+// mails (the address's budget of 5 recovery mails an hour) and 25 guesses
+// checked; spread over hours and a fresh network per flow, the account's
+// budget of 100 codes per 30 days stops them.
 func TestResetCodeGuessesAreStopped(t *testing.T) {
 	dialects(t, func(t *testing.T, e *env) {
 		signUp(t, e, "victim@example.no")
@@ -216,22 +218,27 @@ func TestResetCodeGuessesAreStopped(t *testing.T) {
 			}
 			return got
 		}
+		mails := func() int { return countMails(e, "victim@example.no", "recovery_code") }
 		got := guess(browserA, 40, 5)
 		evaluated := got["code.wrong"] + got["code.too_many"]
-		t.Logf("40 flows × 5 guesses from one address: %v", got)
-		if evaluated > 30 {
-			t.Errorf("%d guesses evaluated from one address; want at most 30: %v", evaluated, got)
+		t.Logf("40 flows × 5 guesses from one address within the hour: %v; %d mails queued", got, mails())
+		if evaluated > 30 || mails() > 5 || got["mail.budget"] != 35 {
+			t.Errorf("%d guesses checked and %d mails queued from one address; want at most 30 and 5, and 35 refusals: %v", evaluated, mails(), got)
 		}
-		// From a fresh network per flow, the account's budget holds.
+		// From a fresh network per flow, 5 flows an hour, the account's
+		// budget holds.
 		total := evaluated
-		for i := range 40 {
+		for i := range 60 {
+			if i%5 == 0 {
+				e.clock.Advance(61 * time.Minute)
+			}
 			g := guess(from(fmt.Sprintf("10.%d.0.1", i)), 1, 5)
 			total += g["code.wrong"] + g["code.too_many"]
 		}
+		t.Logf("with rotating networks over 12 hours: %d guesses checked in all, %d mails", total, mails())
 		if total != 100 {
-			t.Errorf("%d code guesses evaluated for one account; want exactly 100 (the 30-day budget)", total)
+			t.Errorf("%d code guesses checked for one account; want exactly 100 (the 30-day budget)", total)
 		}
-		t.Logf("with rotating networks: %d guesses evaluated in all", total)
 	})
 }
 
@@ -270,4 +277,38 @@ func TestThrottleIsSharedByNodes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRefusedMailsDoNotSpendTheGlobalBudget replays issue 10, finding 6
+// (first point) for mail: refused sends counted against the global
+// breaker, so one client could stop mail for everyone. With a global
+// budget of 12 (2 go to the sign-up codes), 50 resets for one victim send
+// 5 (the victim's budget) and leave the rest of the global budget to
+// others.
+func TestRefusedMailsDoNotSpendTheGlobalBudget(t *testing.T) {
+	e := newEnv(t)
+	rules := throttle.DefaultRules()
+	rules.MailGlobal.Limit = 12
+	e.svc.Rules = &rules
+	signUp(t, e, "victim@example.no")
+	signUp(t, e, "other@example.no")
+	refused := 0
+	for range 50 {
+		if _, err := e.svc.StartRecovery(t.Context(), browserA, "victim@example.no", flow.MethodLink); err != nil {
+			wantProblem(t, err, "mail.budget")
+			refused++
+		}
+	}
+	if n := countMails(e, "victim@example.no", "recovery_link"); n != 5 || refused != 45 {
+		t.Errorf("50 resets for one address: %d mails, %d refused; want 5 and 45", n, refused)
+	}
+	for i := range 5 {
+		c := from(fmt.Sprintf("203.0.113.%d", i))
+		if _, err := e.svc.StartRecovery(t.Context(), c, "other@example.no", flow.MethodLink); err != nil {
+			t.Fatalf("another user's reset %d during the bombing: %v", i+1, err)
+		}
+	}
+	// The global budget (12) is now spent, by 12 mails that went out.
+	_, err := e.svc.StartRecovery(t.Context(), from("203.0.113.99"), "third@example.no", flow.MethodLink)
+	wantProblem(t, err, "mail.budget")
 }

@@ -228,6 +228,12 @@ type Rules struct {
 	// account exists, one address), right or wrong, and is not cleared by
 	// a success: the budget that bounds guessing them (abuse.md).
 	Codes Rule
+	// MailRecipient, MailIP and MailGlobal are mail budgets: mails of one
+	// kind (sign-up, recovery, …) to one address, mails asked for from one
+	// client address, and all mails, per hour. A refused mail never counts
+	// against a budget after the one that refused it, so a flood of refused
+	// requests cannot spend the global budget (finding 6).
+	MailRecipient, MailIP, MailGlobal Rule
 }
 
 // DefaultRules returns the defaults.
@@ -238,5 +244,9 @@ func DefaultRules() Rules {
 		Network: Rule{Name: "net", Limit: 100, Base: time.Minute, Max: time.Hour, Window: 24 * time.Hour},
 		Global:  Rule{Name: "global", Limit: 10000, Base: 5 * time.Second, Max: time.Minute, Window: 15 * time.Minute},
 		Codes:   Rule{Name: "codes", Limit: 100, Base: 30 * 24 * time.Hour, Max: 30 * 24 * time.Hour, Window: 30 * 24 * time.Hour},
+
+		MailRecipient: Rule{Name: "mail-to", Limit: 5, Base: time.Hour, Max: time.Hour, Window: time.Hour},
+		MailIP:        Rule{Name: "mail-ip", Limit: 30, Base: time.Hour, Max: time.Hour, Window: time.Hour},
+		MailGlobal:    Rule{Name: "mail-all", Limit: 5000, Base: time.Hour, Max: time.Hour, Window: time.Hour},
 	}
 }

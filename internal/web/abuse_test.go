@@ -17,6 +17,7 @@ import (
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/problem"
+	"github.com/portvakt/portvakt/internal/store"
 )
 
 // clientFrom is an HTTP client whose connections come from the loopback
@@ -346,5 +347,29 @@ func TestSupportUnlocksALockedAccount(t *testing.T) {
 	body, hdr = form("username", "kari", "password", "a long passphrase for kari at the fjord")
 	if resp, _ := e.do(t, "POST", "/login/username", body, hdr); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("the right password after support unlocked = %d, want 303", resp.StatusCode)
+	}
+}
+
+// TestResetMailsPerAddressAreBudgeted replays issue 10, finding 7: 1,400
+// reset mails reached one victim in 20 s. Now 50 resets for one address
+// queue 5 mails, and the page says when the next is possible.
+func TestResetMailsPerAddressAreBudgeted(t *testing.T) {
+	e := newEnv(t)
+	var last *http.Response
+	var page string
+	for range 50 {
+		body, hdr := form("email", "victim@example.no", "method", "code")
+		last, page = e.do(t, "POST", "/recover", body, with(hdr, "Accept-Language", "en"))
+	}
+	msgs, err := e.app.DB.ListMessages(t.Context(), store.MessageFilter{To: "victim@example.no"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("50 resets for one address: %d mails queued", len(msgs))
+	if len(msgs) != 5 {
+		t.Errorf("50 resets for one address queued %d mails, want 5", len(msgs))
+	}
+	if last.StatusCode != http.StatusTooManyRequests || !strings.Contains(page, "You can ask for another in 60 minutes") {
+		t.Errorf("the 50th reset = %d, want 429 saying when the next is possible:\n%.3000s", last.StatusCode, page)
 	}
 }
