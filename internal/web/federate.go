@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/op"
@@ -23,6 +24,8 @@ import (
 //	POST /account/security/identities/remove
 //	POST /api/v1/federated/{id}/start  → {"url"}     (native apps; the flow token binds the answer)
 //	POST /api/v1/federated/{id}/complete {code, state, iss, flow_token}
+//	POST /api/v1/federated/choice {flow_id, flow_token, action: create|link|move|holder|cancel}
+//	GET/POST/DELETE /api/v1/account/identities   list, link another ({provider} → {url}), remove
 //
 // The callback is a top-level GET (response_mode query), so the
 // SameSite=Lax browser-binding cookie comes along and CrossOriginProtection
@@ -45,6 +48,10 @@ func (s *Server) federationRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /account/security/identities/remove", s.page(s.identityRemove))
 	mux.Handle("POST /api/v1/federated/{id}/start", s.api(s.apiFederatedStart))
 	mux.Handle("POST /api/v1/federated/{id}/complete", s.api(s.apiFederatedComplete))
+	mux.Handle("POST /api/v1/federated/choice", s.api(s.apiFederatedChoice))
+	mux.Handle("GET /api/v1/account/identities", s.api(s.apiIdentities))
+	mux.Handle("POST /api/v1/account/identities", s.api(s.apiIdentityLink))
+	mux.Handle("DELETE /api/v1/account/identities", s.api(s.apiIdentityRemove))
 }
 
 // upstreamButtons are the providers in config order.
@@ -391,4 +398,120 @@ func (s *Server) needUpstream(w http.ResponseWriter, r *http.Request, info op.Au
 		Paragraphs: []string{b.T("federate.needed.body", "client", info.ClientName, "provider", label)},
 		LinkURL:    start, LinkText: b.T("federate.button", "provider", label)}
 	return s.render(w, r, http.StatusForbidden, "message", page)
+}
+
+// apiFederatedChoice is the choice page's twin: create, link (to the
+// signed-in account), move (signed in to the holder), holder (sign in to
+// it instead) or cancel.
+func (s *Server) apiFederatedChoice(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		FlowID    string `json:"flow_id"`
+		FlowToken string `json:"flow_token"`
+		Action    string `json:"action"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	c := s.apiClient(r, in.FlowToken)
+	switch in.Action {
+	case "create", "holder":
+		do := s.Flows.FederatedCreate
+		if in.Action == "holder" {
+			do = s.Flows.SignInHolder
+		}
+		res, err := do(r.Context(), c, in.FlowID)
+		if err != nil {
+			return err
+		}
+		return s.apiSignedIn(w, r, res, in.FlowToken)
+	case "link", "move":
+		who, err := s.apiWho(r)
+		if err != nil {
+			return err
+		}
+		if in.Action == "link" {
+			err = s.Flows.CompleteLink(r.Context(), c, who, in.FlowID)
+		} else {
+			err = s.Flows.MoveHere(r.Context(), c, who, in.FlowID)
+		}
+		if err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	case "cancel":
+		if err := s.Flows.CancelFederated(r.Context(), c, in.FlowID); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	return problem.New(problem.Invalid, "action", "federate.unknown_action", nil)
+}
+
+// IdentityJSON is a linked identity in the JSON API.
+type IdentityJSON struct {
+	Provider   string    `json:"provider"`
+	Subject    string    `json:"subject"`
+	Label      string    `json:"label"`
+	Shown      string    `json:"shown,omitempty"`
+	LinkedAt   time.Time `json:"linked_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+}
+
+func (s *Server) apiIdentities(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.Flows.LinkedIdentities(r.Context(), who.Account.ID, stateOf(r).Lang.Tag())
+	if err != nil {
+		return err
+	}
+	out := []IdentityJSON{}
+	for _, id := range list {
+		out = append(out, IdentityJSON{Provider: id.Provider, Subject: id.Subject, Label: id.Label, Shown: id.Shown, LinkedAt: id.LinkedAt.UTC(), LastUsedAt: id.LastUsedAt.UTC()})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// apiIdentityLink starts "link another" for a native app: the URL to open
+// and the flow token to complete with.
+func (s *Server) apiIdentityLink(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Provider string `json:"provider"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	token := newFlowToken()
+	c := s.apiClient(r, token)
+	u, err := s.Flows.StartFederated(r.Context(), c, in.Provider, flow.FederateOptions{Purpose: flow.PurposeLink, Who: &who, Locales: []string{c.Lang}})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"url": u, "flow_token": token})
+}
+
+func (s *Server) apiIdentityRemove(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Provider string `json:"provider"`
+		Subject  string `json:"subject"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.Flows.Unlink(r.Context(), s.apiClient(r, ""), who, in.Provider, in.Subject); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
@@ -186,5 +187,61 @@ func TestFederatedSignOut_AtIDPorten(t *testing.T) {
 	c.get("/account")
 	if !strings.Contains(c.url, "/login") {
 		t.Errorf("after sign-out /account is at %s; want the sign-in page", c.url)
+	}
+}
+
+// TestFederatedAPI_Identities: the JSON twins of "Sign-in methods": link
+// another (the URL to open, completed with the flow token), list, and
+// remove (after a recent sign-in; never the last way in).
+func TestFederatedAPI_Identities(t *testing.T) {
+	e, idp, _ := federationEnv(t)
+	const pw = "correct horse battery staple"
+	if _, err := e.app.Flows.CreateAccount(t.Context(), flow.NewAccount{Name: "Kari", Email: "kari@example.no", Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	c := newFormClient(t, e)
+	c.signIn("kari@example.no", pw)
+	call := func(method, path string, in any) (int, string) {
+		t.Helper()
+		b, _ := json.Marshal(in)
+		req, _ := http.NewRequest(method, "http://localhost:8080"+path, strings.NewReader(string(b)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		body := c.do(req)
+		return c.status, body
+	}
+	idp.SignInAs(bankID("12127012345", "Kari"))
+	status, body := call("POST", "/api/v1/account/identities", map[string]string{"provider": "idporten"})
+	var start struct {
+		URL       string `json:"url"`
+		FlowToken string `json:"flow_token"`
+	}
+	if json.Unmarshal([]byte(body), &start); status != 200 || start.URL == "" {
+		t.Fatalf("link start = %d %s", status, body)
+	}
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	r, err := hc.Get(start.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	loc, _ := url.Parse(r.Header.Get("Location"))
+	q := loc.Query()
+	status, body = call("POST", "/api/v1/federated/idporten/complete", map[string]string{"code": q.Get("code"), "state": q.Get("state"), "iss": q.Get("iss"), "flow_token": start.FlowToken})
+	if status != 200 || !strings.Contains(body, `"next":"linked"`) {
+		t.Fatalf("link complete = %d %s", status, body)
+	}
+	status, body = call("GET", "/api/v1/account/identities", nil)
+	var list []struct{ Provider, Subject, Shown string }
+	if json.Unmarshal([]byte(body), &list); status != 200 || len(list) != 1 || list[0].Shown != "******12345" {
+		t.Fatalf("identities = %d %s", status, body)
+	}
+	e.clock.Advance(11 * time.Minute)
+	if status, body = call("DELETE", "/api/v1/account/identities", map[string]string{"provider": list[0].Provider, "subject": list[0].Subject}); status != 403 || !strings.Contains(body, "reauth.required") {
+		t.Errorf("remove with an old sign-in = %d %s", status, body)
+	}
+	c.signIn("kari@example.no", pw)
+	if status, body = call("DELETE", "/api/v1/account/identities", map[string]string{"provider": list[0].Provider, "subject": list[0].Subject}); status != 204 {
+		t.Errorf("remove after signing in again = %d %s", status, body)
 	}
 }
