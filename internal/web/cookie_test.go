@@ -127,6 +127,14 @@ func TestSessionCookieFlagsAtSignIn(t *testing.T) {
 					t.Errorf("sign-in also set %s", other.Name)
 				}
 			}
+
+			// Signing out deletes the cookie at once (Max-Age below 0),
+			// with the same flags.
+			b.do("POST", "/logout")
+			c = b.setCookie(tt.cookie)
+			if c == nil || c.Value != "" || c.MaxAge >= 0 || !c.HttpOnly || c.Secure != tt.secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
+				t.Errorf("sign-out's %s cookie = %+v, want it deleted with the same flags", tt.cookie, c)
+			}
 		})
 	}
 }

@@ -4,6 +4,8 @@ package web_test
 // (issue 17): each fails when its guarantee is broken in the code.
 
 import (
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/session"
+	"github.com/portvakt/portvakt/internal/store"
 )
 
 // offSite are return_to values that must never leave the site.
@@ -98,4 +101,78 @@ func TestStepUpReturnToStaysLocal(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A disabled account's session stops working at its next request: the
+// session is revoked and the browser's cookie cleared (SECURITY.md §7
+// item 13).
+func TestDisabledAccountLosesItsSession(t *testing.T) {
+	e := newEnv(t)
+	acct := createAccount(t, e, "kari")
+	token, sess, err := e.app.Sessions.Create(t.Context(), acct.ID, session.Auth{AMR: []string{"pwd"}, Level: 1, Methods: []string{"password"}}, session.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := map[string]string{"Cookie": "portvakt_session=" + token}
+	if resp, _ := e.do(t, "GET", "/api/v1/session", nil, cookie); resp.StatusCode != 200 {
+		t.Fatalf("GET /api/v1/session before = %d", resp.StatusCode)
+	}
+	if _, err := e.app.DB.UpdateAccount(t.Context(), acct.ID, func(a store.Account) (store.Account, error) {
+		a.Disabled = true
+		return a, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := e.do(t, "GET", "/api/v1/session", nil, cookie)
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /api/v1/session of a disabled account = %d, want 401", resp.StatusCode)
+	}
+	var cleared bool
+	for _, c := range resp.Cookies() {
+		cleared = cleared || (c.Name == "portvakt_session" && c.Value == "" && c.MaxAge < 0)
+	}
+	if !cleared {
+		t.Errorf("the disabled account's cookie was not cleared: %v", resp.Cookies())
+	}
+	if _, err := e.app.DB.GetSession(t.Context(), sess.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the disabled account's session is still stored: %v", err)
+	}
+}
+
+// The request log says ERROR for a 5xx and INFO below that, and never
+// reports a panic that did not happen.
+func TestRequestLogLevels(t *testing.T) {
+	e := newEnv(t)
+	acct := createAccount(t, e, "per")
+	token, _, err := e.app.Sessions.Create(t.Context(), acct.ID, session.Auth{Level: 1}, session.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.do(t, "GET", "/login", nil, nil)
+	e.do(t, "GET", "/no/such/page", nil, nil)
+	e.app.DB.Close()
+	if resp, _ := e.do(t, "GET", "/", nil, map[string]string{"Cookie": "portvakt_session=" + token}); resp.StatusCode != 500 {
+		t.Fatalf("GET / with the database closed = %d, want 500", resp.StatusCode)
+	}
+	levels := map[int]string{}
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		var rec struct {
+			Level, Msg string
+			Status     int
+		}
+		if json.Unmarshal([]byte(line), &rec) != nil {
+			continue
+		}
+		if rec.Msg == "panic serving request" {
+			t.Errorf("a panic was logged: %s", line)
+		}
+		if rec.Msg == "request" {
+			levels[rec.Status] = rec.Level
+		}
+	}
+	for status, want := range map[int]string{200: "INFO", 404: "INFO", 500: "ERROR"} {
+		if levels[status] != want {
+			t.Errorf("request log level for %d = %q, want %s (all: %v)", status, levels[status], want, levels)
+		}
+	}
 }
