@@ -147,6 +147,12 @@ func TestJourney_LanguageSwitchKeepsTheJourney(t *testing.T) {
 		switchLanguage(t, p, "second step: after a wrong code")
 		enterCode(t, p, code)
 		wantPath(t, p, "/account")
+		// The security page says how this sign-in happened, in words.
+		p.Open(srv.URL + "/account/security")
+		if got := p.Text("#session-level"); got != "Logget inn med passord og SMS-kode. Det er innlogging i to steg." {
+			t.Errorf("the security page says %q", got)
+		}
+		switchLanguage(t, p, "sign-in and security")
 	})
 
 	t.Run("second step by email (IDEP)", func(t *testing.T) {
@@ -189,4 +195,30 @@ func TestJourney_LanguageSwitchKeepsTheJourney(t *testing.T) {
 			t.Errorf("after the language switches and Allow, the browser is at %s, want the app", p.URL())
 		}
 	})
+}
+
+// The security page's two key forms each have a heading and a hint of
+// their own, and no key is described by its signature counter.
+func TestJourney_SecurityPage_KeyForms(t *testing.T) {
+	t.Parallel()
+	srv := waStartServer(t, profile(t, "visma-connect"))
+	const email, pw = "kari.keys@example.no", "Fjellvann-morgen-7!"
+	mfaAccount(t, srv, flow.NewAccount{Name: "Kari", Email: email, Password: pw})
+	p := browsertest.Shared(t).NewPage(t, browsertest.AcceptLanguage("nb"))
+	mfaSignInEmail(t, srv, p, email, pw)
+	p.Open(srv.URL + "/account/security")
+	headings := mfaTexts(p, "form.key-register h3")
+	if !slices.Equal(headings, []string{"Legg til en sikkerhetsnøkkel", "Opprett en passnøkkel"}) {
+		t.Errorf("the key forms' headings = %q", headings)
+	}
+	labels := mfaTexts(p, "form.key-register label")
+	if len(labels) != 2 || labels[0] == labels[1] {
+		t.Errorf("the key forms' name fields are labelled %q, want one label each", labels)
+	}
+	if hints := mfaTexts(p, "form.key-register h3 + p.hint"); len(hints) != 2 || hints[0] == hints[1] {
+		t.Errorf("the key forms' hints = %q, want one each", hints)
+	}
+	if strings.Contains(p.Text("main"), "teller") {
+		t.Errorf("the security page speaks of a counter:\n%s", p.Text("main"))
+	}
 }

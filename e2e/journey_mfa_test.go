@@ -400,8 +400,12 @@ func TestJourney_MFA_StepUp(t *testing.T) {
 	mfaEnterCode(t, p, mfaCodeIn(t, texts.next(t, "")))
 	mfaAt(t, p, "/account")
 	p.Open(srv.URL + "/account/security")
-	if got := p.Text("#session-level"); got != "Strength 2, methods: pwd sms mfa." {
+	if got := sessionLevel(t, p); got != "Strength 2, methods: pwd sms mfa." {
 		t.Errorf("after password and SMS: %q", got)
+	}
+	// The person reads it in words.
+	if got := p.Text("#session-level"); got != "Signed in with password and SMS code. That is two-step sign-in." {
+		t.Errorf("the security page says %q, want the sign-in in words", got)
 	}
 
 	// The payment asks for something stronger: the app, not SMS.
@@ -422,7 +426,7 @@ func TestJourney_MFA_StepUp(t *testing.T) {
 	clock.Advance(30 * time.Second)
 	mfaEnterCode(t, p, mfaTOTP(t, clock, secret))
 	mfaAt(t, p, "/account/security")
-	level := p.Text("#session-level")
+	level := sessionLevel(t, p)
 	if !strings.HasPrefix(level, "Strength 3, methods: ") {
 		t.Errorf("after the step-up: %q, want strength 3", level)
 	}

@@ -266,12 +266,23 @@ func waAddKey(t *testing.T, p *browsertest.Page, passkey bool, name, wantButton 
 	mfaAt(t, p, "/account/security")
 }
 
-// waSessionLevel is the security page's "This sign-in" line.
+// waSessionLevel is the security page's "This sign-in" line, as
+// "Strength N, methods: a b c." from the line's data attributes (the
+// person reads it in words: "Signed in with password and SMS code.").
 func waSessionLevel(t *testing.T, srv *server, p *browsertest.Page) string {
 	t.Helper()
 	p.Open(srv.URL + "/account/security")
 	mfaAt(t, p, "/account/security")
-	return p.Text("#session-level")
+	return sessionLevel(t, p)
+}
+
+// sessionLevel reads the security page's session line's level and amr
+// as "Strength N, methods: a b c.".
+func sessionLevel(t *testing.T, p *browsertest.Page) string {
+	t.Helper()
+	level, _ := p.Attr("#session-level", "data-level")
+	amr, _ := p.Attr("#session-level", "data-amr")
+	return "Strength " + level + ", methods: " + amr + "."
 }
 
 // waAMR is the methods of a "Strength N, methods: a b c." line.

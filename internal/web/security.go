@@ -427,7 +427,7 @@ func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := &ui.SecurityPage{Base: b, TOTPAllowed: allowed(authn.TOTP), RecoveryAllowed: allowed(authn.Recovery), SMSAllowed: allowed(authn.SMS) && s.Flows.SMS != nil,
 		EmailAllowed: allowed(authn.Email), RecoveryUnused: sec.RecoveryUnused, RecoveryTotal: sec.RecoveryTotal, RememberDays: sec.RememberDays,
-		Level: who.Session.Level, AMR: strings.Join(who.Session.AMR, " ")}
+		Level: who.Session.Level, AMR: strings.Join(who.Session.AMR, " "), SignedInWith: signedInWith(b, who.Session.AMR)}
 	for _, f := range sec.TOTP {
 		p.TOTP = append(p.TOTP, ui.LabelledItem{ID: f.ID, Label: f.Name, Since: f.ConfirmedAt.UTC().Format("2006-01-02")})
 	}
@@ -460,7 +460,7 @@ func (s *Server) securityPage(w http.ResponseWriter, r *http.Request) error {
 				sync = b.T("security.keys.eligible")
 			}
 			p.Keys = append(p.Keys, ui.KeyItem{ID: base64.RawURLEncoding.EncodeToString(k.ID), Name: k.Name, Kind: kind,
-				Info: b.T("security.keys.item", "created", k.CreatedAt.UTC().Format("2006-01-02"), "used", used, "counter", k.SignCount),
+				Info: b.T("security.keys.item_plain", "created", k.CreatedAt.UTC().Format("2006-01-02"), "used", used),
 				Sync: sync, CloneWarning: k.CloneWarning})
 		}
 	}

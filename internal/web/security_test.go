@@ -161,7 +161,7 @@ func TestSecurityPages(t *testing.T) {
 		t.Fatalf("after the code: %s\n%s", c.url, c.last)
 	}
 	page = c.get("/account/security")
-	if !strings.Contains(page, "Strength 3, methods: pwd otp mfa.") || !strings.Contains(page, "remembered") {
+	if !strings.Contains(page, `data-level="3" data-amr="pwd otp mfa">Signed in with password and a one-time code (authenticator app or recovery code). That is two-step sign-in.`) || !strings.Contains(page, "remembered") {
 		t.Errorf("security page does not show the session's strength and the remembered browser:\n%s", page)
 	}
 

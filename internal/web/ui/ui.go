@@ -442,6 +442,8 @@ type SecurityPage struct {
 	Browsers                                               []LabelledItem
 	Level                                                  int
 	AMR                                                    string
+	// SignedInWith says how this session signed in, in words.
+	SignedInWith string
 	KeysAllowed                                            bool
 	Keys                                                   []KeyItem
 	// Identities are the linked upstream identities and LinkWith the
