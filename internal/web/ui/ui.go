@@ -444,8 +444,8 @@ type SecurityPage struct {
 	AMR                                                    string
 	// SignedInWith says how this session signed in, in words.
 	SignedInWith string
-	KeysAllowed                                            bool
-	Keys                                                   []KeyItem
+	KeysAllowed  bool
+	Keys         []KeyItem
 	// Identities are the linked upstream identities and LinkWith the
 	// providers one may link ("Sign-in methods"); both empty without
 	// upstreams.
