@@ -28,7 +28,7 @@ func openUpstreams(cfg config.Config, db *sqlstore.DB) (*flow.Upstreams, error) 
 	if err != nil {
 		return nil, err
 	}
-	ups := &flow.Upstreams{Identities: db, IDKey: key}
+	ups := &flow.Upstreams{Identities: db, IDKey: key, Services: cfg.Services}
 	for _, c := range cfg.Upstreams {
 		c, err := c.Resolve(os.Getenv)
 		if err != nil {

@@ -77,6 +77,10 @@ type Config struct {
 	// Upstreams are the upstream identity providers, in the order of the
 	// sign-in buttons (package upstream has the fields).
 	Upstreams []upstream.Config `yaml:"upstreams"`
+	// Services name pages and apps that need a sign-in through an
+	// upstream at a level: services.residence-status: {via: idporten,
+	// min_acr: idporten-loa-high}. /service/{name}?return_to=… checks it.
+	Services map[string]upstream.Service `yaml:"services"`
 }
 
 // OIDC configures the OpenID Provider for the organisation's apps.
@@ -914,6 +918,10 @@ func (c Config) Validate() (warnings []string, err error) {
 	}
 	for _, d := range c.Password.Deviations() {
 		warnings = append(warnings, "password: "+d)
+	}
+	for _, e := range upstream.ValidateServices(c.Services, c.Upstreams) {
+		path, msg, _ := strings.Cut(e, ": ")
+		add(path, "%s", msg)
 	}
 	for _, e := range upstream.Validate(c.Upstreams) {
 		path, msg, _ := strings.Cut(e, ": ")

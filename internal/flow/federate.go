@@ -75,6 +75,9 @@ type Upstreams struct {
 	// IDKey keys the lookup hash of national identity numbers (at least
 	// 32 bytes), so the database holds no number in the clear.
 	IDKey []byte
+	// Services are pages and apps that need a sign-in through an upstream
+	// at a level (ServiceNeeds).
+	Services map[string]upstream.Service
 }
 
 // Find returns the provider with the ID.
@@ -739,4 +742,30 @@ func (s *Service) UpstreamLogoutURL(ctx context.Context, sess store.Session, pos
 		return "", nil
 	}
 	return u, nil
+}
+
+// ServiceNeeds says what the named service (services: in the
+// configuration) needs of a browser with session sess (nil when signed
+// out): nil when the session came through the service's upstream at its
+// level or higher; otherwise the upstream to sign in with and the acr
+// values to ask it for. An unknown service is a NotFound problem.
+func (s *Service) ServiceNeeds(name string, sess *store.Session) (*Upstream, []string, error) {
+	var svc upstream.Service
+	ok := s.Upstreams != nil
+	if ok {
+		svc, ok = s.Upstreams.Services[name]
+	}
+	up, found := s.Upstreams.Find(svc.Via)
+	if !ok || !found {
+		return nil, nil, problem.New(problem.NotFound, "", "federate.unknown_service", nil)
+	}
+	if sess != nil && svc.Accepts(up.Config, sess.Via.Upstream, sess.Via.ACR) {
+		return nil, nil, nil
+	}
+	var acr []string
+	if svc.MinACR != "" {
+		ladder := up.Config.ACRLadder()
+		acr = ladder[slices.Index(ladder, svc.MinACR):]
+	}
+	return &up, acr, nil
 }

@@ -249,3 +249,52 @@ func (c Config) ACRLadder() []string {
 	}
 	return out
 }
+
+// Service is a page or app that needs a sign-in through an upstream at a
+// level (services: in the configuration).
+type Service struct {
+	// Via is the upstream's ID ("idporten").
+	Via string `yaml:"via"`
+	// MinACR is the weakest of the upstream's acr values that will do
+	// ("idporten-loa-high"); empty: any.
+	MinACR string `yaml:"min_acr"`
+}
+
+// Accepts reports whether a session that came through upstream at acr
+// meets the service: the same upstream, at MinACR or stronger on the
+// upstream's ladder (cfg is that upstream's configuration).
+func (s Service) Accepts(cfg Config, upstream, acr string) bool {
+	if upstream != s.Via || cfg.ID != s.Via {
+		return false
+	}
+	if s.MinACR == "" {
+		return true
+	}
+	ladder := cfg.ACRLadder()
+	got, want := slices.Index(ladder, acr), slices.Index(ladder, s.MinACR)
+	return got >= 0 && want >= 0 && got >= want
+}
+
+// ValidateServices checks each service names a configured upstream and
+// one of its acr values.
+func ValidateServices(services map[string]Service, list []Config) []string {
+	var errs []string
+	names := make([]string, 0, len(services))
+	for n := range services {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		svc := services[n]
+		i := slices.IndexFunc(list, func(c Config) bool { return c.ID == svc.Via })
+		switch {
+		case !idPattern.MatchString(n):
+			errs = append(errs, fmt.Sprintf("services.%s: the name must be lower-case letters, digits or dashes", n))
+		case i < 0:
+			errs = append(errs, fmt.Sprintf("services.%s.via: %q is not a configured upstream", n, svc.Via))
+		case svc.MinACR != "" && !slices.Contains(list[i].ACRLadder(), svc.MinACR):
+			errs = append(errs, fmt.Sprintf("services.%s.min_acr: %q is not one of %s's acr values %v", n, svc.MinACR, svc.Via, list[i].ACRLadder()))
+		}
+	}
+	return errs
+}

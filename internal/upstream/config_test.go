@@ -53,3 +53,27 @@ func TestMaskNationalID(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateServices(t *testing.T) {
+	ups := []upstream.Config{{ID: "idporten", Preset: "idporten", Issuer: "https://idporten.no", ClientID: "udi"}}
+	good := map[string]upstream.Service{"residence-status": {Via: "idporten", MinACR: "idporten-loa-high"}}
+	if errs := upstream.ValidateServices(good, ups); len(errs) != 0 {
+		t.Errorf("ValidateServices(good) = %q", errs)
+	}
+	bad := map[string]upstream.Service{"a": {Via: "bankid"}, "b": {Via: "idporten", MinACR: "urn:portvakt:level:4"}}
+	errs := strings.Join(upstream.ValidateServices(bad, ups), "\n")
+	for _, want := range []string{"services.a.via", "services.b.min_acr"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("ValidateServices(bad) = %q, want %s", errs, want)
+		}
+	}
+	svc := good["residence-status"]
+	for _, tc := range []struct {
+		via, acr string
+		want     bool
+	}{{"idporten", "idporten-loa-high", true}, {"idporten", "idporten-loa-substantial", false}, {"google", "idporten-loa-high", false}, {"", "", false}} {
+		if got := svc.Accepts(ups[0], tc.via, tc.acr); got != tc.want {
+			t.Errorf("Accepts(%s, %s) = %v, want %v", tc.via, tc.acr, got, tc.want)
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 //	POST /account/security/identities/remove
 //	POST /api/v1/federated/{id}/start  → {"url"}     (native apps; the flow token binds the answer)
 //	POST /api/v1/federated/{id}/complete {code, state, iss, flow_token}
+//	GET  /service/{name}?return_to=      a service that needs ID-porten at high: back, or the page with its button
 //	POST /api/v1/federated/choice {flow_id, flow_token, action: create|link|move|holder|cancel}
 //	GET/POST/DELETE /api/v1/account/identities   list, link another ({provider} → {url}), remove
 //
@@ -49,6 +50,7 @@ func (s *Server) federationRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/federated/{id}/start", s.api(s.apiFederatedStart))
 	mux.Handle("POST /api/v1/federated/{id}/complete", s.api(s.apiFederatedComplete))
 	mux.Handle("POST /api/v1/federated/choice", s.api(s.apiFederatedChoice))
+	mux.Handle("GET /service/{name}", s.page(s.serviceGate))
 	mux.Handle("GET /api/v1/account/identities", s.api(s.apiIdentities))
 	mux.Handle("POST /api/v1/account/identities", s.api(s.apiIdentityLink))
 	mux.Handle("DELETE /api/v1/account/identities", s.api(s.apiIdentityRemove))
@@ -514,4 +516,32 @@ func (s *Server) apiIdentityRemove(w http.ResponseWriter, r *http.Request) error
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// serviceGate is where a page or app sends the browser before a service
+// that needs a sign-in through an upstream at a level (services: in the
+// configuration): /service/residence-status?return_to=/residence. A
+// session that came that way goes straight back; any other gets a plain
+// page, "this service needs ID-porten (BankID, Buypass or Commfides)",
+// with the button, which comes back here.
+func (s *Server) serviceGate(w http.ResponseWriter, r *http.Request) error {
+	returnTo := localPath(r.URL.Query().Get("return_to"))
+	up, acr, err := s.Flows.ServiceNeeds(r.PathValue("name"), stateOf(r).Session)
+	if p := asProblem(err); p != nil {
+		return s.flowProblem(w, r, p, "/")
+	}
+	if err != nil {
+		return err
+	}
+	if up == nil {
+		http.Redirect(w, r, returnTo, http.StatusSeeOther)
+		return nil
+	}
+	b := s.base(r)
+	label := up.Config.ButtonLabel(b.Lang.Tag())
+	start := "/login/federated/" + url.PathEscape(up.Config.ID) + "?" + url.Values{"return_to": {r.URL.RequestURI()}, "acr_values": {strings.Join(acr, " ")}}.Encode()
+	page := &ui.MessagePage{Base: b, Heading: b.T("federate.needed.title", "provider", label),
+		Paragraphs: []string{b.T("federate.service_needed.body", "provider", label)},
+		LinkURL:    start, LinkText: b.T("federate.button", "provider", label)}
+	return s.render(w, r, http.StatusForbidden, "message", page)
 }

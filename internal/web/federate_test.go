@@ -245,3 +245,42 @@ func TestFederatedAPI_Identities(t *testing.T) {
 		t.Errorf("remove after signing in again = %d %s", status, body)
 	}
 }
+
+// TestServiceNeedsIDPorten is UDI's residence status: open only to a
+// session that came through ID-porten at high. An email + password
+// session gets a page saying so, with the button; through ID-porten it
+// comes back to the service.
+func TestServiceNeedsIDPorten(t *testing.T) {
+	idp := upstreamtest.New(t)
+	e := newEnv(t, func(c *config.Config) {
+		c.Upstreams = []upstream.Config{{ID: "idporten", Preset: upstream.PresetIDPorten, Issuer: idp.Issuer, ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
+			AcceptACR: []string{"idporten-loa-substantial", "idporten-loa-high"}, FirstLogin: upstream.FirstCreate}}
+		c.Services = map[string]upstream.Service{"residence-status": {Via: "idporten", MinACR: "idporten-loa-high"}}
+	})
+	const pw = "correct horse battery staple"
+	if _, err := e.app.Flows.CreateAccount(t.Context(), flow.NewAccount{Name: "Ali", Email: "ali@example.no", Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	c := newFormClient(t, e)
+	c.signIn("ali@example.no", pw)
+	c.get("/service/residence-status?return_to=/account/security")
+	if c.status != http.StatusForbidden || !strings.Contains(c.last, "You need to sign in with ID-porten to use this service") {
+		t.Fatalf("an email + password session at the service = %d:\n%s", c.status, c.last)
+	}
+	button := html.UnescapeString(c.find(`href="(/login/federated/idporten\?[^"]+)"`))
+
+	// MinID is not enough, even though ID-porten accepts it elsewhere.
+	idp.SignInAs(upstreamtest.User{Subject: "p1", PID: "13137012345", ACR: "idporten-loa-substantial", AMR: []string{"MinID"}})
+	c.get(button)
+	if c.status != http.StatusForbidden || !strings.Contains(c.last, "MinID") {
+		t.Errorf("MinID for the service = %d:\n%s", c.status, c.last)
+	}
+	idp.SignInAs(bankID("13137012345", "Ali Hassan"))
+	c.get(button)
+	if !strings.HasSuffix(c.url, "/account/security") {
+		t.Errorf("after ID-porten at high the browser is at %s (%d), want back at the service's return_to", c.url, c.status)
+	}
+	if a := idp.Authorizations(); a[len(a)-1].Query.Get("acr_values") != "idporten-loa-high" {
+		t.Errorf("ID-porten was asked for %q", a[len(a)-1].Query.Get("acr_values"))
+	}
+}
