@@ -373,3 +373,18 @@ func TestResetMailsPerAddressAreBudgeted(t *testing.T) {
 		t.Errorf("the 50th reset = %d, want 429 saying when the next is possible:\n%.3000s", last.StatusCode, page)
 	}
 }
+
+// TestStaticFilesAreNeverListed replays issue 10, finding 9: /static/
+// listed its directory.
+func TestStaticFilesAreNeverListed(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/static/", "/static", "/static/./"} {
+		resp, body := e.do(t, "GET", path, nil, nil)
+		if resp.StatusCode == 200 || strings.Contains(body, "style.css") {
+			t.Errorf("GET %s = %d, lists the directory: %.200s", path, resp.StatusCode, body)
+		}
+	}
+	if resp, _ := e.do(t, "GET", "/static/style.css", nil, nil); resp.StatusCode != 200 {
+		t.Errorf("GET /static/style.css = %d, want 200", resp.StatusCode)
+	}
+}

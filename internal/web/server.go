@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -275,9 +276,24 @@ func (s *Server) Handler() http.Handler {
 	return h
 }
 
+// staticHandler serves the embedded static files, never a directory
+// listing (issue 10, finding 9): a path ending in "/" (which FileServer
+// would list or redirect to) is not found.
 func staticHandler() http.Handler {
 	fs := http.FileServerFS(ui.Static())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		if f, err := ui.Static().Open(strings.TrimPrefix(r.URL.Path, "/")); err == nil {
+			st, err := f.Stat()
+			f.Close()
+			if err == nil && st.IsDir() {
+				http.NotFound(w, r)
+				return
+			}
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fs.ServeHTTP(w, r)
 	})
