@@ -104,6 +104,19 @@ func TestJourney_Federation_UDI(t *testing.T) {
 	}
 	p.Open(srv.URL + "/account")
 	wantPath(t, p, "/login")
+
+	// An email + password account is asked for ID-porten on the
+	// ID-porten-only service, and gets there through it.
+	ali := person{Name: "Ali Hassan", Email: "ali@example.no", Password: "Vinter-Fjord-Sykkel-77"}
+	register(t, srv, ali, "nb")
+	signIn(t, srv, p, ali.Email, ali.Password)
+	p.Open(srv.URL + "/service/residence-status?return_to=/account/security")
+	if body := p.Text("main"); !strings.Contains(body, "Du må logge inn med ID-porten") {
+		t.Errorf("the service page does not ask for ID-porten: %s", body)
+	}
+	idp.SignInAs(bankID("01017012345", "Ali Hassan"))
+	p.Submit(`main a[href^="/login/federated/idporten"]`)
+	wantPath(t, p, "/account/security")
 }
 
 // Visma Connect in Bokmål: the national ID from ID-porten is already on
