@@ -228,7 +228,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	var demoApp http.Handler
 	if provider != nil && cfg.DevDemo() {
-		demoApp = demo.New(cfg.PublicURL)
+		d := demo.New(cfg.PublicURL)
+		d.Lang = web.RequestLang
+		demoApp = d
 	}
 
 	// The heartbeat row names the node; several nodes on one host differ

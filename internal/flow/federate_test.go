@@ -495,3 +495,28 @@ func TestFederated_ResetMailListsLinkedIdentities(t *testing.T) {
 		t.Errorf("reset mail %s lists %q; want the linked ID-porten identity", m.Template, methods)
 	}
 }
+
+// TestFederated_ReauthDropsTheUpstreamLevel: a session that came through
+// ID-porten at high and then re-authenticated with the password no longer
+// says idporten-loa-high: its last full sign-in was not ID-porten's.
+func TestFederated_ReauthDropsTheUpstreamLevel(t *testing.T) {
+	e := newEnv(t)
+	visma := idporten
+	visma.FirstLogin = upstream.FirstAsk
+	withUpstreams(t, e, visma)["idporten"].SignInAs(bankID("14147012345"))
+	res := signUp(t, e, "kari@example.no")
+	if _, err := federate(t, e, browserA, "idporten", flow.FederateOptions{Purpose: flow.PurposeLink, Who: &flow.Who{Account: res.Account, Session: res.Session}}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := federate(t, e, browserA, "idporten", flow.FederateOptions{})
+	if err != nil || in.Session.Via.ACR != "idporten-loa-high" {
+		t.Fatalf("ID-porten sign-in = %+v, %v", in.Session.Via, err)
+	}
+	again, err := e.svc.Reauth(t.Context(), browserA, flow.Who{Account: in.Account, Session: in.Session}, goodPassword, "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := again.Session.Via; v.ACR != "" || v.AMR != nil || v.Upstream != "idporten" || len(v.IDTokenSealed) == 0 {
+		t.Errorf("after a password re-authentication via = %+v; want the upstream kept for sign-out, its acr and amr gone", v)
+	}
+}

@@ -165,6 +165,16 @@ func (m *Manager) Rotate(ctx context.Context, id string, auth *Auth) (token stri
 			old.AuthTime = now
 			if !auth.Partial {
 				old.FullAuthTime = now
+				// A full re-authentication here is not the upstream's:
+				// what the upstream proved (ID-porten's acr) no longer
+				// describes the session's last sign-in. The upstream and
+				// its sealed ID token stay, so that signing out still
+				// signs out there.
+				if auth.Via.Upstream != "" {
+					old.Via = auth.Via
+				} else {
+					old.Via.ACR, old.Via.AMR = "", nil
+				}
 			}
 		}
 		return old, nil
