@@ -135,8 +135,8 @@ func TestJourney_OIDC_StepUp(t *testing.T) {
 
 	// The demo app, then "Log in with Portvakt": Portvakt's sign-in.
 	p.Open(srv.URL + "/demo")
-	if got := p.Text("h1"); got != "Portvakt demo app" {
-		t.Fatalf("/demo shows %q, want the demo app", got)
+	if got := p.Text("h1"); got != "Portvakt demo-app" {
+		t.Fatalf("/demo shows %q, want the demo app in Bokmål", got)
 	}
 	p.Submit("#demo-login")
 	mfaAt(t, p, "/login")

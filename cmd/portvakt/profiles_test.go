@@ -87,6 +87,12 @@ func TestServeProfile(t *testing.T) {
 			if got := strings.Contains(home, `href="/signup"`); got != tt.signUp {
 				t.Errorf("the %s home page offers sign-up: %v, want %v", tt.profile, got, tt.signUp)
 			}
+			// The demo app speaks the portal's language.
+			_, demoPage := waitGet(t, "http://"+addr+"/demo", stderr)
+			wantLogin := map[string]string{"nb": "Logg inn med Portvakt", "sv": "Logga in med Portvakt", "en": "Log in with Portvakt"}[tt.lang]
+			if !strings.Contains(demoPage, `lang="`+tt.lang+`"`) || !strings.Contains(demoPage, wantLogin) {
+				t.Errorf("the %s demo app is not in %s:\n%s", tt.profile, tt.lang, demoPage)
+			}
 			if code, _ := waitGet(t, "http://"+addr+"/dev/mail", stderr); code != 200 {
 				t.Errorf("GET /dev/mail = %d, want the development mailbox on", code)
 			}

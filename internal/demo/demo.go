@@ -25,6 +25,8 @@ import (
 	httphelper "github.com/zitadel/oidc/v3/pkg/http"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/portvakt/portvakt/internal/i18n"
 )
 
 // ClientID is the demo app's client_id; the app registers it as a public
@@ -34,6 +36,12 @@ const ClientID = "portvakt-demo"
 // App is the demo app. Build it with New; it is an http.Handler for
 // /demo and /demo/.
 type App struct {
+	// Lang, when set, returns the request's language (the portal's own
+	// negotiation: account, switcher cookie, browser); otherwise the
+	// browser's Accept-Language decides.
+	Lang func(*http.Request) *i18n.Lang
+
+	catalog *i18n.Catalog
 	issuer  string
 	client  *http.Client
 	cookies *httphelper.CookieHandler
@@ -51,7 +59,8 @@ func New(issuer string) *App {
 	if strings.HasPrefix(issuer, "http://") {
 		opts = append(opts, httphelper.WithUnsecure())
 	}
-	return &App{issuer: strings.TrimRight(issuer, "/"), client: &http.Client{Timeout: 10 * time.Second}, cookies: httphelper.NewCookieHandler(key, key, opts...)}
+	catalog, _ := i18n.New(nil) // the embedded catalogs; checked by package i18n's tests
+	return &App{catalog: catalog, issuer: strings.TrimRight(issuer, "/"), client: &http.Client{Timeout: 10 * time.Second}, cookies: httphelper.NewCookieHandler(key, key, opts...)}
 }
 
 func (a *App) relyingParty(ctx context.Context) (rp.RelyingParty, error) {
@@ -76,25 +85,26 @@ func (a *App) relyingParty(ctx context.Context) (rp.RelyingParty, error) {
 }
 
 var page = template.Must(template.New("demo").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Portvakt demo app</title><link rel="stylesheet" href="/static/style.css"></head>
+<html lang="{{.Lang.Tag}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Lang.T "demo.title"}}</title><link rel="stylesheet" href="/static/style.css"></head>
 <body><main id="main">
-<h1>Portvakt demo app</h1>
+<h1>{{.Lang.T "demo.title"}}</h1>
 {{if .Claims}}
-<p id="signed-in">Signed in with Portvakt. The ID token says:</p>
+<p id="signed-in">{{.Lang.T "demo.signed_in"}}</p>
 <table class="claims" id="claims">{{range .Claims}}<tr><th scope="row">{{.Name}}</th><td data-claim="{{.Name}}">{{.Value}}</td></tr>
 {{end}}</table>
 {{else if .Error}}<p class="field-error" id="demo-error">{{.Error}}</p>
-{{else}}<p>An app of your organisation: it has no accounts of its own and signs you in with Portvakt.</p>{{end}}
-<p><a class="button" id="demo-login" href="/demo/login">Log in with Portvakt</a></p>
-<p>Ask for a stronger sign-in:
-<a id="demo-login-3" href="/demo/login?acr=urn:portvakt:level:3">level 3 (authenticator app)</a>,
-<a id="demo-login-4" href="/demo/login?acr=urn:portvakt:level:4">level 4 (security key or passkey)</a>.</p>
+{{else}}<p>{{.Lang.T "demo.lead"}}</p>{{end}}
+<p><a class="button" id="demo-login" href="/demo/login">{{.Lang.T "demo.login"}}</a></p>
+<p>{{.Lang.T "demo.stronger"}}
+<a id="demo-login-3" href="/demo/login?acr=urn:portvakt:level:3">{{.Lang.T "demo.level3"}}</a>,
+<a id="demo-login-4" href="/demo/login?acr=urn:portvakt:level:4">{{.Lang.T "demo.level4"}}</a>.</p>
 </main></body></html>`))
 
 type claim struct{ Name, Value string }
 
 type pageData struct {
+	Lang   *i18n.Lang
 	Claims []claim
 	Error  string
 }
@@ -103,11 +113,11 @@ type pageData struct {
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/demo", "/demo/":
-		a.render(w, pageData{})
+		a.render(w, r, pageData{})
 	case "/demo/login":
 		party, err := a.relyingParty(r.Context())
 		if err != nil {
-			a.render(w, pageData{Error: err.Error()})
+			a.render(w, r, pageData{Error: err.Error()})
 			return
 		}
 		var params []rp.URLParamOpt
@@ -118,18 +128,24 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/demo/callback":
 		party, err := a.relyingParty(r.Context())
 		if err != nil {
-			a.render(w, pageData{Error: err.Error()})
+			a.render(w, r, pageData{Error: err.Error()})
 			return
 		}
 		rp.CodeExchangeHandler(func(w http.ResponseWriter, r *http.Request, tokens *oidc.Tokens[*oidc.IDTokenClaims], state string, _ rp.RelyingParty) {
-			a.render(w, pageData{Claims: claimsOf(tokens.IDTokenClaims)})
+			a.render(w, r, pageData{Claims: claimsOf(tokens.IDTokenClaims)})
 		}, party)(w, r)
 	default:
 		http.NotFound(w, r)
 	}
 }
 
-func (a *App) render(w http.ResponseWriter, d pageData) {
+func (a *App) render(w http.ResponseWriter, r *http.Request, d pageData) {
+	if a.Lang != nil {
+		d.Lang = a.Lang(r)
+	}
+	if d.Lang == nil {
+		d.Lang = a.catalog.Lang(a.catalog.Negotiate("", "", "", r.Header.Get("Accept-Language"), ""))
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	page.Execute(w, d)

@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 	"net/url"
+
+	"github.com/portvakt/portvakt/internal/i18n"
 )
 
 // journeyKeys are the parameters that hold a journey's place: the flow,
@@ -69,3 +71,9 @@ func withQuery(p string, q url.Values) string {
 	}
 	return p + "?" + q.Encode()
 }
+
+// RequestLang returns the language negotiated for r (OIDC ui_locales, the
+// account's preference, the switcher's cookie, the browser, the default),
+// for handlers mounted inside the server such as the demo app; nil
+// outside the server's middleware.
+func RequestLang(r *http.Request) *i18n.Lang { return stateOf(r).Lang }
