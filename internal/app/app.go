@@ -239,31 +239,34 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	node := host + " " + cfg.Listen
 
 	var registry *prometheus.Registry
-	if cfg.Metrics.Enabled {
+	// /metrics is served only behind a token or on a loopback listener
+	// (config.MetricsServed).
+	if cfg.MetricsServed() {
 		registry = prometheus.NewRegistry()
 		registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 
 	srv := &web.Server{
-		Catalog:          catalog,
-		Pages:            pages,
-		Sessions:         sessions,
-		Accounts:         db,
-		Outbox:           db,
-		Ready:            func(ctx context.Context) error { return db.Heartbeat(ctx, node, now()) },
-		Logger:           logger,
-		PublicURL:        publicURL,
-		ServiceName:      cfg.ServiceName,
-		DefaultLanguage:  cfg.I18n.DefaultLanguage,
-		DevMailbox:       cfg.DevMailbox(),
-		Metrics:          registry,
-		Now:              now,
-		Flows:            flows,
-		LoginMethods:     web.LoginMethods{Email: cfg.LoginMethod("email"), Username: cfg.LoginMethod("username")},
-		AdminTokenSHA256: cfg.Admin.TokenSHA256,
-		OP:               provider,
-		Demo:             demoApp,
-		TrustedProxies:   cfg.Server.TrustedProxyPrefixes(),
+		Catalog:            catalog,
+		Pages:              pages,
+		Sessions:           sessions,
+		Accounts:           db,
+		Outbox:             db,
+		Ready:              func(ctx context.Context) error { return db.Heartbeat(ctx, node, now()) },
+		Logger:             logger,
+		PublicURL:          publicURL,
+		ServiceName:        cfg.ServiceName,
+		DefaultLanguage:    cfg.I18n.DefaultLanguage,
+		DevMailbox:         cfg.DevMailbox(),
+		Metrics:            registry,
+		Now:                now,
+		Flows:              flows,
+		LoginMethods:       web.LoginMethods{Email: cfg.LoginMethod("email"), Username: cfg.LoginMethod("username")},
+		AdminTokenSHA256:   cfg.Admin.TokenSHA256,
+		OP:                 provider,
+		Demo:               demoApp,
+		TrustedProxies:     cfg.Server.TrustedProxyPrefixes(),
+		MetricsTokenSHA256: cfg.Metrics.TokenSHA256,
 	}
 	return &App{
 		Config:   cfg,

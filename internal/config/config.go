@@ -446,6 +446,27 @@ type Dev struct {
 type Metrics struct {
 	// Enabled serves /metrics.
 	Enabled bool `yaml:"enabled"`
+	// TokenSHA256 is the hex SHA-256 of a bearer token that /metrics
+	// requires. Without it /metrics is served only when the listen address
+	// is loopback (issue 10, finding 9: it was public).
+	TokenSHA256 string `yaml:"token_sha256"`
+}
+
+// MetricsServed reports whether /metrics is served on the listener: when
+// enabled, and either behind a token or on a loopback listener.
+func (c Config) MetricsServed() bool {
+	return c.Metrics.Enabled && (c.Metrics.TokenSHA256 != "" || c.ListenIsLoopback())
+}
+
+// ListenIsLoopback reports whether the listen address is a loopback one
+// (127.0.0.1:8080, [::1]:8080, localhost:8080); an empty host (":8080",
+// every interface) is not.
+func (c Config) ListenIsLoopback() bool {
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		host = c.Listen
+	}
+	return host != "" && IsLoopbackHost(host)
 }
 
 // Duration is a time.Duration written as "30m" or "12h" in YAML.
@@ -790,6 +811,20 @@ func (c Config) Validate() (warnings []string, err error) {
 			add(path+".access_token_format", "must be opaque or jwt, but is %q", f)
 		}
 	}
+	if c.Dev.Mailbox != "off" && !c.ListenIsLoopback() {
+		warnings = append(warnings, "dev.mailbox: off, because listen ("+c.Listen+") is not a loopback address: the mailbox would show every code and link to anyone who can reach it")
+	}
+	if c.Dev.Demo == "on" && !c.ListenIsLoopback() {
+		warnings = append(warnings, "dev.demo: off, because listen ("+c.Listen+") is not a loopback address")
+	}
+	if c.Metrics.Enabled && !c.MetricsServed() {
+		warnings = append(warnings, "metrics: /metrics is not served, because listen ("+c.Listen+") is not a loopback address and metrics.token_sha256 is empty")
+	}
+	if c.Metrics.TokenSHA256 != "" {
+		if b, err := hex.DecodeString(c.Metrics.TokenSHA256); err != nil || len(b) != 32 {
+			add("metrics.token_sha256", "must be 64 hex digits (the SHA-256 of the token)")
+		}
+	}
 	if c.Dev.Mailbox == "on" && !c.PublicIsLoopback() {
 		warnings = append(warnings, "dev.mailbox: on while public_url is not on localhost shows every sent mail, codes included, to anyone")
 	}
@@ -951,7 +986,13 @@ func (c Config) PublicIsLoopback() bool {
 }
 
 // DevMailbox reports whether /dev/mail is served.
+//
+// Never on a listener that is not loopback, whatever dev.mailbox says:
+// the mailbox shows every code and link sent (issue 10, finding 9).
 func (c Config) DevMailbox() bool {
+	if !c.ListenIsLoopback() {
+		return false
+	}
 	switch c.Dev.Mailbox {
 	case "on":
 		return true
@@ -963,6 +1004,9 @@ func (c Config) DevMailbox() bool {
 
 // DevDemo reports whether /demo is served.
 func (c Config) DevDemo() bool {
+	if !c.ListenIsLoopback() {
+		return false
+	}
 	switch c.Dev.Demo {
 	case "on":
 		return c.OIDC.Enabled

@@ -1,8 +1,12 @@
 package web
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/store"
@@ -28,4 +32,23 @@ func (s *Server) apiUnlockAccount(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"account_id": id, "locked": false})
+}
+
+// metricsGuard requires the bearer token whose SHA-256 is
+// MetricsTokenSHA256, when one is configured (compared in constant time).
+func (s *Server) metricsGuard(next http.Handler) http.Handler {
+	if s.MetricsTokenSHA256 == "" {
+		return next
+	}
+	want, _ := hex.DecodeString(s.MetricsTokenSHA256)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got := sha256.Sum256([]byte(token))
+		if !ok || token == "" || len(want) != len(got) || subtle.ConstantTimeCompare(got[:], want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="portvakt-metrics"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

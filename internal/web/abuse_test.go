@@ -388,3 +388,43 @@ func TestStaticFilesAreNeverListed(t *testing.T) {
 		t.Errorf("GET /static/style.css = %d, want 200", resp.StatusCode)
 	}
 }
+
+// TestExposureFollowsTheListener replays issue 10, finding 9: the dev
+// mailbox and demo followed public_url, so the README's --listen 0.0.0.0
+// example published every code; /metrics was public. On a listener that
+// is not loopback they are off (config check says why), and /metrics can
+// require a bearer token.
+func TestExposureFollowsTheListener(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.Listen = "0.0.0.0:8080" })
+	for _, path := range []string{"/dev/mail", "/demo", "/metrics"} {
+		if resp, _ := e.do(t, "GET", path, nil, nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s on a public listener = %d, want 404", path, resp.StatusCode)
+		}
+	}
+	cfg := config.Default()
+	cfg.Listen = "0.0.0.0:8080"
+	warnings, err := cfg.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"dev.mailbox: off, because listen (0.0.0.0:8080) is not a loopback address", "metrics: /metrics is not served"} {
+		if !strings.Contains(strings.Join(warnings, "\n"), want) {
+			t.Errorf("config check warnings lack %q:\n%s", want, strings.Join(warnings, "\n"))
+		}
+	}
+
+	token := "metrics-token-for-tests"
+	sum := sha256.Sum256([]byte(token))
+	e = newEnv(t, func(c *config.Config) { c.Listen = "0.0.0.0:8080"; c.Metrics.TokenSHA256 = hex.EncodeToString(sum[:]) })
+	if resp, _ := e.do(t, "GET", "/metrics", nil, nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /metrics without the token = %d, want 401", resp.StatusCode)
+	}
+	if resp, body := e.do(t, "GET", "/metrics", nil, map[string]string{"Authorization": "Bearer " + token}); resp.StatusCode != 200 || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("GET /metrics with the token = %d", resp.StatusCode)
+	}
+	// On loopback (the default) all three are there, as before.
+	e = newEnv(t)
+	if resp, _ := e.do(t, "GET", "/dev/mail", nil, nil); resp.StatusCode != 200 {
+		t.Errorf("GET /dev/mail on loopback = %d, want 200", resp.StatusCode)
+	}
+}

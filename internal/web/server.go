@@ -58,6 +58,9 @@ type Server struct {
 	OP *op.Provider
 	// Demo, when not nil, is mounted at /demo.
 	Demo http.Handler
+	// MetricsTokenSHA256, when set, is the hex SHA-256 of the bearer
+	// token /metrics requires.
+	MetricsTokenSHA256 string
 	// TrustedProxies are the proxies whose Forwarded / X-Forwarded-For
 	// headers are read for the client's address (server.trusted_proxies);
 	// empty: the peer is the client.
@@ -234,7 +237,7 @@ func (s *Server) Handler() http.Handler {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route"})
 		s.Metrics.MustRegister(s.requests, s.duration)
-		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{}))
+		mux.Handle("GET /metrics", s.metricsGuard(promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{})))
 	}
 
 	mux.Handle("GET /oidc/continue", s.page(s.oidcContinue))
