@@ -4,7 +4,7 @@ GO ?= go
 # Two cores: run two test binaries at a time.
 TESTFLAGS ?= -p 2 -timeout 15m
 
-.PHONY: test test-deps check build bench mutate fuzz
+.PHONY: test test-deps check build bench bench-load mutate fuzz
 
 # Installs what the tests need (chromium, postgresql, oathtool, Node.js and
 # the openid-client npm package) when
@@ -41,6 +41,14 @@ build:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+
+# The load benchmark (docs/benchmarks.md): the server as its own process on
+# loopback, SQLite and a throwaway PostgreSQL, 2, 8 and 64 clients, a
+# bounded number of operations per scenario; a few minutes on 2 cores.
+# Options: make bench-load BENCHFLAGS='-dbs sqlite -clients 8 -scale 0.5'
+BENCHFLAGS ?=
+bench-load:
+	$(GO) run ./cmd/benchload $(BENCHFLAGS)
 
 # Mutation testing (gremlins v0.6.0) of the security-critical packages, in a
 # temporary copy of HEAD: slow, so not part of test. See docs/testing.md.

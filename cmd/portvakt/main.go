@@ -174,6 +174,8 @@ func serve(ctx context.Context, args, environ []string, stderr io.Writer) int {
 	if isTerminal(stderr) {
 		fmt.Fprintln(stderr, startLine(cfg))
 	}
+	tuneMemory(cfg)
+	releaseStartupMemory()
 	if err := a.Serve(ctx, ln); err != nil {
 		fmt.Fprintln(stderr, "portvakt:", err)
 		return 1
