@@ -8,6 +8,7 @@ import (
 
 	"github.com/portvakt/portvakt/internal/browsertest"
 	"github.com/portvakt/portvakt/internal/config"
+	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/upstream"
 	"github.com/portvakt/portvakt/internal/upstream/upstreamtest"
 )
@@ -171,4 +172,52 @@ func TestJourney_Federation_VismaConflict(t *testing.T) {
 	if body := p.Text("main"); !strings.Contains(body, work.Name) {
 		t.Errorf("ID-porten after the move signs in as: %s", body)
 	}
+}
+
+// Visma Connect: link Google to an existing account only after its
+// password and authenticator code, sign out, and sign in with Google
+// (whose sign-in still asks for the account's authenticator).
+func TestJourney_Federation_VismaLinkGoogle(t *testing.T) {
+	t.Parallel()
+	google := upstreamtest.New(t)
+	srv, clock := startServerWithClock(t, profile(t, "visma-connect"), func(c *config.Config) {
+		for i, u := range c.Upstreams {
+			if u.ID == "google" {
+				c.Upstreams[i].Issuer, c.Upstreams[i].ClientID, c.Upstreams[i].ClientSecret = google.Issuer, google.ClientID, google.ClientSecret
+			}
+		}
+	})
+	const email, pw = "kari@visma.no", "Fjellvann-Tursti-2026"
+	mfaAccount(t, srv, flow.NewAccount{Name: "Kari Nordmann", Email: email, Password: pw})
+	p := browsertest.Shared(t).NewPage(t, browsertest.AcceptLanguage("en"))
+	mfaSignInEmail(t, srv, p, email, pw)
+	p.Open(srv.URL + "/account/security")
+	secret, _ := mfaSetUpTOTP(t, p, clock)
+	mfaSignOut(t, p)
+
+	// Google names an address that is not Kari's: nothing is matched by
+	// address, the page asks.
+	google.SignInAs(upstreamtest.User{Subject: "g-42", Email: "kari.nordmann@gmail.com", EmailVerified: true, Name: "Kari"})
+	clickUpstream(t, srv, p, "google")
+	mfaAt(t, p, "/login/federated/choose")
+	p.Submit(`form[action="/login/federated/link"] button`)
+	mfaAt(t, p, "/login")
+	clock.Advance(30 * time.Second)
+	mfaSignInEmail(t, srv, p, email, pw)
+	mfaAt(t, p, "/login/factor")
+	p.Fill("#code", mfaTOTP(t, clock, secret))
+	p.Submit(`form[action="/login/factor"] button[type="submit"]`)
+	mfaAt(t, p, "/login/federated/choose")
+	p.Submit(`form[action="/login/federated/link"] button`)
+	mfaAt(t, p, "/account/security")
+	p.WaitText("#identities", "kari.nordmann@gmail.com")
+	mailAbout(t, srv, email, "Google")
+	mfaSignOut(t, p)
+
+	clickUpstream(t, srv, p, "google")
+	mfaAt(t, p, "/login/factor")
+	clock.Advance(30 * time.Second)
+	p.Fill("#code", mfaTOTP(t, clock, secret))
+	p.Submit(`form[action="/login/factor"] button[type="submit"]`)
+	mfaAt(t, p, "/account")
 }
