@@ -245,6 +245,9 @@ func sqliteReaderParams(busy time.Duration) string {
 // An in-memory database exists only inside its one connection, so there
 // the writer serves reads too.
 func openSQLite(dsn string, opts Options) (write, read *sql.DB, err error) {
+	if err := prepareSQLiteFile(dsn); err != nil {
+		return nil, nil, err
+	}
 	write, err = sql.Open("sqlite", withParams(dsn, sqliteWriterParams(opts.QueryTimeout)))
 	if err != nil {
 		return nil, nil, err
