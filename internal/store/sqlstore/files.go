@@ -9,13 +9,14 @@ import (
 )
 
 // prepareSQLiteFile makes a new database file private before SQLite
-// opens it (issue 10, finding 8: the files were world-readable): missing
-// parent directories are created 0700 and the file itself 0600, empty (an
-// empty file is a new database to SQLite, which then creates the -wal and
-// -shm files with the database's own mode). An existing database whose
-// files are readable by others is tightened to 0600. Existing directories
-// are left alone (the current directory, say), and in-memory databases
-// have no file.
+// opens it (issue 10, finding 8: the files were world-readable): the file
+// is created 0600, empty (an empty file is a new database to SQLite, which
+// then creates the -wal and -shm files with the database's own mode). An
+// existing database whose files are readable by others is tightened to
+// 0600. Directories are neither created (a missing one is a mistake in the
+// DSN, reported at once) nor changed (it may be the current directory);
+// put the database in a directory of its own, mode 0700. In-memory
+// databases have no file.
 func prepareSQLiteFile(dsn string) error {
 	if isSQLiteMemory(dsn) {
 		return nil
@@ -31,8 +32,8 @@ func prepareSQLiteFile(dsn string) error {
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return err
+		if _, err := os.Stat(filepath.Dir(path)); err != nil {
+			return nil // SQLite reports the missing directory
 		}
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if errors.Is(err, fs.ErrExist) {
