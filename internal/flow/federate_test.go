@@ -520,3 +520,31 @@ func TestFederated_ReauthDropsTheUpstreamLevel(t *testing.T) {
 		t.Errorf("after a password re-authentication via = %+v; want the upstream kept for sign-out, its acr and amr gone", v)
 	}
 }
+
+// TestFederated_KeyIsProviderAndSubject (SECURITY.md 6.8.1, 10.5.2): two
+// providers asserting the same sub are two identities; a provider that
+// changes the person's address still signs in to the same account.
+func TestFederated_KeyIsProviderAndSubject(t *testing.T) {
+	e := newEnv(t)
+	a := upstream.Config{ID: "google", Preset: upstream.PresetGoogle, FirstLogin: upstream.FirstCreate}
+	b := upstream.Config{ID: "partner", Type: upstream.TypeOIDC, FirstLogin: upstream.FirstCreate}
+	srv := withUpstreams(t, e, a, b)
+	srv["google"].SignInAs(upstreamtest.User{Subject: "123", Email: "kari@example.no", EmailVerified: true})
+	srv["partner"].SignInAs(upstreamtest.User{Subject: "123", Email: "ola@example.no", EmailVerified: true})
+	fromA, err := federate(t, e, browserA, "google", flow.FederateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromB, err := federate(t, e, browserB, "partner", flow.FederateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fromA.Account.ID == fromB.Account.ID {
+		t.Fatal("two providers asserting sub 123 signed in to one account")
+	}
+	srv["google"].SignInAs(upstreamtest.User{Subject: "123", Email: "kari.new@example.no", EmailVerified: true})
+	again, err := federate(t, e, browserA, "google", flow.FederateOptions{})
+	if err != nil || again.Account.ID != fromA.Account.ID {
+		t.Fatalf("after Google changed the address: account %s, %v; want %s", again.Account.ID, err, fromA.Account.ID)
+	}
+}
