@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/portvakt/portvakt/internal/account"
 	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/authn/webauthn"
 	"github.com/portvakt/portvakt/internal/problem"
@@ -116,6 +117,9 @@ func (s *Service) finishKeyRegistration(ctx context.Context, c Client, who Who, 
 	if utf8.RuneCountInString(name) > maxKeyName {
 		return store.WebAuthnCredential{}, problem.New(problem.Invalid, "name", "webauthn.name_invalid", problem.Args{"max": maxKeyName})
 	}
+	if _, err := account.ParseName("name", name, maxKeyName); err != nil {
+		return store.WebAuthnCredential{}, err // a key's name reaches mails
+	}
 	f, err := s.consume(ctx, c, flowID, FlowKeyRegister, func(f *store.Flow) error {
 		if f.AccountID != who.Account.ID {
 			return errFlowGone
@@ -157,6 +161,9 @@ func (s *Service) RenameKey(ctx context.Context, who Who, id []byte, name string
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > maxKeyName {
 		return problem.New(problem.Invalid, "name", "webauthn.name_invalid", problem.Args{"max": maxKeyName})
+	}
+	if _, err := account.ParseName("name", name, maxKeyName); err != nil {
+		return err
 	}
 	_, err := s.Store.UpdateWebAuthnCredential(ctx, id, func(k store.WebAuthnCredential) (store.WebAuthnCredential, error) {
 		if k.AccountID != who.Account.ID {

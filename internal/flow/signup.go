@@ -103,6 +103,10 @@ func (s *Service) CompleteSignup(ctx context.Context, c Client, flowID, name, pw
 		p.Add("name", "signup.name_required", nil)
 	} else if len([]rune(name)) > 200 {
 		p.Add("name", "signup.name_too_long", problem.Args{"max": 200})
+	} else if _, err := account.ParseName("name", name, 200); err != nil {
+		// Control characters (CR, LF, …) would reach mail text.
+		pp, _ := problem.As(err)
+		p.Details = append(p.Details, pp.Details...)
 	}
 	if err := s.Policy.Check(pw, password.Context{Field: "password", Email: f.Email, Name: name, ServiceName: s.ServiceName}); err != nil {
 		pp, ok := problem.As(err)
