@@ -309,6 +309,7 @@ func newProvider(ctx context.Context, cfg config.Config, db *sqlstore.DB, sealer
 		RefreshTokenTTL: cfg.OIDC.RefreshTokenTTL.D(),
 		Keys:            op.KeyConfig{RotationPeriod: cfg.OIDC.KeyRotation.D()},
 		UILocales:       i18n.Languages,
+		UpstreamACR:     upstreamACR(cfg),
 	}
 	for _, c := range cfg.OIDC.Clients {
 		oc.Clients = append(oc.Clients, op.ClientConfig{
