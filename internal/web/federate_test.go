@@ -284,3 +284,18 @@ func TestServiceNeedsIDPorten(t *testing.T) {
 		t.Errorf("ID-porten was asked for %q", a[len(a)-1].Query.Get("acr_values"))
 	}
 }
+
+// TestDiscoveryListsUpstreamACROnlyWithTheUpstream: the configured
+// upstream's acr values reach acr_values_supported through the app's
+// wiring, and only when such an upstream is configured.
+func TestDiscoveryListsUpstreamACROnlyWithTheUpstream(t *testing.T) {
+	e, _, _ := federationEnv(t)
+	_, body := e.do(t, "GET", "/.well-known/openid-configuration", nil, nil)
+	if !strings.Contains(body, `"idporten-loa-high"`) || !strings.Contains(body, `"idporten-loa-substantial"`) {
+		t.Errorf("discovery with ID-porten configured lacks its acr values: %s", body)
+	}
+	plain := newEnv(t)
+	if _, body := plain.do(t, "GET", "/.well-known/openid-configuration", nil, nil); strings.Contains(body, "idporten") {
+		t.Errorf("discovery without upstreams names ID-porten: %s", body)
+	}
+}
