@@ -26,8 +26,12 @@ import (
 // to which countries.
 type SMSLimits struct {
 	PerNumber, PerAccount, PerIP, Global int
+	// PerPrefix caps the SMS to numbers that share all but their last four
+	// digits (bursts to adjacent numbers are the mark of SMS pumping);
+	// default 20.
+	PerPrefix int
 	// Countries are the ISO regions numbers may be in (e.g. NO, SE); empty
-	// allows all.
+	// allows the DefaultRegion only, and "*" allows all.
 	Countries []string
 	// DefaultRegion is the region of numbers typed without a country code.
 	DefaultRegion string
@@ -40,6 +44,7 @@ func (l SMSLimits) withDefaults() SMSLimits {
 		}
 	}
 	def(&l.PerNumber, 5)
+	def(&l.PerPrefix, 20)
 	def(&l.PerAccount, 10)
 	def(&l.PerIP, 20)
 	def(&l.Global, 500)
@@ -52,34 +57,68 @@ func (l SMSLimits) withDefaults() SMSLimits {
 // smsAllowed counts one SMS against every limit and refuses, saying which
 // limit holds, when any is exceeded. The counters are fixed one-hour
 // windows in the database, so every node sees the same counts.
+//
+// Against SMS pumping (SECURITY.md §5.8, issue 10 finding 6): only the
+// configured countries get SMS, by default the region's own (sms.countries
+// "*" allows all); numbers sharing all but their last four digits share a
+// budget (PerPrefix); and the global budget is checked and spent last, only
+// by a send every other limit allowed, so refused requests (one account
+// asking again and again) never stop SMS for everyone.
 func (s *Service) smsAllowed(ctx context.Context, c Client, accountID, phone string) error {
 	if s.SMS == nil {
 		return problem.New(problem.Forbidden, "", "sms.unavailable", nil)
 	}
 	l := s.SMSLimits.withDefaults()
-	if len(l.Countries) > 0 && !slices.Contains(l.Countries, sms.Country(phone)) {
-		return problem.New(problem.Forbidden, "phone", "sms.country_not_allowed", problem.Args{"countries": strings.Join(l.Countries, ", ")})
+	countries := l.Countries
+	if len(countries) == 0 {
+		countries = []string{l.DefaultRegion}
+	}
+	if !slices.Contains(countries, "*") && !slices.Contains(countries, sms.Country(phone)) {
+		return problem.New(problem.Forbidden, "phone", "sms.country_not_allowed", problem.Args{"countries": strings.Join(countries, ", ")})
 	}
 	hour := s.now().UTC().Format("2006010215")
-	checks := []struct {
+	type check struct {
 		key   string
 		limit int
 		msg   string
-	}{
-		{"global", l.Global, "sms.limit_global"},
-		{"number:" + phone, l.PerNumber, "sms.limit_number"},
-		{"account:" + accountID, l.PerAccount, "sms.limit_account"},
-		{"ip:" + c.IP, l.PerIP, "sms.limit_ip"},
 	}
-	for _, ch := range checks {
-		n, err := s.Store.AddFailure(ctx, "sms:"+ch.key+":"+hour, s.now(), time.Hour)
-		if err != nil {
-			return err
+	prefix := phone
+	if len(prefix) > 4 {
+		prefix = prefix[:len(prefix)-4]
+	}
+	local := []check{
+		{"number:" + phone, l.PerNumber, "sms.limit_number"},
+		{"prefix:" + prefix, l.PerPrefix, "sms.limit_number"},
+		{"account:" + accountID, l.PerAccount, "sms.limit_account"},
+	}
+	if c.IP != "" {
+		local = append(local, check{"ip:" + c.IP, l.PerIP, "sms.limit_ip"})
+	}
+	refuse := func(ch check) error {
+		minutes := 60 - s.now().UTC().Minute()
+		s.log().Warn("sms limit reached", "limit", ch.msg, "account", accountID)
+		return problem.New(problem.TooManyAttempts, "", ch.msg, problem.Args{"max": ch.limit, "count": minutes})
+	}
+	for _, group := range [][]check{local, {{"global", l.Global, "sms.limit_global"}}} {
+		// Read first: a refused send spends nothing.
+		for _, ch := range group {
+			n, _, err := s.Store.Failures(ctx, "sms:"+ch.key+":"+hour, s.now(), time.Hour)
+			if err != nil {
+				return err
+			}
+			if n >= ch.limit {
+				return refuse(ch)
+			}
 		}
-		if n > ch.limit {
-			minutes := 60 - s.now().UTC().Minute()
-			s.log().Warn("sms limit reached", "limit", ch.msg, "account", accountID)
-			return problem.New(problem.TooManyAttempts, "", ch.msg, problem.Args{"max": ch.limit, "count": minutes})
+		// Then spend; a parallel send that took the last place is refused.
+		for _, ch := range group {
+			n, err := s.Store.AddFailure(ctx, "sms:"+ch.key+":"+hour, s.now(), time.Hour)
+			if err != nil {
+				return err
+			}
+			if n > ch.limit {
+				return refuse(ch)
+			}
 		}
 	}
 	return nil
