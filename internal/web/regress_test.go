@@ -17,6 +17,7 @@ import (
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/session"
 	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/web"
 )
 
 // offSite are return_to values that must never leave the site.
@@ -173,6 +174,32 @@ func TestRequestLogLevels(t *testing.T) {
 	for status, want := range map[int]string{200: "INFO", 404: "INFO", 500: "ERROR"} {
 		if levels[status] != want {
 			t.Errorf("request log level for %d = %q, want %s (all: %v)", status, levels[status], want, levels)
+		}
+	}
+}
+
+// localPath is the one check every return_to passes (the language switch,
+// sign-in, reauth, step-up): a path on this site comes back unchanged,
+// anything else becomes "/".
+func TestLocalPath(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"/", "/"},
+		{"/pay?order=7#top", "/pay?order=7#top"},
+		{"/a b", "/a b"},               // a space is no control character
+		{"/%2F%2Fevil", "/%2F%2Fevil"}, // escaped slashes stay in the path
+		{"", "/"},                      // nothing
+		{"evil.example/x", "/"},        // relative: not a path from the root
+		{"https://evil.example/", "/"}, // another host
+		{"//evil.example/x", "/"},      // protocol-relative
+		{"/\\evil.example", "/"},       // a backslash, which browsers read as a slash
+		{"/a\x1fb", "/"},               // a control character
+		{"/a\x7fb", "/"},               // DEL
+		{"/%zz", "/"},                  // not a URL at all
+		{"javascript:alert(1)", "/"},   // a scheme
+	}
+	for _, tt := range tests {
+		if got := web.LocalPath(tt.in); got != tt.want {
+			t.Errorf("localPath(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
