@@ -41,6 +41,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -92,14 +93,14 @@ func main() {
 	}
 	var rep report
 	rep.cores = runtime.NumCPU()
-	rep.argon2Before = argon2Rate()
+	rep.argon2Before, rep.hashCPU = argon2Rate()
 	if *flagStartup {
 		rep.startup = measureStartup(dir, bin)
 	}
 	for _, db := range strings.Split(*flagDBs, ",") {
 		rep.rows = append(rep.rows, runDB(ctx, dir, bin, db)...)
 	}
-	rep.argon2After = argon2Rate()
+	rep.argon2After, _ = argon2Rate()
 	out := rep.markdown()
 	fmt.Print(out)
 	if *flagOut != "" {
@@ -115,12 +116,16 @@ func check(err error) {
 }
 
 // argon2Rate is the raw argon2id rate at the default parameters with one
-// hash per core at once: the ceiling for password logins and sign-ups.
-func argon2Rate() float64 {
+// hash per core at once (the ceiling for password logins and sign-ups),
+// and the CPU one hash takes, from this process's rusage: on a machine
+// shared with other work the rate moves with the load, the CPU per hash
+// much less.
+func argon2Rate() (perSec, cpuMS float64) {
 	p := password.DefaultArgon2Params()
-	n := 8 * runtime.GOMAXPROCS(0)
+	n := 4 * runtime.GOMAXPROCS(0)
 	var next atomic.Int64
 	salt := make([]byte, p.SaltLen)
+	cpu0 := selfCPU()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -131,7 +136,13 @@ func argon2Rate() float64 {
 		})
 	}
 	wg.Wait()
-	return float64(n) / time.Since(start).Seconds()
+	return float64(n) / time.Since(start).Seconds(), ms(selfCPU()-cpu0) / float64(n)
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // --- server processes ------------------------------------------------
@@ -376,6 +387,21 @@ func newClient(base string) *client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
+// from makes the client's requests come from ip, as a load balancer on
+// loopback (server.trusted_proxies) says in X-Forwarded-For.
+func (c *client) from(ip string) *client {
+	c.http.Transport = forwardedFor{ip}
+	return c
+}
+
+type forwardedFor struct{ ip string }
+
+func (f forwardedFor) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Forwarded-For", f.ip)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
 func (c *client) json(method, path string, in, out any, want int) error {
 	var body io.Reader
 	if in != nil {
@@ -506,8 +532,14 @@ var scenarios = []scenario{
 		return c.json("POST", "/api/v1/factor/verify", map[string]any{"flow_id": f.FlowID, "flow_token": f.FlowToken, "method": key, "code": code}, nil, 200)
 	}},
 	{name: "sign-up", ops: 48, op: func(e *env, c *client, i int) error {
-		email := fmt.Sprintf("signup%06d@example.org", e.signups.Add(1))
-		c2 := newClient(e.base)
+		// One domain per address: the mail budget is per address and
+		// domain, and a benchmark is not one domain signing up thousands.
+		// Each sign-up comes from its own network: the mail budget allows
+		// 30 mails an hour per client address, and a benchmark from one
+		// address is not thousands of people signing up.
+		n := e.signups.Add(1)
+		email := fmt.Sprintf("signup%06d@d%06d.example.org", n, n)
+		c2 := newClient(e.base).from(fmt.Sprintf("10.%d.%d.1", n/250%250, n%250))
 		var f flowJSON
 		if err := c2.json("POST", "/api/v1/signup", map[string]string{"email": email}, &f, 201); err != nil {
 			return err
@@ -615,7 +647,8 @@ type row struct {
 	clients, ops, errs int
 	opsPerSec          float64
 	p50, p99           time.Duration
-	cpuMS, pgMS        float64 // per operation
+	cpuMS, pgMS        float64 // per successful operation
+	argon2             float64 // raw argon2id hashes/s measured just before a hashing scenario
 	peakRSS            int     // KiB
 	firstErr           string
 }
@@ -657,6 +690,7 @@ func runDB(ctx context.Context, dir, bin, db string) []row {
 database: {driver: %s, dsn: %q}
 secrets: {key: %s}
 log: {level: error}
+server: {trusted_proxies: [127.0.0.1/32]}
 oidc:
   clients:
     - {id: svc, secret_sha256: %s, grant_types: [client_credentials]}
@@ -693,6 +727,9 @@ oidc:
 	return rows
 }
 
+// hashing scenarios cost one argon2id hash per operation.
+func hashing(name string) bool { return strings.Contains(name, "login") || name == "sign-up" }
+
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func scaled(n int) int { return max(1, int(float64(n)**flagScale)) }
@@ -723,6 +760,9 @@ func parseInts(s string) []int {
 func runCell(e *env, srv *server, postmaster int, s scenario, n int) row {
 	ops := max(scaled(s.ops), n)
 	r := row{scenario: s.name, clients: n, ops: ops}
+	if hashing(s.name) {
+		r.argon2, _ = argon2Rate()
+	}
 	cs := make([]*client, n)
 	for i := range cs {
 		cs[i] = newClient(srv.base)
@@ -762,10 +802,11 @@ func runCell(e *env, srv *server, postmaster int, s scenario, n int) row {
 	elapsed := time.Since(start)
 	cpu1, pg1 := procCPU(pid, false), pgCPU(postmaster)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	r.opsPerSec = float64(ops) / elapsed.Seconds()
+	ok := max(ops-int(errs.Load()), 1)
+	r.opsPerSec = float64(ops-int(errs.Load())) / elapsed.Seconds()
 	r.p50, r.p99 = lat[ops/2], lat[min(ops-1, ops*99/100)]
-	r.cpuMS = ms(cpu1-cpu0) / float64(ops)
-	r.pgMS = ms(pg1-pg0) / float64(ops)
+	r.cpuMS = ms(cpu1-cpu0) / float64(ok)
+	r.pgMS = ms(pg1-pg0) / float64(ok)
 	r.peakRSS = rssKiB(pid, "VmHWM")
 	r.errs = int(errs.Load())
 	if v, ok := firstErr.Load().(string); ok {
@@ -779,31 +820,34 @@ func runCell(e *env, srv *server, postmaster int, s scenario, n int) row {
 type report struct {
 	cores                     int
 	argon2Before, argon2After float64
+	hashCPU                   float64 // CPU-ms of one raw argon2id hash
 	startup                   startup
 	rows                      []row
 }
 
 func (rep report) markdown() string {
 	var b strings.Builder
-	rate := (rep.argon2Before + rep.argon2After) / 2
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "Run %s on %s: %d cores, %s, Go %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), host, rep.cores, runtime.GOOS+"/"+runtime.GOARCH, runtime.Version())
-	fmt.Fprintf(&b, "Raw argon2id (m=19 MiB, t=2, p=1, one hash per core): %.1f hashes/s before the scenarios, %.1f after (mean %.1f).\n\n", rep.argon2Before, rep.argon2After, rate)
+	fmt.Fprintf(&b, "Raw argon2id (m=19 MiB, t=2, p=1, one hash per core): %.1f hashes/s at the start, %.1f at the end; one hash takes %.1f CPU-ms.\n\n", rep.argon2Before, rep.argon2After, rep.hashCPU)
 	fmt.Fprintf(&b, "Start to /healthz 200 (median of 5, SQLite): %.0f ms with a new database (migrations, first keys), %.0f ms with an existing one; idle RSS %.1f MiB.\n\n",
 		ms(rep.startup.first), ms(rep.startup.again), float64(rep.startup.idleRSS)/1024)
-	b.WriteString("| database | scenario | clients | ops | ops/s | % of argon2id | p50 ms | p99 ms | server CPU-ms/op | PostgreSQL CPU-ms/op | peak RSS MiB | errors |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("ops/s counts successful operations; CPU-ms are per successful operation. For the hashing scenarios, \"argon2id/s\" is the raw rate measured just before the cell, \"% of argon2id\" the successful operations per second as a share of it, and \"beyond hash\" the server's CPU-ms per operation less one raw hash's CPU.\n\n")
+	b.WriteString("| database | scenario | clients | ops | errors | ops/s | argon2id/s | % of argon2id | p50 ms | p99 ms | server CPU-ms/op | beyond hash | PostgreSQL CPU-ms/op | peak RSS MiB |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rep.rows {
-		share := ""
-		if strings.Contains(r.scenario, "login") || r.scenario == "sign-up" {
-			share = fmt.Sprintf("%.0f %%", 100*r.opsPerSec/rate)
+		rate, share, beyond := "", "", ""
+		if r.argon2 > 0 {
+			rate = fmt.Sprintf("%.1f", r.argon2)
+			share = fmt.Sprintf("%.0f %%", 100*r.opsPerSec/r.argon2)
+			beyond = fmt.Sprintf("%.1f", r.cpuMS-rep.hashCPU)
 		}
 		pg := "–"
 		if r.db == "postgres" {
 			pg = fmt.Sprintf("%.2f", r.pgMS)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %.1f | %s | %.1f | %.1f | %.2f | %s | %.0f | %d |\n",
-			r.db, r.scenario, r.clients, r.ops, r.opsPerSec, share, ms(r.p50), ms(r.p99), r.cpuMS, pg, float64(r.peakRSS)/1024, r.errs)
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %.1f | %s | %s | %.1f | %.1f | %.2f | %s | %s | %.0f |\n",
+			r.db, r.scenario, r.clients, r.ops, r.errs, r.opsPerSec, rate, share, ms(r.p50), ms(r.p99), r.cpuMS, beyond, pg, float64(r.peakRSS)/1024)
 	}
 	for _, r := range rep.rows {
 		if r.firstErr != "" {
