@@ -18,10 +18,10 @@ func TestJourney_Profile_Altinn_PasswordLength(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, profile(t, "altinn"))
 	const pw, pw13 = "Hemmeligordetmitt42", "Fjordbris2026"
-	if _, err := srv.App.Flows.CreateAccount(t.Context(), flow.NewAccount{Username: "01017012345", Name: "Kari", Email: "kari@example.no", Password: pw, Phone: "912 34 567"}); err != nil {
+	if _, err := srv.App.Flows.CreateAccount(t.Context(), flow.NewAccount{Username: "01017012343", Name: "Kari", Email: "kari@example.no", Password: pw, Phone: "912 34 567"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.App.Flows.CreateAccount(t.Context(), flow.NewAccount{Username: "02027012345", Name: "Ola", Email: "ola@example.no", Password: pw}); err != nil {
+	if _, err := srv.App.Flows.CreateAccount(t.Context(), flow.NewAccount{Username: "02027012372", Name: "Ola", Email: "ola@example.no", Password: pw}); err != nil {
 		t.Fatal(err)
 	}
 	b := browsertest.Shared(t)
@@ -30,7 +30,7 @@ func TestJourney_Profile_Altinn_PasswordLength(t *testing.T) {
 	kari := b.NewPage(t, browsertest.AcceptLanguage("nb"))
 	kari.Open(srv.URL + "/login")
 	wantPath(t, kari, "/login/username")
-	kari.Fill("#username", "01017012345")
+	kari.Fill("#username", "01017012343")
 	kari.Fill("#password", pw)
 	kari.Submit(`form[action="/login/username"] button[type="submit"]`)
 	kari.Submit(`form[action="/login/factor/send"] button[type="submit"]`)

@@ -71,16 +71,16 @@ func TestJourney_Profile_UDI(t *testing.T) {
 func TestJourney_Profile_Altinn(t *testing.T) {
 	t.Parallel()
 	srv := startServer(t, profile(t, "altinn"))
-	if _, err := srv.App.Flows.CreateAccount(t.Context(), flow.NewAccount{Username: "01017012345", Name: "Kari", Password: "Hemmeligordetmitt42", Phone: "912 34 567"}); err != nil {
+	if _, err := srv.App.Flows.CreateAccount(t.Context(), flow.NewAccount{Username: "01017012343", Name: "Kari", Password: "Hemmeligordetmitt42", Phone: "912 34 567"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.App.Flows.CreateAccount(t.Context(), flow.NewAccount{Username: "02027012345", Password: "Hemmelig#ordetmitt42"}); err == nil {
+	if _, err := srv.App.Flows.CreateAccount(t.Context(), flow.NewAccount{Username: "02027012372", Password: "Hemmelig#ordetmitt42"}); err == nil {
 		t.Error("Altinn's policy accepted a special character")
 	}
 	p := browsertest.Shared(t).NewPage(t, browsertest.AcceptLanguage("nb"))
 	p.Open(srv.URL + "/login")
 	wantPath(t, p, "/login/username")
-	p.Fill("#username", "01017012345")
+	p.Fill("#username", "01017012343")
 	p.Fill("#password", "Hemmeligordetmitt42")
 	p.Submit(`form[action="/login/username"] button[type="submit"]`)
 	// The SMS goes to the registered number, shown masked.

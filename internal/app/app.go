@@ -189,6 +189,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 			MagicLinks:    cfg.Login.MagicLinks,
 			LoginFailures: cfg.Login.Failures,
 			LoginWindow:   cfg.Login.Window.D(),
+			NationalID:    cfg.Login.UsernameNationalID,
 		},
 		ServiceName: cfg.ServiceName,
 		PublicURL:   cfg.PublicURL,
@@ -315,8 +316,11 @@ func newProvider(ctx context.Context, cfg config.Config, db *sqlstore.DB, sealer
 		oc.Clients = append(oc.Clients, op.ClientConfig{
 			ID: c.ID, SecretHash: c.SecretSHA256, Name: c.Name, RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 			Public: c.Public, ThirdParty: c.ThirdParty, GrantTypes: c.GrantTypes, Scopes: c.Scopes, SigningAlg: c.SigningAlg,
-			AccessTokenFormat: c.AccessTokenFormat, BackChannelLogoutURI: c.BackChannelLogoutURI,
+			AccessTokenFormat: c.AccessTokenFormat, BackChannelLogoutURI: c.BackChannelLogoutURI, Claims: c.Claims,
 		})
+	}
+	for _, a := range cfg.OIDC.ACR {
+		oc.ACR = append(oc.ACR, op.ACR{Value: a.Value, Level: a.Level, AMR: a.AMR})
 	}
 	if cfg.DevDemo() {
 		oc.Clients = append(oc.Clients, op.ClientConfig{ID: demo.ClientID, Name: "Portvakt demo app", Public: true,

@@ -95,6 +95,17 @@ type OIDC struct {
 	// Clients are apps configured in the file (more can be added with
 	// portvakt client add or the admin API). File only.
 	Clients []OIDCClient `yaml:"clients"`
+	// ACR replaces the acr values published for the levels (default
+	// urn:portvakt:level:1 to :4): value, level, and optionally the amr
+	// an ID token with that value carries instead of the methods used.
+	ACR []OIDCACR `yaml:"acr"`
+}
+
+// OIDCACR is one acr value of oidc.acr.
+type OIDCACR struct {
+	Value string   `yaml:"value"`
+	Level int      `yaml:"level"`
+	AMR   []string `yaml:"amr"`
 }
 
 // OIDCClient is an app in the configuration file.
@@ -117,6 +128,10 @@ type OIDCClient struct {
 	// client_credentials).
 	AccessTokenFormat    string `yaml:"access_token_format"`
 	BackChannelLogoutURI string `yaml:"backchannel_logout_uri"`
+	// Claims adds ID token claims from the account: claim → username,
+	// name or email, e.g. {pid: username} where usernames are national
+	// identity numbers.
+	Claims map[string]string `yaml:"claims"`
 }
 
 // WebAuthn configures security keys and passkeys.
@@ -271,6 +286,12 @@ type Login struct {
 	Methods []string `yaml:"methods"`
 	// MagicLinks offers a one-time sign-in link in "forgot password".
 	MagicLinks bool `yaml:"magic_links"`
+	// UsernameNationalID says the username is a national identity
+	// number: "no" (fødselsnummer or D-nummer, Altinn) or "se"
+	// (personnummer). The sign-in page labels it so, checks its format and
+	// control digits before any password, and shows it masked. Empty: an
+	// ordinary username.
+	UsernameNationalID string `yaml:"username_national_id"`
 	// Failures is how many failed sign-ins per identifier within Window
 	// make further tries wait.
 	Failures int      `yaml:"failures"`
@@ -835,6 +856,9 @@ func (c Config) Validate() (warnings []string, err error) {
 		if m != "email" && m != "username" {
 			add("login.methods", "must list only email and username, but has %q", m)
 		}
+	}
+	if c.Login.UsernameNationalID != "" {
+		oneOf("login.username_national_id", c.Login.UsernameNationalID, "no", "se")
 	}
 	if c.Login.Failures < 1 || c.Login.Failures > 100 {
 		add("login.failures", "must be between 1 and 100 (NIST SP 800-63B-4 allows at most 100 failures), but is %d", c.Login.Failures)

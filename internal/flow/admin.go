@@ -183,6 +183,6 @@ func (s *Service) invite(ctx context.Context, acct store.Account, email, lang st
 		return err
 	}
 	return s.Mailer.Send(ctx, email, lang, "invite", map[string]any{
-		"name": acct.Name, "username": acct.Username, "link": s.link("/recover/link/" + url.PathEscape(token)), "days": int(InviteTTL.Hours() / 24),
+		"name": acct.Name, "username": account.MaskNationalID(s.Config.NationalID, acct.Username), "link": s.link("/recover/link/" + url.PathEscape(token)), "days": int(InviteTTL.Hours() / 24),
 	})
 }

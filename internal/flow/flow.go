@@ -63,6 +63,10 @@ type Config struct {
 	// LoginWindow make further tries wait; default 10 in 15 minutes.
 	LoginFailures int
 	LoginWindow   time.Duration
+	// NationalID says usernames are national identity numbers of this
+	// kind (account.NationalIDNorway, account.NationalIDSweden): sign-in
+	// checks a username's form and control digits before the password.
+	NationalID string
 }
 
 func (c Config) withDefaults() Config {

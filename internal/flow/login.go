@@ -79,6 +79,10 @@ func (s *Service) LoginUsername(ctx context.Context, c Client, username, pw stri
 	if err := p.OrNil(); err != nil {
 		return Result{}, err
 	}
+	username, err := s.parseUsername(username) // a national ID's digits (nationalid.go)
+	if err != nil {
+		return Result{}, err
+	}
 	acct, err := s.checkPassword(ctx, c, "user:"+username, pw, func() (store.Account, error) {
 		return s.Store.GetAccountByUsername(ctx, username)
 	})

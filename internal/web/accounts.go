@@ -472,7 +472,7 @@ func (s *Server) loginPasswordSubmit(w http.ResponseWriter, r *http.Request) err
 		return ferr
 	}
 	res, err := s.Flows.LoginPassword(r.Context(), c, id, r.PostFormValue("password"))
-	if p := asProblem(err); p != nil {
+	if p := asProblem(s.credentialsWording(err, onEmailPage)); p != nil {
 		if isFlowProblem(p) {
 			return s.flowProblem(w, r, p, "/login")
 		}
@@ -506,7 +506,9 @@ func (s *Server) loginUsernameForm(w http.ResponseWriter, r *http.Request) error
 	if rt := r.URL.Query().Get("return_to"); rt != "" && localPath(rt) == rt {
 		s.setReturnTo(w, rt)
 	}
-	return s.render(w, r, http.StatusOK, "login_username", &ui.LoginUsernamePage{Base: s.base(r), EmailEnabled: s.LoginMethods.Email})
+	page := &ui.LoginUsernamePage{Base: s.base(r), EmailEnabled: s.LoginMethods.Email}
+	s.usernameField(page.Base, page)
+	return s.render(w, r, http.StatusOK, "login_username", page)
 }
 
 func (s *Server) loginUsernameSubmit(w http.ResponseWriter, r *http.Request) error {
@@ -515,8 +517,9 @@ func (s *Server) loginUsernameSubmit(w http.ResponseWriter, r *http.Request) err
 	}
 	username := r.PostFormValue("username")
 	res, err := s.Flows.LoginUsername(r.Context(), s.client(w, r), username, r.PostFormValue("password"))
-	if p := asProblem(err); p != nil {
+	if p := asProblem(s.credentialsWording(err, onUsernamePage)); p != nil {
 		page := &ui.LoginUsernamePage{Base: s.base(r), Username: username, EmailEnabled: s.LoginMethods.Email}
+		s.usernameField(page.Base, page)
 		page.Problem = p
 		return s.render(w, r, p.Kind.Status(), "login_username", page)
 	}

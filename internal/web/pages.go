@@ -31,7 +31,7 @@ func (s *Server) base(r *http.Request) ui.Base {
 	if st.Account != nil {
 		b.AccountName = st.Account.Name
 		if b.AccountName == "" {
-			b.AccountName = st.Account.Username
+			b.AccountName = s.displayUsername(st.Account.Username)
 		}
 	}
 	for _, tag := range i18n.Languages {

@@ -2,10 +2,12 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/portvakt/portvakt/internal/authn"
+	"github.com/portvakt/portvakt/internal/problem"
 )
 
 // rememberChoiceCookie holds, for the length of one second step, that the
@@ -47,6 +49,7 @@ func smsWording(err error, method string) error {
 	if p == nil || !strings.HasPrefix(method, string(authn.SMS)) {
 		return err
 	}
+	p = &problem.Problem{Kind: p.Kind, Details: slices.Clone(p.Details)} // never change a shared problem
 	for i, d := range p.Details {
 		if d.Key == "code.wrong" {
 			p.Details[i].Key = "mfa.sms.code_wrong"

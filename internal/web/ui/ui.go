@@ -187,6 +187,10 @@ type LoginUsernamePage struct {
 	Base
 	Username     string
 	EmailEnabled bool
+	// UsernameLabel and UsernameHint name the field: a national identity
+	// number where usernames are one (Numeric then asks for digits).
+	UsernameLabel, UsernameHint string
+	Numeric                     bool
 }
 
 // SignupPage is the first step of sign-up.
