@@ -13,15 +13,19 @@ type acrTable struct {
 	canonical map[int]string // the first value configured for each level
 	values    []string       // in configuration order, for discovery
 	levels    []int          // the configured levels, ascending
+	amr       map[string][]string
 }
 
 func newACRTable(list []ACR) acrTable {
-	t := acrTable{level: map[string]int{}, canonical: map[int]string{}}
+	t := acrTable{level: map[string]int{}, canonical: map[int]string{}, amr: map[string][]string{}}
 	for _, a := range list {
 		if _, ok := t.level[a.Value]; ok {
 			continue
 		}
 		t.level[a.Value] = a.Level
+		if len(a.AMR) > 0 {
+			t.amr[a.Value] = slices.Clone(a.AMR)
+		}
 		t.values = append(t.values, a.Value)
 		if _, ok := t.canonical[a.Level]; !ok {
 			t.canonical[a.Level] = a.Value

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -41,6 +42,41 @@ func (p *Provider) userinfo(ctx context.Context, ui *oidc.UserInfo, accountID st
 				ui.Email, ui.EmailVerified = e.Address, true
 				break
 			}
+		}
+	}
+	return nil
+}
+
+// mappedClaims adds a configured client's ClientConfig.Claims from the
+// account. An empty field adds nothing.
+func (p *Provider) mappedClaims(ctx context.Context, ui *oidc.UserInfo, clientID, accountID string) error {
+	c, ok := p.statics[clientID]
+	if !ok || len(c.claims) == 0 {
+		return nil
+	}
+	acct, err := p.st.GetAccount(ctx, accountID)
+	if err != nil {
+		return fmt.Errorf("op: claims: %w", err)
+	}
+	var primary string
+	for _, src := range c.claims {
+		if src == "email" {
+			emails, err := p.st.ListEmails(ctx, accountID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("op: claims: %w", err)
+			}
+			for _, e := range emails {
+				if e.Primary {
+					primary = e.Address
+				}
+			}
+			break
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.claims)) {
+		v := map[string]string{"username": acct.Username, "name": acct.Name, "email": primary}[c.claims[name]]
+		if v != "" {
+			ui.AppendClaims(name, v)
 		}
 	}
 	return nil

@@ -25,6 +25,8 @@ type client struct {
 	c      store.Client
 	p      *Provider
 	static bool
+	// claims are ClientConfig.Claims (configured clients only).
+	claims map[string]string
 }
 
 var _ zop.Client = (*client)(nil)

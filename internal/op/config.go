@@ -95,6 +95,11 @@ type KeyConfig struct {
 type ACR struct {
 	Value string
 	Level int
+	// AMR, when set, is the amr of an ID token that carries this value,
+	// in place of the session's methods: a deployment that publishes its
+	// levels under another scheme's names (a test playing ID-porten:
+	// idporten-loa-substantial with MinID, idporten-loa-high with BankID).
+	AMR []string
 }
 
 // The ACR values of the default mapping, one per level of package authn.
@@ -112,10 +117,10 @@ const (
 // idporten-loa-high only for a session that ID-porten itself signed in at
 // that level (store.Session.Via, the federation issue).
 var DefaultACR = []ACR{
-	{ACRLevel1, 1},
-	{ACRLevel2, 2},
-	{ACRLevel3, 3},
-	{ACRLevel4, 4},
+	{Value: ACRLevel1, Level: 1},
+	{Value: ACRLevel2, Level: 2},
+	{Value: ACRLevel3, Level: 3},
+	{Value: ACRLevel4, Level: 4},
 }
 
 // ClientConfig describes a client, from the configuration file or for
@@ -161,6 +166,35 @@ type ClientConfig struct {
 	// BackChannelLogoutURI receives logout tokens (OpenID Connect
 	// Back-Channel Logout 1.0).
 	BackChannelLogoutURI string
+	// Claims adds claims to the client's ID tokens from the account:
+	// claim name → "username", "name" or "email" (the primary address),
+	// e.g. {pid: username} where usernames are national identity numbers.
+	// A claim the provider sets itself cannot be named. Configured
+	// clients only; an empty field adds nothing.
+	Claims map[string]string
+}
+
+// ClaimSources are the account fields ClientConfig.Claims can name.
+var ClaimSources = []string{"username", "name", "email"}
+
+// reservedClaims are set by the provider (or by the protocol) and
+// cannot be mapped.
+var reservedClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "nonce", "acr", "amr", "azp",
+	"auth_time", "sid", "at_hash", "c_hash", "email_verified", "client_id", "scope"}
+
+// checkClaims reports the first claim mapping that is not allowed.
+func checkClaims(m map[string]string) error {
+	for name, src := range m {
+		switch {
+		case name == "" || strings.ContainsFunc(name, isSpace):
+			return fmt.Errorf("claims: name %q is empty or contains white space", name)
+		case slices.Contains(reservedClaims, name):
+			return fmt.Errorf("claims: %q is set by the provider and cannot be mapped", name)
+		case !slices.Contains(ClaimSources, src):
+			return fmt.Errorf("claims.%s: %q is not one of %s", name, src, strings.Join(ClaimSources, ", "))
+		}
+	}
+	return nil
 }
 
 // Deps are what the provider needs from the rest of Portvakt. Store,
@@ -268,6 +302,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	ids := map[string]bool{}
 	for i, cc := range cfg.Clients {
 		if _, err := cc.toClient(cfg, true); err != nil {
+			bad("clients[%d]: %v", i, err)
+		}
+		if err := checkClaims(cc.Claims); err != nil {
 			bad("clients[%d]: %v", i, err)
 		}
 		if ids[cc.ID] {

@@ -202,6 +202,10 @@ func (p *Provider) Complete(ctx context.Context, id string, sess *store.Session)
 		ar.Done, ar.AccountID, ar.SessionID = true, sess.AccountID, sess.ID
 		ar.AuthTime, ar.AMR = sess.AuthTime, sess.AMR
 		ar.ACR = p.acr.acr(level, ar.ACRValues)
+		if amr := p.acr.amr[ar.ACR]; len(amr) > 0 {
+			// The deployment's names for how this level is reached.
+			ar.AMR = slices.Clone(amr)
+		}
 		if p.up.satisfied(sess.Via, ar.ACRValues) {
 			// What the upstream said, copied: the app asked for it and the
 			// session really came through there at that level.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -116,7 +117,7 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	for _, cc := range cfg.Clients {
 		c, _ := cc.toClient(cfg, true) // checked by withDefaults
 		c.CreatedAt = time.Time{}
-		p.statics[c.ID] = &client{c: c, p: p, static: true}
+		p.statics[c.ID] = &client{c: c, p: p, static: true, claims: maps.Clone(cc.Claims)}
 	}
 
 	algs := cfg.Keys.Algorithms

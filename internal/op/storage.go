@@ -376,7 +376,7 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo,
 			ui.AppendClaims("acr", g.ACR)
 		}
 	}
-	return nil
+	return s.p.mappedClaims(ctx, ui, req.GetClientID(), req.GetSubject())
 }
 
 func (s *storage) SetUserinfoFromToken(context.Context, *oidc.UserInfo, string, string, string) error {
