@@ -267,7 +267,9 @@
 // caller whose estimated wait (the memory booked ahead of it in its turn,
 // in units of the budget, times that mean) passes MaxWait (3 s) is refused
 // at once with a *BusyError carrying a Retry-After, which the web answers
-// as 503. A flood from one source thus keeps about MaxWait's worth of its
+// as 503 (a source with fewer than four waiters is always admitted, so a
+// slow machine does not refuse ordinary sign-ins). A flood from one source
+// thus keeps about MaxWait's worth of its
 // own hashes queued and is refused beyond that, while other sources are
 // served within a round. A caller already queued gives up after 2×MaxWait.
 //

@@ -31,6 +31,10 @@ func (e *BusyError) Is(target error) bool { return target == ErrBusy }
 // refuses it with ErrBusy.
 const DefaultMaxWait = 3 * time.Second
 
+// minQueuedPerSource is how many waiters a source may always have,
+// whatever the estimate.
+const minQueuedPerSource = 4
+
 // maxQueued bounds the callers waiting in all: beyond it every newcomer is
 // refused, whatever the estimate says.
 const maxQueued = 4096
@@ -92,7 +96,9 @@ func (p *pool) acquire(ctx context.Context, source string, weight int64) error {
 		p.mu.Unlock()
 		return nil
 	}
-	if est := p.estimate(source, weight); est > p.maxWait || p.waiting >= maxQueued {
+	// A source with few waiters is always admitted: the refusal is for a
+	// flood, not for a slow machine (a busy CPU makes every estimate long).
+	if est := p.estimate(source, weight); (est > p.maxWait && len(p.queues[source]) >= minQueuedPerSource) || p.waiting >= maxQueued {
 		p.mu.Unlock()
 		return &BusyError{RetryAfter: roundUpSecond(est)}
 	}
