@@ -48,6 +48,13 @@ func runServer(t *testing.T, opts app.Options, mod ...func(*config.Config)) *ser
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runServerOn(t, ln, opts, mod...)
+}
+
+// runServerOn is runServer on a listener the test opened first, so that
+// another server (an upstream provider) can be told its address.
+func runServerOn(t *testing.T, ln net.Listener, opts app.Options, mod ...func(*config.Config)) *server {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Listen = ln.Addr().String()
 	cfg.PublicURL = "http://" + ln.Addr().String()
