@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -426,5 +427,38 @@ func TestExposureFollowsTheListener(t *testing.T) {
 	e = newEnv(t)
 	if resp, _ := e.do(t, "GET", "/dev/mail", nil, nil); resp.StatusCode != 200 {
 		t.Errorf("GET /dev/mail on loopback = %d, want 200", resp.StatusCode)
+	}
+}
+
+// TestViewingSignInPagesCreatesNoRow checks issue 10, finding 8 (last
+// point): a view of the sign-in, sign-up or recovery pages writes nothing;
+// a flow row is made only when the user submits.
+func TestViewingSignInPagesCreatesNoRow(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.Login.Methods = []string{"email", "username"} })
+	db, err := sql.Open("sqlite", e.app.Config.Database.DSN+"?_pragma=query_only(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	flows := func() int {
+		var n int
+		if err := db.QueryRow("SELECT COUNT(*) FROM flows").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := flows()
+	for range 5 {
+		for _, path := range []string{"/login", "/login?return_to=/account", "/login/username", "/login/password", "/signup", "/recover"} {
+			e.do(t, "GET", path, nil, map[string]string{"Accept-Language": "sv"})
+		}
+	}
+	if n := flows() - before; n != 0 {
+		t.Errorf("30 page views made %d flow rows, want 0", n)
+	}
+	body, hdr := form("email", "kari@example.no")
+	e.do(t, "POST", "/login", body, hdr)
+	if n := flows() - before; n != 1 {
+		t.Errorf("submitting the address made %d flow rows, want 1", n)
 	}
 }
