@@ -39,6 +39,10 @@ func (s *Server) choice(b ui.Base, pf flow.PendingFactor, o flow.Option, to stri
 		c.Title, c.IsKey, c.AskCode = b.T("mfa.webauthn.title"), true, false
 	}
 	if c.NeedsSend {
+		// The masked address or number is never split across lines.
+		if lead, tail, ok := strings.Cut(c.Title, o.Label); ok && o.Label != "" {
+			c.TitleLead, c.TitleTarget, c.TitleTail = lead, o.Label, tail
+		}
 		c.Sent = pf.Sent == c.Key
 		c.AskCode = c.Sent
 		if c.Sent {

@@ -371,6 +371,9 @@ func (r *Renderer) Render(w io.Writer, page string, data any) error {
 type FactorChoice struct {
 	Key   string
 	Title string
+	// TitleLead, TitleTarget and TitleTail are Title around the masked
+	// address or number, which the page keeps on one line.
+	TitleLead, TitleTarget, TitleTail string
 	// NeedsSend says a code must be sent first (SMS, email); SendText
 	// says where it goes.
 	NeedsSend bool
