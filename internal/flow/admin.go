@@ -99,6 +99,11 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (store.Accou
 		}
 	}
 	name := strings.TrimSpace(in.Name)
+	if _, err := account.ParseName("name", name, 200); err != nil {
+		// Control characters (CR, LF, …) would reach mail text.
+		pp, _ := problem.As(err)
+		p.Details = append(p.Details, pp.Details...)
+	}
 	if in.Password != "" {
 		// The account is created with its phone as a confirmed SMS factor
 		// (below), so the password is not its only factor.

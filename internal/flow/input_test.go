@@ -1,6 +1,10 @@
 package flow_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/portvakt/portvakt/internal/flow"
+)
 
 // TestNamesWithControlCharactersAreRefused replays issue 10, finding 10:
 // CR and LF were accepted in display names and reached mail text.
@@ -20,4 +24,13 @@ func TestNamesWithControlCharactersAreRefused(t *testing.T) {
 	if _, err := e.svc.CompleteSignup(t.Context(), browserA, f.ID, "Kari Nordmann", goodPassword); err != nil {
 		t.Errorf("the same sign-up with a clean name: %v", err)
 	}
+}
+
+// TestOperatorNamesWithControlCharactersAreRefused: the admin API and the
+// CLI create accounts through CreateAccount, whose name reaches the
+// invitation mail.
+func TestOperatorNamesWithControlCharactersAreRefused(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.svc.CreateAccount(t.Context(), flow.NewAccount{Username: "crlf", Name: "Ola\nNordmann", Email: "ola@example.no"})
+	wantProblem(t, err, "name.control_char")
 }
