@@ -109,6 +109,9 @@ type fedData struct {
 	Identity *fedIdentity `json:"identity,omitempty"`
 	// Holder is the account the identity is linked to (a conflict).
 	Holder string `json:"holder,omitempty"`
+	// Posted is the provider's form_post answer, sealed, kept until the
+	// same browser comes back for it (FederatedFormPost).
+	Posted []byte `json:"posted,omitempty"`
 }
 
 type fedIdentity struct {

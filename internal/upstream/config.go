@@ -76,6 +76,11 @@ type Config struct {
 	SigningAlgs []string `yaml:"signing_algs"`
 	// FirstLogin is create, link or ask.
 	FirstLogin string `yaml:"first_login"`
+	// ResponseMode is how an OpenID provider answers: query (the
+	// default, a redirect) or form_post (the browser POSTs the answer
+	// across sites, without SameSite=Lax cookies; Portvakt keeps it with
+	// the sign-in by its state and continues in a same-browser GET).
+	ResponseMode string `yaml:"response_mode"`
 	// Label is the button text per language ("en", "nb", "sv").
 	Label map[string]string `yaml:"label"`
 	// Tenant, for microsoft, is the tenant ID the token's tid must match
@@ -210,6 +215,11 @@ func Validate(list []Config) []string {
 		if c.PrivateKeyFile != "" && c.Kind() != TypeOIDC {
 			at("private_key_file", "private_key_jwt is for OpenID providers")
 		}
+		if !slices.Contains([]string{"", ResponseQuery, ResponseFormPost}, c.ResponseMode) {
+			at("response_mode", "%q is not query or form_post", c.ResponseMode)
+		} else if c.ResponseMode == ResponseFormPost && c.Kind() != TypeOIDC {
+			at("response_mode", "form_post is for OpenID providers")
+		}
 		if !slices.Contains([]string{"", FirstCreate, FirstLink, FirstAsk}, c.FirstLogin) {
 			at("first_login", "%q is not create, link or ask", c.FirstLogin)
 		}
@@ -226,6 +236,12 @@ func Validate(list []Config) []string {
 	}
 	return errs
 }
+
+// Response modes of an OpenID provider's answer.
+const (
+	ResponseQuery    = "query"
+	ResponseFormPost = "form_post"
+)
 
 func loopback(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"

@@ -24,6 +24,8 @@ func TestValidate(t *testing.T) {
 		{"multi-tenant microsoft", upstream.Config{ID: "x", Preset: "microsoft", Issuer: "https://login.microsoftonline.com/common/v2.0", ClientID: "x"}, "/common/"},
 		{"two secrets", upstream.Config{ID: "x", Type: "github", ClientID: "x", ClientSecret: "a", ClientSecretFile: "b"}, "only one"},
 		{"bad first_login", upstream.Config{ID: "x", Type: "github", ClientID: "x", FirstLogin: "merge"}, "first_login"},
+		{"bad response_mode", upstream.Config{ID: "x", Preset: "google", ClientID: "x", ResponseMode: "fragment"}, "response_mode"},
+		{"form_post for github", upstream.Config{ID: "x", Type: "github", ClientID: "x", ResponseMode: "form_post"}, "response_mode"},
 		{"alg none", upstream.Config{ID: "x", Preset: "google", ClientID: "x", SigningAlgs: []string{"none"}}, "signing_algs"},
 		{"unknown type", upstream.Config{ID: "x", Type: "saml", ClientID: "x"}, "upstreams[1].type"},
 		{"no client", upstream.Config{ID: "x", Type: "github"}, "client_id: required"},

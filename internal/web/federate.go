@@ -30,14 +30,20 @@ import (
 //
 // The callback is a top-level GET (response_mode query), so the
 // SameSite=Lax browser-binding cookie comes along and CrossOriginProtection
-// (which checks unsafe methods only) does not stand in the way; Portvakt
-// never asks for form_post, which would arrive without Lax cookies.
+// (which checks unsafe methods only) does not stand in the way. With
+// response_mode form_post the provider's page POSTs the answer from its
+// site, without Lax cookies: POST /login/federated/{id}/callback (the one
+// route CrossOriginProtection lets through from any origin) keeps the
+// answer sealed with the sign-in its state names, sets no cookie, and
+// sends the browser on with a 303 to the GET callback with the state
+// alone, which arrives with the cookies and is checked as in query mode.
 
 // federationRoutes adds the routes above.
 func (s *Server) federationRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /login/federated/{id}", s.page(s.federatedStart))
 	mux.Handle("GET /login/upstream/{id}", s.page(s.federatedStart))
 	mux.Handle("GET /login/federated/{id}/callback", s.page(s.federatedCallback))
+	mux.Handle(federatedFormPostPattern, s.page(s.federatedFormPost))
 	mux.Handle("GET /login/federated/choose", s.page(s.federatedChoose))
 	mux.Handle("POST /login/federated/create", s.page(s.federatedCreate))
 	mux.Handle("POST /login/federated/link", s.page(s.federatedLink))
@@ -93,6 +99,16 @@ func (s *Server) federatedStart(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) federatedCallback(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	resp := upstream.Response{Code: q.Get("code"), State: q.Get("state"), Iss: q.Get("iss"), Error: q.Get("error"), ErrorDescription: q.Get("error_description")}
+	if q.Has("posted") && resp.Code == "" && resp.Error == "" {
+		// Back from federatedFormPost: the answer it kept.
+		var err error
+		if resp, err = s.Flows.FederatedPosted(r.Context(), r.PathValue("id"), resp.State); err != nil {
+			if p := asProblem(err); p != nil {
+				return s.federatedProblem(w, r, p)
+			}
+			return err
+		}
+	}
 	out, err := s.Flows.FederatedCallback(r.Context(), s.client(w, r), r.PathValue("id"), resp)
 	if p := asProblem(err); p != nil {
 		return s.federatedProblem(w, r, p)
@@ -101,6 +117,31 @@ func (s *Server) federatedCallback(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	return s.afterFederated(w, r, out)
+}
+
+// federatedFormPostPattern is the form_post callback, the one route
+// CrossOriginProtection lets through from the provider's origin.
+const federatedFormPostPattern = "POST /login/federated/{id}/callback"
+
+// federatedFormPost takes a form_post answer (see the top of this file).
+// It reads no cookie and sets none: the browser's cookies are not sent
+// with this cross-site POST, and a new one would replace them.
+func (s *Server) federatedFormPost(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return s.federatedProblem(w, r, problem.New(problem.Forbidden, "", "federate.state", nil))
+	}
+	f := r.PostForm
+	resp := upstream.Response{Code: f.Get("code"), State: f.Get("state"), Iss: f.Get("iss"), Error: f.Get("error"), ErrorDescription: f.Get("error_description")}
+	id := r.PathValue("id")
+	if err := s.Flows.FederatedFormPost(r.Context(), id, resp); err != nil {
+		if p := asProblem(err); p != nil {
+			return s.federatedProblem(w, r, p)
+		}
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, "/login/federated/"+url.PathEscape(id)+"/callback?posted=1&state="+url.QueryEscape(resp.State), http.StatusSeeOther)
+	return nil
 }
 
 // afterFederated goes where a federated answer leads.

@@ -265,6 +265,9 @@ func (s *Server) Handler() http.Handler {
 			cop.AddInsecureBypassPattern(p)
 		}
 	}
+	// An upstream's form_post answer comes from the provider's origin;
+	// the state it carries is what binds it (federate.go).
+	cop.AddInsecureBypassPattern(federatedFormPostPattern)
 	if err := cop.AddTrustedOrigin(s.PublicURL.Scheme + "://" + s.PublicURL.Host); err != nil {
 		s.Logger.Warn("public URL is not a valid trusted origin", "err", err)
 	}

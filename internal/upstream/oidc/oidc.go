@@ -179,6 +179,9 @@ func (c *Connector) AuthURL(ctx context.Context, r upstream.Request) (string, er
 	if len(r.Locales) > 0 {
 		opts = append(opts, oauth2.SetAuthURLParam("ui_locales", strings.Join(r.Locales, " ")))
 	}
+	if c.cfg.ResponseMode == upstream.ResponseFormPost {
+		opts = append(opts, oauth2.SetAuthURLParam("response_mode", upstream.ResponseFormPost))
+	}
 	return party.OAuthConfig().AuthCodeURL(r.State, opts...), nil
 }
 

@@ -14,6 +14,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -285,8 +288,31 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	default:
 		v.Set("iss", s.Issuer)
 	}
+	if q.Get("response_mode") == "form_post" {
+		// OAuth 2.0 Form Post Response Mode: a page that POSTs the answer
+		// to the redirect URI as soon as it loads.
+		formPost(w, redirect, v)
+		return
+	}
 	back.RawQuery = v.Encode()
 	http.Redirect(w, r, back.String(), http.StatusFound)
+}
+
+// formPost writes the page of the form_post response mode.
+func formPost(w http.ResponseWriter, action string, v url.Values) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	var b strings.Builder
+	b.WriteString(`<!doctype html><html><head><title>Submit This Form</title></head><body onload="document.forms[0].submit()"><form method="post" action="`)
+	b.WriteString(html.EscapeString(action))
+	b.WriteString(`">`)
+	for k, vals := range v {
+		for _, val := range vals {
+			fmt.Fprintf(&b, `<input type="hidden" name="%s" value="%s">`, html.EscapeString(k), html.EscapeString(val))
+		}
+	}
+	b.WriteString(`<noscript><button type="submit">Continue</button></noscript></form></body></html>`)
+	io.WriteString(w, b.String())
 }
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
