@@ -3,6 +3,7 @@ module github.com/portvakt/portvakt
 go 1.26.0
 
 require (
+	github.com/altcha-org/altcha-lib-go v1.0.0
 	github.com/chromedp/cdproto v0.0.0-20260714215040-dc233986426f
 	github.com/chromedp/chromedp v0.16.0
 	github.com/descope/virtualwebauthn v1.0.3
@@ -28,7 +29,6 @@ require (
 )
 
 require (
-	github.com/altcha-org/altcha-lib-go v1.0.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bmatcuk/doublestar/v4 v4.10.0 // indirect
 	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc // indirect
