@@ -95,9 +95,23 @@ func (idp portvaktIDPorten) signIn(t *testing.T, p *browsertest.Page, pid, pw, s
 	}
 }
 
-// UDI "Min side" in Bokmål against a second Portvakt playing ID-porten:
-// BankID (high) signs up and reaches the residence-status service; MinID
-// (substantial) is refused by name with no session.
+// backAt waits (bounded) until ID-porten's form_post page has sent the
+// browser back to the service at base, and its page has loaded.
+func backAt(t *testing.T, p *browsertest.Page, base string) {
+	t.Helper()
+	for i := 0; !strings.HasPrefix(p.URL(), base+"/"); i++ {
+		if i == 200 {
+			t.Fatalf("ID-porten's answer did not come back to %s; the browser is at %s", base, p.URL())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.WaitVisible("main h1")
+}
+
+// UDI "Min side" in Bokmål against a second Portvakt playing ID-porten,
+// answering by form_post across sites: BankID (high) signs up and reaches
+// the residence-status service; MinID (substantial) is refused by name
+// with no session.
 func TestJourney_Federation_UDI_PortvaktIDPorten(t *testing.T) {
 	t.Parallel()
 	udiLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -120,6 +134,10 @@ func TestJourney_Federation_UDI_PortvaktIDPorten(t *testing.T) {
 				// still accepts high only.
 				u.ACRValues = []string{"idporten-loa-substantial", "idporten-loa-high"}
 				u.FirstLogin = upstream.FirstCreate
+				// ID-porten answers by form_post here: a POST from
+				// localhost to 127.0.0.1 is cross-site, so Chromium sends
+				// no SameSite=Lax cookie with it.
+				u.ResponseMode = upstream.ResponseFormPost
 			}
 		}
 	})
@@ -127,6 +145,7 @@ func TestJourney_Federation_UDI_PortvaktIDPorten(t *testing.T) {
 	p := browsertest.Shared(t).NewPage(t, browsertest.AcceptLanguage("nb-NO"))
 	clickUpstream(t, udi, p, "idporten")
 	idp.signIn(t, p, bankPID, pw, secret)
+	backAt(t, p, udiURL)
 	wantPath(t, p, "/account")
 	if !strings.HasPrefix(p.URL(), udiURL) {
 		t.Fatalf("after ID-porten the browser is at %s, not at UDI", p.URL())
@@ -143,6 +162,7 @@ func TestJourney_Federation_UDI_PortvaktIDPorten(t *testing.T) {
 	q := browsertest.Shared(t).NewPage(t, browsertest.AcceptLanguage("nb-NO"))
 	clickUpstream(t, udi, q, "idporten")
 	idp.signIn(t, q, minPID, pw, "")
+	backAt(t, q, udiURL)
 	if got := status(t, q); got != 403 {
 		t.Errorf("MinID sign-in answered %d at %s, want 403", got, q.URL())
 	}
