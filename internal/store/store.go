@@ -223,6 +223,7 @@ type Store interface {
 	WebAuthnCredentials
 	OIDC
 	Identities
+	Housekeeping
 	// Ping checks that the database answers; used by /readyz.
 	Ping(ctx context.Context) error
 	// Close releases the database.

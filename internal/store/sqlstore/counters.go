@@ -16,19 +16,22 @@ var _ store.Counters = (*DB)(nil)
 // statement (INSERT … ON CONFLICT DO UPDATE … RETURNING), so concurrent
 // calls on any node each get a count of their own. A counter whose last
 // failure is older than window (before now-window; exactly window ago is
-// not older) starts again from zero before the increment.
+// not older) starts again from zero before the increment. The counter may
+// be collected (DeleteExpiredCounters) a window after its last failure,
+// the longest window it was ever counted under.
 //
 // The last failure becomes now, unless the stored one is later (a node
 // whose clock is behind), so it never goes back in time.
 func (db *DB) AddFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
-	at, cutoff := millis(now), millis(now.Add(-window))
+	at, cutoff, expires := millis(now), millis(now.Add(-window)), millis(now.Add(window))
 	var n int
-	err := db.writer().queryRow(ctx, `INSERT INTO counters (name, failures, last_failure_at) VALUES (?, 1, ?)
+	err := db.writer().queryRow(ctx, `INSERT INTO counters (name, failures, last_failure_at, expires_at) VALUES (?, 1, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET
 			failures = CASE WHEN counters.last_failure_at < ? THEN 1 ELSE counters.failures + 1 END,
-			last_failure_at = CASE WHEN counters.last_failure_at > ? THEN counters.last_failure_at ELSE ? END
+			last_failure_at = CASE WHEN counters.last_failure_at > ? THEN counters.last_failure_at ELSE ? END,
+			expires_at = CASE WHEN counters.expires_at > ? THEN counters.expires_at ELSE ? END
 		RETURNING failures`,
-		key, at, cutoff, at, at).Scan(&n)
+		key, at, expires, cutoff, at, at, expires, expires).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: add failure to %q: %w", key, err)
 	}

@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	all = append(all, timeTests...)
 	all = append(all, outboxTests...)
 	all = append(all, leaseTests...)
+	all = append(all, housekeepingTests...)
 	all = append(all, emailTests...)
 	all = append(all, passwordTests...)
 	all = append(all, flowTests...)
