@@ -56,7 +56,7 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/portvakt-mutate.XXXXXX")
 out=${MUTATE_OUT:-$work/out}
 mkdir -p "$out"
-trap 'rm -rf "$work/src" "$work/tmp"' EXIT INT TERM
+trap 'rm -rf "$work/src" "$work/tmp"; rmdir "$work" 2>/dev/null || true' EXIT INT TERM
 
 mkdir -p "$work/src" "$work/tmp"
 # The throwaway PostgreSQL of the tests runs as user postgres when the
