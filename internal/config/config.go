@@ -832,6 +832,7 @@ func (c Config) Validate() (warnings []string, err error) {
 			add(path+".access_token_format", "must be opaque or jwt, but is %q", f)
 		}
 	}
+	es = append(es, c.oidcProblems()...)
 	if c.Dev.Mailbox != "off" && !c.ListenIsLoopback() {
 		warnings = append(warnings, "dev.mailbox: off, because listen ("+c.Listen+") is not a loopback address: the mailbox would show every code and link to anyone who can reach it")
 	}

@@ -182,6 +182,10 @@ var ClaimSources = []string{"username", "name", "email"}
 var reservedClaims = []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "nonce", "acr", "amr", "azp",
 	"auth_time", "sid", "at_hash", "c_hash", "email_verified", "client_id", "scope"}
 
+// CheckClaims reports the first claim mapping of ClientConfig.Claims that
+// is not allowed (config check uses it).
+func CheckClaims(m map[string]string) error { return checkClaims(m) }
+
 // checkClaims reports the first claim mapping that is not allowed.
 func checkClaims(m map[string]string) error {
 	for name, src := range m {
