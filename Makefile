@@ -73,5 +73,8 @@ release:
 
 # The container image (Dockerfile, FROM scratch) with buildah from
 # Debian's packages (apt-get install buildah); no registry is contacted.
+# Docker format keeps the HEALTHCHECK (OCI has none); vfs storage and
+# chroot isolation work inside a container or CI job without privileges.
+BUILDAH ?= buildah --storage-driver vfs
 image: release
-	buildah bud --isolation chroot --build-arg TARGETARCH=$$(go env GOARCH) -t portvakt:$(VERSION) .
+	$(BUILDAH) bud --format docker --isolation chroot --build-arg TARGETARCH=$$($(GO) env GOARCH) -t portvakt:$(VERSION) .
