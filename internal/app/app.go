@@ -447,12 +447,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
+	a.Worker.KickOnly = true // the periodic pass is the scheduler's "outbox" job
 	wg.Add(2)
 	go func() { defer wg.Done(); a.Worker.Run(bg) }()
-	go func() { defer wg.Done(); a.sweepSessions(bg) }()
+	go func() { defer wg.Done(); a.Scheduler().Run(bg, 0) }()
 	if a.OP != nil {
 		wg.Add(1)
-		go func() { defer wg.Done(); a.OP.Run(bg) }()
+		go func() { defer wg.Done(); a.reloadKeys(bg) }()
 	}
 
 	errc := make(chan error, 1)
@@ -552,23 +553,6 @@ func (t *tracker) wait(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-}
-
-func (a *App) sweepSessions(ctx context.Context) {
-	t := time.NewTicker(5 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := a.Sessions.Sweep(ctx); err != nil {
-				a.Logger.Warn("session sweep failed", "err", err)
-			} else if n > 0 {
-				a.Logger.Info("expired sessions removed", "count", n)
-			}
-		}
 	}
 }
 

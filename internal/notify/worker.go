@@ -91,6 +91,10 @@ type Worker struct {
 	// 0 means DefaultInterval. Kick covers this process's own mail; the
 	// interval covers retries and mail enqueued on other nodes.
 	Interval time.Duration
+	// KickOnly makes Run pass over the outbox only at its start and on
+	// Kick, leaving the periodic pass (retries, other nodes' mail) to the
+	// caller's scheduler, which runs DeliverDue on one node at a time.
+	KickOnly bool
 	// Attempted, if set, is called after every delivery attempt with its
 	// result, e.g. to count sent and failed messages in metrics.
 	Attempted func(m store.Message, err error)
@@ -135,7 +139,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		if _, _, err := w.DeliverDue(ctx); err != nil && ctx.Err() == nil {
 			w.logger().ErrorContext(ctx, "outbox pass failed", "err", err)
 		}
-		timer.Reset(interval)
+		if !w.KickOnly {
+			timer.Reset(interval)
+		}
 	}
 }
 
