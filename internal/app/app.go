@@ -227,6 +227,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 			}
 		}
 	}
+	captchaPol, err := captchaPolicy(cfg, db, now)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	var demoApp http.Handler
 	if provider != nil && cfg.DevDemo() {
 		d := demo.New(cfg.PublicURL)
@@ -267,6 +272,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		OP:                 provider,
 		Demo:               demoApp,
 		TrustedProxies:     cfg.Server.TrustedProxyPrefixes(),
+		Captcha:            captchaPol,
+		CaptchaNoJSBudget:  cfg.Captcha.NoJSBudget,
 		MetricsTokenSHA256: cfg.Metrics.TokenSHA256,
 	}
 	return &App{

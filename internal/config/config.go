@@ -72,6 +72,7 @@ type Config struct {
 	MFA      MFA             `yaml:"mfa"`
 	SMS      SMS             `yaml:"sms"`
 	Secrets  Secrets         `yaml:"secrets"`
+	Captcha  Captcha         `yaml:"captcha"`
 	WebAuthn WebAuthn        `yaml:"webauthn"`
 	OIDC     OIDC            `yaml:"oidc"`
 	// Upstreams are the upstream identity providers, in the order of the
@@ -277,6 +278,30 @@ type Secrets struct {
 	// database (<dsn>.key); PostgreSQL deployments must set it, the same
 	// on every node.
 	Key string `yaml:"key"`
+}
+
+// Captcha configures the proof-of-work challenge (issue 10; package
+// captcha): where it is asked and who verifies it.
+type Captcha struct {
+	// Provider is altcha (self-hosted proof of work, the widget served
+	// from the binary), off, or a third party whose siteverify checks the
+	// solution: turnstile or hcaptcha (site_key and secret then needed).
+	Provider string `yaml:"provider"`
+	// At lists where it is asked: signup, recovery, login_after_failures.
+	At []string `yaml:"at"`
+	// LoginAfterFailures is how many failed sign-ins on the client's
+	// address, the identifier or the account make sign-in ask it.
+	LoginAfterFailures int `yaml:"login_after_failures"`
+	// MaxNumber is ALTCHA's difficulty (about half as many hashes on
+	// average); TTL how long a challenge may be used.
+	MaxNumber int64    `yaml:"max_number"`
+	TTL       Duration `yaml:"ttl"`
+	// NoJSBudget is how many unsolved submissions (a browser without
+	// JavaScript) one client network may make an hour.
+	NoJSBudget int `yaml:"nojs_budget"`
+	// SiteKey and Secret are the third party's keys.
+	SiteKey string `yaml:"site_key"`
+	Secret  string `yaml:"secret"`
 }
 
 // Login configures sign-in.
@@ -550,6 +575,8 @@ func Default() Config {
 			ReauthAfter: Duration(10 * time.Minute),
 			Levels:      Levels{Password: 1, Email: 1, SMS: 2, TOTP: 3, Recovery: 3, Support: 3, WebAuthn: 4},
 		},
+		Captcha: Captcha{Provider: "off", At: []string{"signup", "recovery", "login_after_failures"},
+			LoginAfterFailures: 3, MaxNumber: 100_000, TTL: Duration(10 * time.Minute), NoJSBudget: 5},
 		SMS:  SMS{Sender: "dev", DefaultRegion: "NO", PerNumber: 5, PerAccount: 10, PerIP: 20, Global: 500},
 		OIDC: OIDC{Enabled: true, AccessTokenTTL: Duration(10 * time.Minute), RefreshTokenTTL: Duration(30 * 24 * time.Hour), KeyRotation: Duration(30 * 24 * time.Hour)},
 	}
@@ -957,6 +984,25 @@ func (c Config) Validate() (warnings []string, err error) {
 		if n < 1 {
 			add("sms."+name, "must be at least 1, but is %d", n)
 		}
+	}
+	oneOf("captcha.provider", c.Captcha.Provider, "altcha", "off", "turnstile", "hcaptcha")
+	for _, at := range c.Captcha.At {
+		oneOf("captcha.at", at, "signup", "recovery", "login_after_failures")
+	}
+	if c.Captcha.LoginAfterFailures < 1 {
+		add("captcha.login_after_failures", "must be at least 1, but is %d", c.Captcha.LoginAfterFailures)
+	}
+	if c.Captcha.MaxNumber < 1000 || c.Captcha.MaxNumber > 10_000_000 {
+		add("captcha.max_number", "must be between 1000 and 10000000, but is %d", c.Captcha.MaxNumber)
+	}
+	if c.Captcha.TTL.D() < time.Minute {
+		add("captcha.ttl", "must be at least 1m")
+	}
+	if c.Captcha.NoJSBudget < 0 {
+		add("captcha.nojs_budget", "must not be negative")
+	}
+	if (c.Captcha.Provider == "turnstile" || c.Captcha.Provider == "hcaptcha") && (c.Captcha.SiteKey == "" || c.Captcha.Secret == "") {
+		add("captcha", "provider %s needs site_key and secret", c.Captcha.Provider)
 	}
 	if c.Secrets.Key != "" {
 		if _, err := secret.ParseKey(c.Secrets.Key); err != nil {

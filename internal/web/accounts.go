@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/portvakt/portvakt/internal/captcha"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
@@ -179,14 +180,22 @@ func (s *Server) rules(b ui.Base, hasMFA bool) []ui.Rule {
 // ---- sign-up ----
 
 func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) error {
-	return s.render(w, r, http.StatusOK, "signup", &ui.SignupPage{Base: s.base(r)})
+	page := &ui.SignupPage{Base: s.base(r)}
+	page.Captcha = s.captchaWidget(captcha.AtSignup)
+	return s.render(w, r, http.StatusOK, "signup", page)
 }
 
 func (s *Server) signupSubmit(w http.ResponseWriter, r *http.Request) error {
 	email := r.PostFormValue("email")
-	f, err := s.Flows.StartSignup(r.Context(), s.client(w, r), email)
+	c := s.client(w, r)
+	err := s.formCaptcha(r, c, captcha.AtSignup)
+	var f store.Flow
+	if err == nil {
+		f, err = s.Flows.StartSignup(r.Context(), c, email)
+	}
 	if p := asProblem(err); p != nil {
 		page := &ui.SignupPage{Base: s.base(r), Email: email}
+		page.Captcha = s.captchaWidget(captcha.AtSignup)
 		page.Problem = p
 		return s.render(w, r, p.Kind.Status(), "signup", page)
 	}
@@ -458,7 +467,11 @@ func (s *Server) loginPasswordForm(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "login_password", &ui.LoginPasswordPage{Base: s.base(r), Flow: f.ID, Email: f.Email})
+	page := &ui.LoginPasswordPage{Base: s.base(r), Flow: f.ID, Email: f.Email}
+	if page.Captcha, err = s.loginWidget(r, s.client(w, r), f.ID, ""); err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "login_password", page)
 }
 
 func (s *Server) loginPasswordSubmit(w http.ResponseWriter, r *http.Request) error {
@@ -471,12 +484,21 @@ func (s *Server) loginPasswordSubmit(w http.ResponseWriter, r *http.Request) err
 	if ferr != nil {
 		return ferr
 	}
-	res, err := s.Flows.LoginPassword(r.Context(), c, id, r.PostFormValue("password"))
-	if p := asProblem(s.credentialsWording(err, onEmailPage)); p != nil {
+	err := s.loginCaptcha(r, c, id, "")
+	var res flow.Result
+	if err == nil {
+		res, err = s.Flows.LoginPassword(r.Context(), c, id, r.PostFormValue("password"))
+		err = s.credentialsWording(err, onEmailPage)
+	}
+	if p := asProblem(err); p != nil {
 		if isFlowProblem(p) {
 			return s.flowProblem(w, r, p, "/login")
 		}
 		page := &ui.LoginPasswordPage{Base: s.base(r), Flow: f.ID, Email: f.Email}
+		var werr error
+		if page.Captcha, werr = s.loginWidget(r, c, f.ID, ""); werr != nil {
+			return werr
+		}
 		page.Problem = p
 		return s.render(w, r, p.Kind.Status(), "login_password", page)
 	}
@@ -508,6 +530,10 @@ func (s *Server) loginUsernameForm(w http.ResponseWriter, r *http.Request) error
 	}
 	page := &ui.LoginUsernamePage{Base: s.base(r), EmailEnabled: s.LoginMethods.Email}
 	s.usernameField(page.Base, page)
+	var err error
+	if page.Captcha, err = s.loginWidget(r, s.client(w, r), "", ""); err != nil {
+		return err
+	}
 	return s.render(w, r, http.StatusOK, "login_username", page)
 }
 
@@ -516,10 +542,20 @@ func (s *Server) loginUsernameSubmit(w http.ResponseWriter, r *http.Request) err
 		return errNotFound
 	}
 	username := r.PostFormValue("username")
-	res, err := s.Flows.LoginUsername(r.Context(), s.client(w, r), username, r.PostFormValue("password"))
-	if p := asProblem(s.credentialsWording(err, onUsernamePage)); p != nil {
+	c := s.client(w, r)
+	err := s.loginCaptcha(r, c, "", username)
+	var res flow.Result
+	if err == nil {
+		res, err = s.Flows.LoginUsername(r.Context(), c, username, r.PostFormValue("password"))
+		err = s.credentialsWording(err, onUsernamePage)
+	}
+	if p := asProblem(err); p != nil {
 		page := &ui.LoginUsernamePage{Base: s.base(r), Username: username, EmailEnabled: s.LoginMethods.Email}
 		s.usernameField(page.Base, page)
+		var werr error
+		if page.Captcha, werr = s.loginWidget(r, c, "", username); werr != nil {
+			return werr
+		}
 		page.Problem = p
 		return s.render(w, r, p.Kind.Status(), "login_username", page)
 	}
@@ -534,6 +570,7 @@ func (s *Server) loginUsernameSubmit(w http.ResponseWriter, r *http.Request) err
 func (s *Server) recoverPage(r *http.Request, email, method string) *ui.RecoverPage {
 	b := s.base(r)
 	p := &ui.RecoverPage{Base: b, Email: email}
+	p.Captcha = s.captchaWidget(captcha.AtRecovery)
 	for _, m := range s.Flows.RecoveryMethods() {
 		p.Methods = append(p.Methods, ui.Choice{Value: m, Label: b.T("recover.method." + m), Hint: b.T("recover.method." + m + ".hint"), Checked: m == method})
 	}
@@ -546,7 +583,12 @@ func (s *Server) recoverForm(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) recoverSubmit(w http.ResponseWriter, r *http.Request) error {
 	email, method := r.PostFormValue("email"), r.PostFormValue("method")
-	f, err := s.Flows.StartRecovery(r.Context(), s.client(w, r), email, method)
+	c := s.client(w, r)
+	err := s.formCaptcha(r, c, captcha.AtRecovery)
+	var f store.Flow
+	if err == nil {
+		f, err = s.Flows.StartRecovery(r.Context(), c, email, method)
+	}
 	if p := asProblem(err); p != nil {
 		page := s.recoverPage(r, email, method)
 		page.Problem = p

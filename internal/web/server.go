@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portvakt/portvakt/internal/captcha"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/i18n"
 	"github.com/portvakt/portvakt/internal/op"
@@ -65,6 +66,13 @@ type Server struct {
 	// headers are read for the client's address (server.trusted_proxies);
 	// empty: the peer is the client.
 	TrustedProxies []netip.Prefix
+	// Captcha says where the proof-of-work challenge is asked (issue 10);
+	// the zero value asks nowhere.
+	Captcha captcha.Policy
+	// CaptchaNoJSBudget is how many unsolved form submissions (no
+	// JavaScript) a client network may make an hour where a challenge is
+	// asked; 0 is DefaultCaptchaNoJSBudget.
+	CaptchaNoJSBudget int
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -175,14 +183,15 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler()))
 
 	// JSON API twins.
-	mux.Handle("POST /api/v1/signup", s.api(s.apiSignup))
+	mux.Handle("GET /api/v1/challenge", s.api(s.apiChallenge))
+	mux.Handle("POST /api/v1/signup", s.api(s.apiCaptcha(captcha.AtSignup, s.apiSignup)))
 	mux.Handle("POST /api/v1/signup/code", s.api(s.apiCode(s.Flows.VerifySignupCode, "details")))
 	mux.Handle("POST /api/v1/signup/resend", s.api(s.apiResend(s.Flows.ResendSignupCode)))
 	mux.Handle("POST /api/v1/signup/complete", s.api(s.apiSignupComplete))
 	mux.Handle("POST /api/v1/login", s.api(s.apiLogin))
-	mux.Handle("POST /api/v1/login/password", s.api(s.apiLoginPassword))
-	mux.Handle("POST /api/v1/login/username", s.api(s.apiLoginUsername))
-	mux.Handle("POST /api/v1/recovery", s.api(s.apiRecovery))
+	mux.Handle("POST /api/v1/login/password", s.api(s.apiCaptcha(captcha.AtLoginAfterFailures, s.apiLoginPassword)))
+	mux.Handle("POST /api/v1/login/username", s.api(s.apiCaptcha(captcha.AtLoginAfterFailures, s.apiLoginUsername)))
+	mux.Handle("POST /api/v1/recovery", s.api(s.apiCaptcha(captcha.AtRecovery, s.apiRecovery)))
 	mux.Handle("POST /api/v1/recovery/code", s.api(s.apiCode(s.Flows.VerifyRecoveryCode, "password")))
 	mux.Handle("POST /api/v1/recovery/resend", s.api(s.apiResend(s.Flows.ResendRecoveryCode)))
 	mux.Handle("POST /api/v1/recovery/link", s.api(s.apiRecoveryLink))

@@ -82,6 +82,16 @@ type Base struct {
 	SignedIn    bool
 	AccountName string
 	RequestID   string
+	// Captcha, when not nil, puts the proof-of-work widget in the form
+	// (templates/captcha.partial.html).
+	Captcha *Captcha
+}
+
+// Captcha is the proof-of-work widget of a form: where it fetches its
+// challenge. The solution is posted as "captcha"; without JavaScript the
+// form posts captcha_nojs=1 instead (and gets a stricter throttle).
+type Captcha struct {
+	ChallengeURL string
 }
 
 // T translates key into the page's language; see i18n.Lang.T.
@@ -328,7 +338,7 @@ type Renderer struct {
 // New parses the layout and every page. It fails if a page in Pages is
 // missing or does not parse.
 func New() (*Renderer, error) {
-	layout, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html")
+	layout, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html", "templates/captcha.partial.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse layout: %w", err)
 	}
