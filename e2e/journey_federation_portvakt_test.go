@@ -111,7 +111,8 @@ func backAt(t *testing.T, p *browsertest.Page, base string) {
 // UDI "Min side" in Bokmål against a second Portvakt playing ID-porten,
 // answering by form_post across sites: BankID (high) signs up and reaches
 // the residence-status service; MinID (substantial) is refused by name
-// with no session.
+// with no session; an email + password account is asked for ID-porten on
+// that service and reaches it through BankID.
 func TestJourney_Federation_UDI_PortvaktIDPorten(t *testing.T) {
 	t.Parallel()
 	udiLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -171,6 +172,22 @@ func TestJourney_Federation_UDI_PortvaktIDPorten(t *testing.T) {
 	}
 	q.Open(udi.URL + "/account")
 	wantPath(t, q, "/login")
+
+	// An email + password account is asked for ID-porten on the
+	// ID-porten-only service, and gets there through it with BankID.
+	r := browsertest.Shared(t).NewPage(t, browsertest.AcceptLanguage("nb-NO"))
+	ali := person{Name: "Ali Hassan", Email: "ali@example.no", Password: "Vinter-Fjord-Sykkel-77"}
+	register(t, udi, ali, "nb")
+	signIn(t, udi, r, ali.Email, ali.Password)
+	r.Open(udi.URL + "/service/residence-status?return_to=/account/security")
+	if body := r.Text("main"); !strings.Contains(body, "Du må logge inn med ID-porten") {
+		t.Errorf("the service page does not ask for ID-porten: %s", body)
+	}
+	r.Submit(`main a[href^="/login/federated/idporten"]`)
+	idp.clock.Advance(30 * time.Second)
+	idp.signIn(t, r, bankPID, pw, secret)
+	backAt(t, r, udiURL)
+	wantPath(t, r, "/account/security")
 }
 
 // viaOf is how the browser's session at srv came through an upstream
