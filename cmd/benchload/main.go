@@ -48,6 +48,7 @@ import (
 
 	"github.com/portvakt/portvakt/internal/authn/password"
 	"github.com/portvakt/portvakt/internal/authn/totp"
+	"github.com/portvakt/portvakt/internal/notify"
 	"github.com/portvakt/portvakt/internal/pgtest"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/store"
@@ -480,6 +481,7 @@ type env struct {
 	totpN      int
 	signups    atomic.Int64
 	db         *sqlstore.DB
+	outbox     store.Outbox // db's outbox, opened with the server's key
 	svcSecret  string
 	introToken string
 }
@@ -544,7 +546,7 @@ var scenarios = []scenario{
 		if err := c2.json("POST", "/api/v1/signup", map[string]string{"email": email}, &f, 201); err != nil {
 			return err
 		}
-		msgs, err := e.db.ListMessages(context.Background(), store.MessageFilter{To: email, Limit: 1})
+		msgs, err := e.outbox.ListMessages(context.Background(), store.MessageFilter{To: email, Limit: 1})
 		if err != nil || len(msgs) == 0 {
 			return fmt.Errorf("no code mail to %s (%v)", email, err)
 		}
@@ -709,7 +711,7 @@ oidc:
 
 	srv, _ := startServer(bin, cfg, addr)
 	defer srv.stop()
-	e := &env{base: srv.base, accounts: *flagAccounts, totpN: totpN, db: store, svcSecret: svcSecret}
+	e := &env{base: srv.base, accounts: *flagAccounts, totpN: totpN, db: store, outbox: notify.SealedOutbox{Outbox: store, Sealer: sealer}, svcSecret: svcSecret}
 	var t tokenJSON
 	check(newClient(srv.base).form("/oauth/token", url.Values{"grant_type": {"client_credentials"}}, "svc-opaque", svcSecret, &t))
 	e.introToken = t.AccessToken

@@ -49,7 +49,7 @@ func TestUserAdd_NoLanguagePreferenceByDefault(t *testing.T) {
 		if acct.Locale != tt.locale {
 			t.Errorf("account %s's language preference = %q, want %q", tt.username, acct.Locale, tt.locale)
 		}
-		msgs, err := a.DB.ListMessages(t.Context(), storeFilter(tt.email))
+		msgs, err := a.Outbox.ListMessages(t.Context(), storeFilter(tt.email))
 		if err != nil || len(msgs) != 1 || msgs[0].Locale != tt.mail {
 			t.Errorf("invitation to %s = %+v, %v; want one in %s", tt.email, msgs, err, tt.mail)
 		}

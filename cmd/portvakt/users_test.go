@@ -92,7 +92,7 @@ func TestUserAdd(t *testing.T) {
 	if code != 0 || !strings.Contains(out.String(), "invitation") {
 		t.Fatalf("user add with email = %d\n%s", code, out.String())
 	}
-	msgs, err := a.DB.ListMessages(t.Context(), storeFilter("kari@example.no"))
+	msgs, err := a.Outbox.ListMessages(t.Context(), storeFilter("kari@example.no"))
 	if err != nil || len(msgs) != 1 || !strings.Contains(msgs[0].Text, "/recover/link/") || msgs[0].Locale != "sv" {
 		t.Errorf("invitation = %+v, %v", msgs, err)
 	}

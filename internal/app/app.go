@@ -32,6 +32,7 @@ import (
 	"github.com/portvakt/portvakt/internal/op"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/session"
+	"github.com/portvakt/portvakt/internal/store"
 	"github.com/portvakt/portvakt/internal/store/sqlstore"
 	"github.com/portvakt/portvakt/internal/web"
 	"github.com/portvakt/portvakt/internal/web/ui"
@@ -61,9 +62,12 @@ type App struct {
 	Sessions *session.Manager
 	Mailer   *notify.Mailer
 	Worker   *notify.Worker
-	Flows    *flow.Service
-	OP       *op.Provider
-	Web      *web.Server
+	// Outbox is the outbox as the app's senders see it: sealed at rest,
+	// opened when read through it (DB.ListMessages shows it sealed).
+	Outbox store.Outbox
+	Flows  *flow.Service
+	OP     *op.Provider
+	Web    *web.Server
 
 	handler http.Handler
 	now     func() time.Time
@@ -119,6 +123,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Now:             now,
 	}
 
+	sealer, err := sealer(cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	transport := opts.MailTransport
 	if transport == nil {
 		transport, err = mailTransport(cfg)
@@ -127,14 +136,15 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 			return nil, err
 		}
 	}
+	outbox := sealedOutbox(db, sealer, transport)
 	worker := &notify.Worker{
-		Outbox:    db,
+		Outbox:    outbox,
 		Transport: transport,
 		Now:       now,
 		Logger:    logger.With("component", "mail"),
 	}
 	mailer, err := notify.New(notify.Config{
-		Outbox:      db,
+		Outbox:      outbox,
 		Catalog:     catalog,
 		ServiceName: cfg.ServiceName,
 		BaseURL:     cfg.PublicURL,
@@ -156,12 +166,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, fmt.Errorf("password hashing: %w", err)
 	}
-	sealer, err := sealer(cfg)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	smsSender, err := smsSender(cfg, db, now)
+	smsSender, err := smsSender(cfg, outbox, now)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -257,7 +262,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Pages:              pages,
 		Sessions:           sessions,
 		Accounts:           db,
-		Outbox:             db,
+		Outbox:             outbox,
 		Ready:              func(ctx context.Context) error { return db.Heartbeat(ctx, node, now()) },
 		Logger:             logger,
 		PublicURL:          publicURL,
@@ -284,6 +289,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Sessions: sessions,
 		Mailer:   mailer,
 		Worker:   worker,
+		Outbox:   outbox,
 		Flows:    flows,
 		OP:       provider,
 		Web:      srv,
@@ -397,10 +403,10 @@ func sealer(cfg config.Config) (*secret.Sealer, error) {
 }
 
 // smsSender builds the configured SMS sender; nil when SMS is off.
-func smsSender(cfg config.Config, db *sqlstore.DB, now func() time.Time) (flow.SMSSender, error) {
+func smsSender(cfg config.Config, outbox store.Outbox, now func() time.Time) (flow.SMSSender, error) {
 	switch cfg.SMS.Sender {
 	case "dev":
-		return sms.Outbox{Outbox: db, Now: now}, nil
+		return sms.Outbox{Outbox: outbox, Now: now}, nil
 	case "http":
 		h := sms.HTTPGateway{URL: cfg.SMS.HTTP.URL, Method: cfg.SMS.HTTP.Method, BodyTemplate: cfg.SMS.HTTP.BodyTemplate, ContentType: cfg.SMS.HTTP.ContentType}
 		if cfg.SMS.HTTP.AuthHeader != "" {

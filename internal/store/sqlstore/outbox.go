@@ -162,3 +162,15 @@ func listMessages(ctx context.Context, c conn, rest string, args ...any) ([]stor
 	}
 	return list, rows.Err()
 }
+
+// ForgetMessage blanks the subject and bodies of a delivered message; the
+// row (recipient, channel, times, attempts) stays until housekeeping
+// deletes it. An unsent message is left as it is, so it can still be
+// delivered.
+func (db *DB) ForgetMessage(ctx context.Context, id string) error {
+	if _, err := db.writer().exec(ctx,
+		"UPDATE messages SET subject = '', body_text = '', body_html = '' WHERE id = ? AND sent_at <> ?", id, unsent); err != nil {
+		return fmt.Errorf("sqlstore: forget message %s: %w", id, err)
+	}
+	return nil
+}
