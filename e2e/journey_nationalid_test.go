@@ -100,3 +100,24 @@ func TestJourney_WrongCredentialsNameWhatWasAsked(t *testing.T) {
 		t.Errorf("the password step says %q", got)
 	}
 }
+
+// An Altinn user without a registered mobile is told, at sign-in, how a
+// mobile number gets on the account: by support until then, and by the
+// user under Sign-in and security afterwards (confirmed by SMS).
+func TestJourney_Altinn_NoPhoneIsToldHowToAddOne(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, profile(t, "altinn"))
+	const fnr, pw = "15038512363", "Hemmeligordetmitt42"
+	mfaAccount(t, srv, flow.NewAccount{Username: fnr, Password: pw})
+	p := browsertest.Shared(t).NewPage(t, browsertest.AcceptLanguage("nb"))
+	p.Open(srv.URL + "/login/username")
+	p.Fill("#username", fnr)
+	p.Fill("#password", pw)
+	p.Submit(`form[action="/login/username"] button[type="submit"]`)
+	got := p.Text("#phone-how")
+	for _, want := range []string{"Innlogging og sikkerhet", "«Legg til en telefon for SMS-koder»", "brukerstøtte"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the page for a user without a phone says %q, want %q in it", got, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -227,7 +228,7 @@ func (s *Server) factorLinkUse(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) enrolPage(r *http.Request, pf flow.PendingFactor, email string, sent bool) *ui.EnrolPage {
 	p := &ui.EnrolPage{Base: s.base(r), Flow: pf.Flow.ID, Email: email, EmailSent: sent, Minutes: int(s.Flows.Config.CodeTTL.Minutes()),
-		ConfirmAddress: pf.ConfirmAddress, NeedInvitation: pf.NeedInvitation}
+		ConfirmAddress: pf.ConfirmAddress, NeedInvitation: pf.NeedInvitation, PhoneHow: slices.Contains(s.Flows.MFA.Methods, authn.SMS)}
 	for _, m := range pf.CanEnrol {
 		p.CanEmail = p.CanEmail || m == authn.Email
 		p.CanTOTP = p.CanTOTP || m == authn.TOTP

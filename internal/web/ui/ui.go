@@ -511,6 +511,9 @@ type EnrolPage struct {
 	// anything can be set up; NeedInvitation says nothing can be.
 	ConfirmAddress string
 	NeedInvitation bool
+	// PhoneHow says how a user without a phone gets one, where SMS codes
+	// are a second step.
+	PhoneHow bool
 }
 
 // ConsentPage asks whether an app may have what it asked for.
