@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"encoding/json"
+	"html"
 	"net/http"
 	"regexp"
 	"strings"
@@ -52,10 +53,15 @@ func TestCaptchaAtSignupAndRecovery(t *testing.T) {
 		t.Fatalf("CSP %q", resp.Header.Get("Content-Security-Policy"))
 	}
 	for _, want := range []string{`data-captcha`, `data-challenge="/api/v1/challenge"`, `data-label="Jag är inte en robot"`,
-		`<script src="/static/altcha/altcha.min.js" nonce="` + nonce[1] + `"`, `<script src="/static/captcha.js" nonce="` + nonce[1] + `"`,
-		`name="captcha_nojs" value="1"`} {
+		`name="captcha_nojs" value="1"`, `<link rel="stylesheet" href="/static/altcha/altcha.css">`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("GET /signup lacks %s", want)
+		}
+	}
+	for _, src := range []string{"/static/altcha/altcha.min.js", "/static/captcha.js"} {
+		m := regexp.MustCompile(`<script src="` + regexp.QuoteMeta(src) + `" nonce="([^"]+)"`).FindStringSubmatch(page)
+		if m == nil || html.UnescapeString(m[1]) != nonce[1] {
+			t.Errorf("GET /signup: %s is not loaded with the CSP nonce %q: %v", src, nonce[1], m)
 		}
 	}
 	for _, f := range []string{"/static/altcha/altcha.min.js", "/static/altcha/sha.js", "/static/altcha/altcha.css", "/static/altcha/LICENSE.txt", "/static/captcha.js"} {
