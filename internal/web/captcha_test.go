@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"html"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/portvakt/portvakt/internal/captcha"
 	"github.com/portvakt/portvakt/internal/captcha/altcha"
 	"github.com/portvakt/portvakt/internal/config"
+	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/web"
 )
 
@@ -183,5 +185,34 @@ func TestCaptchaAtSignInAfterFailures(t *testing.T) {
 	code, page = try(solve(t, e))
 	if code != http.StatusUnauthorized || strings.Contains(page, "Bekräfta att du inte är en robot") {
 		t.Fatalf("third try with a solution: %d (the password is wrong, so it must be refused for that)", code)
+	}
+}
+
+// Email-first sign-in: after two wrong passwords the password page shows
+// the widget; an unsolved try is refused before any hash, and the right
+// password with a solution signs in.
+func TestCaptchaAtEmailFirstSignIn(t *testing.T) {
+	e := captchaEnv(t)
+	if _, err := e.app.Flows.CreateAccount(t.Context(), flow.NewAccount{Name: "Kari", Email: "kari@example.no", Password: "correct horse battery staple"}); err != nil {
+		t.Fatal(err)
+	}
+	b, flowID := passwordStep(t, e, "kari@example.no")
+	for i := range 2 {
+		status, body := b.post("/login/password", url.Values{"flow": {flowID}, "password": {"wrong horse battery staple"}})
+		if status != http.StatusUnauthorized || strings.Contains(body, "data-captcha") != (i == 1) {
+			t.Fatalf("wrong password %d: %d, widget %v", i+1, status, strings.Contains(body, "data-captcha"))
+		}
+	}
+	var status int
+	var body string
+	cost := countHashes(e, func() {
+		status, body = b.post("/login/password", url.Values{"flow": {flowID}, "password": {"correct horse battery staple"}})
+	})
+	if status != http.StatusUnprocessableEntity || !strings.Contains(body, "Confirm that you are not a robot") || cost.verifications != 0 {
+		t.Fatalf("unsolved: %d, %d hashes", status, cost.verifications)
+	}
+	status, body = b.post("/login/password", url.Values{"flow": {flowID}, "password": {"correct horse battery staple"}, "captcha": {solve(t, e)}})
+	if status != http.StatusOK || strings.Contains(body, `name="password"`) {
+		t.Fatalf("solved with the right password: %d", status)
 	}
 }
