@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portvakt/portvakt/internal/captcha"
+	"github.com/portvakt/portvakt/internal/captcha/siteverify"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/throttle"
@@ -33,7 +34,30 @@ func (s *Server) captchaWidget(place string) *ui.Captcha {
 	if !s.Captcha.Asks(place) {
 		return nil
 	}
-	return &ui.Captcha{ChallengeURL: "/api/v1/challenge"}
+	return s.widget()
+}
+
+// widget describes the configured provider's widget.
+func (s *Server) widget() *ui.Captcha {
+	w := &ui.Captcha{ChallengeURL: "/api/v1/challenge", Provider: "altcha"}
+	if sv, ok := s.Captcha.Verifier.(*siteverify.Verifier); ok {
+		w.Provider, w.SiteKey = sv.Provider, sv.SiteKey
+	}
+	return w
+}
+
+// thirdPartyCSP is what the CSP must allow for a third-party widget's
+// script and frame ("" for ALTCHA, which is served from here).
+func (s *Server) thirdPartyCSP() (script, frame string) {
+	sv, ok := s.Captcha.Verifier.(*siteverify.Verifier)
+	switch {
+	case !ok:
+		return "", ""
+	case sv.Provider == "turnstile":
+		return " https://challenges.cloudflare.com", " https://challenges.cloudflare.com"
+	default:
+		return " https://hcaptcha.com https://*.hcaptcha.com", " https://hcaptcha.com https://*.hcaptcha.com"
+	}
 }
 
 // loginAsks reports whether a sign-in for flowID or username must be
@@ -174,7 +198,7 @@ func (s *Server) loginWidget(r *http.Request, c flow.Client, flowID, username st
 	if err != nil || !ask {
 		return nil, err
 	}
-	return &ui.Captcha{ChallengeURL: "/api/v1/challenge"}, nil
+	return s.widget(), nil
 }
 
 // loginCaptcha checks a sign-in form's solution, when loginAsks.

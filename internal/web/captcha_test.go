@@ -2,16 +2,20 @@ package web_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/portvakt/portvakt/internal/captcha"
 	"github.com/portvakt/portvakt/internal/captcha/altcha"
+	"github.com/portvakt/portvakt/internal/captcha/siteverify"
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/web"
@@ -214,5 +218,60 @@ func TestCaptchaAtEmailFirstSignIn(t *testing.T) {
 	status, body = b.post("/login/password", url.Values{"flow": {flowID}, "password": {"correct horse battery staple"}, "captcha": {solve(t, e)}})
 	if status != http.StatusOK || strings.Contains(body, `name="password"`) {
 		t.Fatalf("solved with the right password: %d", status)
+	}
+}
+
+// With captcha.provider: turnstile the page embeds Cloudflare's widget
+// (its origin allowed by the CSP) and the token is checked by siteverify
+// (an httptest fake here): good once, then refused as used.
+func TestCaptchaTurnstile(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) {
+		c.Captcha.Provider, c.Captcha.SiteKey, c.Captcha.Secret = "turnstile", "0x-site", "s3cret"
+		c.Captcha.At = []string{"signup"}
+	})
+	seen := map[string]bool{}
+	var mu sync.Mutex
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		tok := r.PostFormValue("response")
+		switch {
+		case r.PostFormValue("secret") != "s3cret" || tok != "tok-1":
+			fmt.Fprint(w, `{"success":false,"error-codes":["invalid-input-response"]}`)
+		case seen[tok]:
+			fmt.Fprint(w, `{"success":false,"error-codes":["timeout-or-duplicate"]}`)
+		default:
+			seen[tok] = true
+			fmt.Fprint(w, `{"success":true}`)
+		}
+	}))
+	defer fake.Close()
+	e.app.Web.Captcha.Verifier.(*siteverify.Verifier).URL = fake.URL
+
+	resp, page := e.do(t, "GET", "/signup", nil, nil)
+	if !strings.Contains(page, `class="cf-turnstile" data-sitekey="0x-site"`) || !strings.Contains(page, `src="https://challenges.cloudflare.com/turnstile/v0/api.js"`) {
+		t.Errorf("the sign-up page lacks the Turnstile widget")
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'nonce-") || !strings.Contains(csp, "frame-src https://challenges.cloudflare.com;") {
+		t.Errorf("CSP %q does not allow the widget", csp)
+	}
+	if resp, body := e.do(t, "GET", "/api/v1/challenge", nil, nil); resp.StatusCode != 200 || !strings.Contains(body, `"provider":"turnstile","site_key":"0x-site"`) {
+		t.Errorf("GET /api/v1/challenge = %d %s", resp.StatusCode, body)
+	}
+	for _, tc := range []struct {
+		token string
+		code  int
+		want  string
+	}{{"forged", 422, "misslyckades"}, {"tok-1", 303, ""}, {"tok-1", 422, "redan använts"}} {
+		body, h := form("email", "kari@example.no", "cf-turnstile-response", tc.token)
+		resp, page := e.do(t, "POST", "/signup", body, with(h, "Accept-Language", "sv"))
+		if resp.StatusCode != tc.code || !strings.Contains(page, tc.want) {
+			t.Errorf("token %s: %d, want %d with %q", tc.token, resp.StatusCode, tc.code, tc.want)
+		}
+	}
+	fake.Close()
+	body, h := form("email", "kari@example.no", "cf-turnstile-response", "tok-2")
+	if resp, page := e.do(t, "POST", "/signup", body, with(h, "Accept-Language", "sv")); resp.StatusCode != 422 || !strings.Contains(page, "inte tillgänglig") {
+		t.Errorf("Turnstile unreachable: %d, want 422 captcha.unavailable", resp.StatusCode)
 	}
 }

@@ -137,7 +137,15 @@ func (s *Server) withSecurityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		st := stateOf(r)
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+st.Nonce+"'; style-src 'self'; img-src 'self' data:; connect-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+		// worker-src: the ALTCHA widget's proof of work runs in a worker
+		// served from /static/altcha/; a third-party captcha widget
+		// (captcha.provider) adds its script and frame origins.
+		csScript, csFrame := s.thirdPartyCSP()
+		frame := ""
+		if csFrame != "" {
+			frame = " frame-src" + csFrame + ";"
+		}
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+st.Nonce+"'"+csScript+"; style-src 'self'; img-src 'self' data:; connect-src 'self'"+csScript+"; worker-src 'self';"+frame+" frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")

@@ -92,6 +92,9 @@ type Base struct {
 // form posts captcha_nojs=1 instead (and gets a stricter throttle).
 type Captcha struct {
 	ChallengeURL string
+	// Provider is "altcha" (the self-hosted widget), or "turnstile" or
+	// "hcaptcha", whose own widget and script are embedded with SiteKey.
+	Provider, SiteKey string
 }
 
 // T translates key into the page's language; see i18n.Lang.T.
