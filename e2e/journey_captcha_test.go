@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,6 +37,7 @@ func TestJourney_ProofOfWorkChallenge(t *testing.T) {
 		if v := p.Value(form + ` input[name="captcha"]`); v == "" {
 			t.Fatalf("the widget is verified but put no solution in the form")
 		}
+		p.Screenshot(filepath.Join(browsertest.ArtifactDir(t.Name()), strings.Trim(path(t, p), "/")+"-verified.png"))
 	}
 
 	// Without a solution: refused in Swedish, the address kept.
