@@ -8,6 +8,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/portvakt/portvakt/internal/problem"
 )
 
@@ -15,11 +18,16 @@ import (
 const MaxEmailLength = 254
 
 // ParseEmail checks an email address typed into field and returns it
-// trimmed, with the domain lower-cased. A mistake comes back as a
+// trimmed and in one form (issue 10, finding 10): NFC, the domain through
+// IDNA (UTS #46 lookup: lower-cased, full-width and other compatibility
+// forms mapped) in its ASCII form, so "Kari@BLÅBÆR.no", "kari@blåbær.no"
+// typed decomposed and "kari@xn--blbr-roa2b.no" are one address. The
+// local part keeps its case here; the store compares it case-insensitively
+// (EmailKey). A mistake comes back as a
 // *problem.Problem that says exactly what is missing, so the user can fix
 // it without guessing.
 func ParseEmail(field, in string) (string, error) {
-	s := strings.TrimSpace(in)
+	s := norm.NFC.String(strings.TrimSpace(in))
 	if s == "" {
 		return "", problem.New(problem.Invalid, field, "email.required", nil)
 	}
@@ -42,9 +50,32 @@ func ParseEmail(field, in string) (string, error) {
 	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
 		return "", missing("email.missing_dot")
 	}
+	ascii, err := idna.Lookup.ToASCII(domain)
+	if err != nil || ascii == "" {
+		return "", problem.New(problem.Invalid, field, "email.invalid", problem.Args{"value": s})
+	}
+	domain = ascii
+	if utf8.RuneCountInString(local)+1+len(domain) > MaxEmailLength {
+		return "", problem.New(problem.Invalid, field, "email.too_long", problem.Args{"max": MaxEmailLength})
+	}
 	addr, err := mail.ParseAddress(local + "@" + domain)
 	if err != nil || addr.Name != "" || addr.Address != local+"@"+domain {
 		return "", problem.New(problem.Invalid, field, "email.invalid", problem.Args{"value": s})
 	}
 	return addr.Address, nil
+}
+
+// EmailKey is the form in which two addresses are the same one: as
+// ParseEmail gives it, lower-cased whole (local parts are compared
+// case-insensitively, as every mail provider users meet treats them). It
+// also normalises an address that did not come through ParseEmail (one
+// stored before it normalised, or from an upstream).
+func EmailKey(address string) string {
+	address = norm.NFC.String(address)
+	if at := strings.LastIndexByte(address, '@'); at >= 0 {
+		if ascii, err := idna.Lookup.ToASCII(address[at+1:]); err == nil && ascii != "" {
+			address = address[:at+1] + ascii
+		}
+	}
+	return strings.ToLower(address)
 }

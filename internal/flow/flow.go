@@ -409,7 +409,22 @@ func (s *Service) sendCode(ctx context.Context, c Client, id, kind, template str
 	for k, v := range s.requestFacts(c) {
 		data[k] = v
 	}
-	return s.Mailer.Send(ctx, f.Email, c.Lang, template, data)
+	return s.Mailer.Send(ctx, s.recipient(ctx, f.Email, f.AccountID), c.Lang, template, data)
+}
+
+// recipient is where mail about address goes: the address as the account
+// stored it when it is accountID's (it may differ from what was typed in
+// the case of its local part; ParseEmail made the rest one form), else
+// address as given. The flow itself keeps the typed form, so the page
+// never shows which form an account has.
+func (s *Service) recipient(ctx context.Context, address, accountID string) string {
+	if accountID == "" {
+		return address
+	}
+	if e, err := s.Store.GetEmail(ctx, address); err == nil && e.AccountID == accountID {
+		return e.Address
+	}
+	return address
 }
 
 // requestFacts describes the request for mails: when, from where, with

@@ -111,7 +111,7 @@ func (s *Service) StartRecovery(ctx context.Context, c Client, email, method str
 		for k, v := range s.requestFacts(c) {
 			data[k] = v
 		}
-		if err := s.Mailer.Send(ctx, addr, c.Lang, template, data); err != nil {
+		if err := s.Mailer.Send(ctx, s.recipient(ctx, addr, f.AccountID), c.Lang, template, data); err != nil {
 			return store.Flow{}, err
 		}
 		return f, nil

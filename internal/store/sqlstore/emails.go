@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
+	"github.com/portvakt/portvakt/internal/account"
 	"github.com/portvakt/portvakt/internal/store"
 )
 
@@ -14,10 +14,11 @@ var _ store.Emails = (*DB)(nil)
 
 const emailColumns = "address, account_id, is_primary, verified_at, created_at"
 
-// emailKey is the form an address is unique and looked up in: lower-cased
-// by Go, so that both dialects (whose lower() functions differ outside
+// emailKey is the form an address is unique and looked up in
+// (account.EmailKey: NFC, the domain through IDNA, lower-cased), computed
+// in Go so that both dialects (whose lower() functions differ outside
 // ASCII) agree on which addresses are the same.
-func emailKey(address string) string { return strings.ToLower(address) }
+func emailKey(address string) string { return account.EmailKey(address) }
 
 // AddEmail inserts e. The error wraps store.ErrConflict if any account
 // already has the address (compared lower-cased) or if e.Primary is set and
