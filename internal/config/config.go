@@ -1101,5 +1101,8 @@ func (c Config) Marshal() ([]byte, error) {
 	if c.Mail.SMTP.Password != "" {
 		c.Mail.SMTP.Password = "(set)"
 	}
+	if c.Captcha.Secret != "" {
+		c.Captcha.Secret = "(set)"
+	}
 	return yaml.Marshal(c)
 }
