@@ -138,3 +138,48 @@ func scanEmail(row interface{ Scan(...any) error }) (store.Email, error) {
 	e.VerifiedAt, e.CreatedAt = fromMillis(verifiedAt), fromMillis(createdAt)
 	return e, nil
 }
+
+// rekeyEmails brings the keys of addresses stored before keys were
+// normalised (NFC, IDNA) to the current form, so that those accounts are
+// still found. Only a key with a character outside printable ASCII can
+// change, so only those are read; once rekeyed they are ASCII and are
+// not read again. A key another row already has is left as it is (two
+// accounts now share one address: the older keeps it, support merges).
+// It runs after every Migrate and returns how many keys it changed.
+func (db *DB) rekeyEmails(ctx context.Context) (int, error) {
+	nonASCII := "address_key GLOB '*[^ -~]*'"
+	if db.d.name == "postgres" {
+		nonASCII = "address_key ~ '[^ -~]'"
+	}
+	type row struct{ key, address string }
+	var stale []row
+	rows, err := db.writer().query(ctx, "SELECT address_key, address FROM emails WHERE "+nonASCII+" ORDER BY created_at")
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: rekey emails: %w", err)
+	}
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.key, &r.address); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("sqlstore: rekey emails: %w", err)
+		}
+		if emailKey(r.address) != r.key {
+			stale = append(stale, r)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("sqlstore: rekey emails: %w", err)
+	}
+	n := 0
+	for _, r := range stale {
+		c, err := db.writer().execCount(ctx,
+			"UPDATE emails SET address_key = ? WHERE address_key = ? AND NOT EXISTS (SELECT 1 FROM emails e WHERE e.address_key = ?)",
+			emailKey(r.address), r.key, emailKey(r.address))
+		if err != nil {
+			return n, fmt.Errorf("sqlstore: rekey emails: %w", err)
+		}
+		n += c
+	}
+	return n, nil
+}

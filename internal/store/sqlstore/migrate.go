@@ -29,7 +29,8 @@ type Migration struct {
 // Migrate applies the pending migrations, each in its own transaction, and
 // returns the names of those it applied (none if the database was up to
 // date). On PostgreSQL it holds an advisory lock meanwhile, so nodes that
-// start together migrate one after the other.
+// start together migrate one after the other. Then it brings email keys
+// stored in an older form to the current one (rekeyEmails).
 func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	p, err := db.migrator()
 	if err != nil {
@@ -43,6 +44,9 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	}
 	if err != nil {
 		return applied, fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	if _, err := db.rekeyEmails(ctx); err != nil {
+		return applied, err
 	}
 	return applied, nil
 }
