@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -110,10 +111,23 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	pages, err := ui.New()
+	brand, brandErrs := cfg.Branding.Load()
+	if len(brandErrs) > 0 {
+		db.Close()
+		return nil, brandErrs
+	}
+	var overrides fs.FS
+	if brand.Templates != "" {
+		overrides = os.DirFS(brand.Templates)
+	}
+	pages, err := ui.New(overrides)
 	if err != nil {
 		db.Close()
 		return nil, err
+	}
+	branding := webBranding(brand)
+	if branding.Logo != nil || branding.Favicon != nil || branding.Theme != nil {
+		pages.SetBrand(ui.Brand{Logo: branding.Logo != nil, Favicon: branding.Favicon != nil, Theme: branding.Theme != nil, Version: branding.Version()})
 	}
 
 	sessions := &session.Manager{
@@ -260,6 +274,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	srv := &web.Server{
 		Catalog:            catalog,
 		Pages:              pages,
+		Branding:           branding,
 		Sessions:           sessions,
 		Accounts:           db,
 		Outbox:             outbox,
@@ -591,4 +606,15 @@ func NewLogger(c config.Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// webBranding is the branding the web server serves.
+func webBranding(b config.BrandingAssets) web.Branding {
+	asset := func(a *config.Asset) *web.BrandAsset {
+		if a == nil {
+			return nil
+		}
+		return &web.BrandAsset{Data: a.Data, Type: a.Type}
+	}
+	return web.Branding{Logo: asset(b.Logo), Favicon: asset(b.Favicon), Theme: b.Theme}
 }

@@ -75,6 +75,7 @@ type Config struct {
 	Captcha  Captcha         `yaml:"captcha"`
 	WebAuthn WebAuthn        `yaml:"webauthn"`
 	OIDC     OIDC            `yaml:"oidc"`
+	Branding Branding        `yaml:"branding"`
 	// Upstreams are the upstream identity providers, in the order of the
 	// sign-in buttons (package upstream has the fields).
 	Upstreams []upstream.Config `yaml:"upstreams"`
@@ -1019,6 +1020,8 @@ func (c Config) Validate() (warnings []string, err error) {
 	} else if u, err := url.Parse(c.PublicURL); err == nil && net.ParseIP(u.Hostname()) != nil {
 		warnings = append(warnings, "webauthn: security keys and passkeys are off, because public_url's host is an IP address and WebAuthn needs a domain; set webauthn.rp_id (and webauthn.origins) to use them")
 	}
+	_, brandErrs := c.Branding.Load()
+	es = append(es, brandErrs...)
 	for _, e := range c.Password.Validate() {
 		add("password."+e.Path, "%s", e.Message)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/portvakt/portvakt/internal/authn/password"
@@ -255,7 +256,7 @@ func (s *Server) withRequestState(next http.Handler) http.Handler {
 }
 
 func isStatic(r *http.Request) bool {
-	return len(r.URL.Path) >= 8 && r.URL.Path[:8] == "/static/"
+	return strings.HasPrefix(r.URL.Path, "/static/") || strings.HasPrefix(r.URL.Path, "/branding/")
 }
 
 // clientIP is the client's address as withObservation found it (see

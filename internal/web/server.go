@@ -73,6 +73,9 @@ type Server struct {
 	// JavaScript) a client network may make an hour where a challenge is
 	// asked; 0 is DefaultCaptchaNoJSBudget.
 	CaptchaNoJSBudget int
+	// Branding is served under /branding/ (the zero value serves none);
+	// Pages must link it (ui.Renderer.SetBrand).
+	Branding Branding
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -181,6 +184,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /dev/mail", s.page(s.devMail))
 	}
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler()))
+	s.brandingRoutes(mux)
 
 	// JSON API twins.
 	mux.Handle("GET /api/v1/challenge", s.api(s.apiChallenge))
@@ -250,6 +254,7 @@ func (s *Server) Handler() http.Handler {
 	}
 
 	mux.Handle("GET /oidc/continue", s.page(s.oidcContinue))
+	mux.Handle("POST /oidc/continue", s.page(s.oidcContinue))
 	mux.Handle("POST /oidc/consent", s.page(s.oidcConsent))
 	mux.Handle("POST /oidc/cancel", s.page(s.oidcCancel))
 	mux.Handle("GET /oidc/logout", s.page(s.oidcLogoutForm))

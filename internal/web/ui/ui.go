@@ -33,6 +33,7 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/portvakt/portvakt/internal/i18n"
@@ -336,25 +337,55 @@ type DevMailPage struct {
 // Renderer renders pages. It is safe for concurrent use.
 type Renderer struct {
 	pages map[string]*template.Template
+	brand *Brand
 }
+
+// Brand is what the layout shows of the operator's branding (config
+// branding.*): each file is served by the web package under /branding/;
+// Version is a digest of them all, so that the URLs change with them and
+// may be cached.
+type Brand struct {
+	Logo, Favicon, Theme bool
+	Version              string
+}
+
+// SetBrand sets the branding the layout links. Call it before rendering.
+func (r *Renderer) SetBrand(b Brand) { r.brand = &b }
+
+// MaxTemplateSize caps one override template (branding.templates).
+const MaxTemplateSize = 256 << 10
 
 // New parses the layout and every page. It fails if a page in Pages is
 // missing or does not parse.
-func New() (*Renderer, error) {
-	layout, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html", "templates/captcha.partial.html")
-	if err != nil {
-		return nil, fmt.Errorf("parse layout: %w", err)
-	}
+//
+// overrides, when not nil, is a directory whose *.html files replace the
+// embedded templates of the same name (branding.templates): a page, the
+// layout or a partial. A file that names no embedded template, is larger
+// than MaxTemplateSize or does not parse fails New, naming the file.
+func New(overrides fs.FS) (*Renderer, error) {
 	r := &Renderer{pages: map[string]*template.Template{}}
+	src, err := templateSources(overrides)
+	if err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{"brand": func() *Brand { return r.brand }}
+	layout, err := template.New("layout.html").Funcs(funcs).Parse(src["layout.html"].text)
+	if err != nil {
+		return nil, fmt.Errorf("parse layout%s: %w", src["layout.html"].from, err)
+	}
+	if _, err := layout.New("captcha.partial.html").Parse(src["captcha.partial.html"].text); err != nil {
+		return nil, fmt.Errorf("parse captcha.partial%s: %w", src["captcha.partial.html"].from, err)
+	}
 	var missing []string
 	for _, name := range Pages {
-		if _, err := fs.Stat(templateFS, "templates/"+name+".html"); err != nil {
+		s, ok := src[name+".html"]
+		if !ok {
 			missing = append(missing, name)
 			continue
 		}
-		t, err := template.Must(layout.Clone()).ParseFS(templateFS, "templates/"+name+".html")
+		t, err := template.Must(layout.Clone()).New(name + ".html").Parse(s.text)
 		if err != nil {
-			return nil, fmt.Errorf("parse page %s: %w", name, err)
+			return nil, fmt.Errorf("parse page %s%s: %w", name, s.from, err)
 		}
 		r.pages[name] = t
 	}
@@ -362,6 +393,74 @@ func New() (*Renderer, error) {
 		return nil, fmt.Errorf("missing page template(s): %s", strings.Join(missing, ", "))
 	}
 	return r, nil
+}
+
+type templateSource struct {
+	text string
+	// from says where an override came from, for errors.
+	from string
+}
+
+// templateSources reads the embedded templates and the overrides over
+// them.
+func templateSources(overrides fs.FS) (map[string]templateSource, error) {
+	src := map[string]templateSource{}
+	entries, err := fs.ReadDir(templateFS, "templates")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		b, err := fs.ReadFile(templateFS, "templates/"+e.Name())
+		if err != nil {
+			return nil, err
+		}
+		src[e.Name()] = templateSource{text: string(b)}
+	}
+	if overrides == nil {
+		return src, nil
+	}
+	entries, err = fs.ReadDir(overrides, ".")
+	if err != nil {
+		return nil, fmt.Errorf("branding.templates: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".html") {
+			continue
+		}
+		if _, ok := src[name]; !ok {
+			known := make([]string, 0, len(src))
+			for n := range src {
+				known = append(known, n)
+			}
+			slices.Sort(known)
+			return nil, fmt.Errorf("branding.templates: %s overrides no page template (there are %s)", name, strings.Join(known, ", "))
+		}
+		b, err := readBounded(overrides, name, MaxTemplateSize)
+		if err != nil {
+			return nil, fmt.Errorf("branding.templates: %w", err)
+		}
+		src[name] = templateSource{text: string(b), from: " (branding.templates/" + name + ")"}
+	}
+	return src, nil
+}
+
+// readBounded reads name from fsys, failing if it holds more than max
+// bytes.
+func readBounded(fsys fs.FS, name string, max int64) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s is larger than %d KiB", name, max>>10)
+	}
+	return b, nil
 }
 
 // Render executes page with data into w. The page is rendered into a
