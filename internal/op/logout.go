@@ -25,8 +25,8 @@ import (
 // RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) and
 // back-channel logout (OpenID Connect Back-Channel Logout 1.0).
 //
-// /end_session with a valid id_token_hint whose sid names a live session
-// of its subject ends that session at once: the hint shows the request
+// /end_session with a valid, unexpired id_token_hint whose sid names a
+// live session of its subject ends that session at once: the hint shows the request
 // comes from the relying party the user signed in to. Without one the
 // browser goes to Deps.LogoutURL, a page that asks the user and then calls
 // EndSession, so that a link on another site cannot sign anybody out
@@ -46,13 +46,24 @@ func (s *server) EndSession(ctx context.Context, r *zop.Request[oidc.EndSessionR
 	p := s.p
 	req := r.Data
 	var claims *oidc.IDTokenClaims
+	// fresh: the hint verified and has not expired. Only a fresh hint
+	// ends a session at once; an expired one still names its client (its
+	// signature verified), and one that does not verify is ignored: both
+	// go to the page that asks (issue 10, finding 11).
+	fresh := false
 	if req.IdTokenHint != "" {
-		var err error
-		claims, err = zop.VerifyIDTokenHint[*oidc.IDTokenClaims](ctx, req.IdTokenHint, p.zp.IDTokenHintVerifier(ctx))
+		c, err := zop.VerifyIDTokenHint[*oidc.IDTokenClaims](ctx, req.IdTokenHint, p.zp.IDTokenHintVerifier(ctx))
 		var expired zop.IDTokenHintExpiredError
-		if err != nil && !errors.As(err, &expired) {
-			return nil, oidc.ErrInvalidRequest().WithDescription("id_token_hint is not an ID token of this provider")
+		switch {
+		case err == nil:
+			// Expiry by the provider's clock too (the verifier reads the
+			// system's).
+			claims, fresh = c, p.now().Before(c.GetExpiration())
+		case errors.As(err, &expired) && c != nil:
+			claims = c
 		}
+	}
+	if claims != nil {
 		azp := claims.AuthorizedParty
 		if azp == "" && len(claims.Audience) == 1 {
 			azp = claims.Audience[0]
@@ -85,7 +96,7 @@ func (s *server) EndSession(ctx context.Context, r *zop.Request[oidc.EndSessionR
 		}
 		redirect = u.String()
 	}
-	if claims != nil && claims.SessionID != "" {
+	if fresh && claims.SessionID != "" {
 		sess, err := p.st.GetSession(ctx, claims.SessionID)
 		switch {
 		case err == nil && sess.AccountID == claims.Subject:

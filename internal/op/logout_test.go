@@ -115,11 +115,49 @@ func TestLogout(t *testing.T) {
 			t.Errorf("EndSession(an expired request) = %v, want ErrBadLogoutRequest", err)
 		}
 	})
-	t.Run("a forged id_token_hint is refused", func(t *testing.T) {
+	t.Run("a forged id_token_hint ends nothing and names no client: the user is asked", func(t *testing.T) {
 		defer e.use(t)()
-		q := url.Values{"id_token_hint": {"eyJhbGciOiJub25lIn0.eyJzdWIiOiJhY2N0LTEiLCJzaWQiOiJ4In0."}}
-		if h := e.get(e.srv.URL + "/end_session?" + q.Encode()); h.status != http.StatusBadRequest {
-			t.Errorf("end_session with an alg=none hint: %d %v", h.status, h.location)
+		sess := e.signIn("acct-1", 1, "pwd")
+		forged := "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhY2N0LTEiLCJzaWQiOiJ4In0."
+		h := e.get(e.srv.URL + "/end_session?" + url.Values{"id_token_hint": {forged}}.Encode())
+		if h.location == nil || h.location.Path != "/signed-out" || h.location.Query().Get("req") == "" {
+			t.Fatalf("end_session with an alg=none hint: %d %v; want the confirmation page", h.status, h.location)
+		}
+		if _, err := e.st.GetSession(t.Context(), sess.ID); err != nil {
+			t.Errorf("the session ended on a forged hint: %v", err)
+		}
+		// The forged hint's client is not believed: a redirect still needs
+		// client_id.
+		q := url.Values{"id_token_hint": {forged}, "post_logout_redirect_uri": {e.srv.URL + "/bye"}}
+		if h := e.get(e.srv.URL + "/end_session?" + q.Encode()); h.status != http.StatusBadRequest || h.location != nil {
+			t.Errorf("forged hint with a redirect: %d %v; want 400 without a redirect", h.status, h.location)
+		}
+	})
+	t.Run("an expired id_token_hint asks first (issue 10, finding 11)", func(t *testing.T) {
+		defer e.use(t)()
+		sess := e.signIn("acct-1", 1, "pwd")
+		pk := newPKCE()
+		tr := e.exchange("web", webSecret, e.code(e.authParams("web", pk, "openid")), pk.verifier)
+		e.advance(2 * time.Hour) // past the ID token's hour, within the session's life
+		if _, err := e.st.GetSession(t.Context(), sess.ID); err != nil {
+			t.Fatalf("the session did not outlive its ID token: %v", err)
+		}
+		q := url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {e.srv.URL + "/bye"}, "state": {"s-3"}}
+		h := e.get(e.srv.URL + "/end_session?" + q.Encode())
+		if h.location == nil || h.location.Path != "/signed-out" || h.location.Query().Get("req") == "" {
+			t.Fatalf("end_session with an expired hint: %d %v; want the confirmation page", h.status, h.location)
+		}
+		if _, err := e.st.GetSession(t.Context(), sess.ID); err != nil {
+			t.Errorf("the session ended before the user confirmed: %v", err)
+		}
+		// Its client is still known (the signature verified), so the
+		// confirmed logout goes back to it.
+		to, err := e.p.EndSession(t.Context(), h.location.Query().Get("req"), sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := url.Parse(to); u == nil || u.Path != "/bye" || u.Query().Get("state") != "s-3" {
+			t.Errorf("EndSession redirect %q, want /bye with the state", to)
 		}
 	})
 }
