@@ -362,7 +362,7 @@ func TestResetMailsPerAddressAreBudgeted(t *testing.T) {
 		body, hdr := form("email", "victim@example.no", "method", "code")
 		last, page = e.do(t, "POST", "/recover", body, with(hdr, "Accept-Language", "en"))
 	}
-	msgs, err := e.app.DB.ListMessages(t.Context(), store.MessageFilter{To: "victim@example.no"})
+	msgs, err := e.app.Outbox.ListMessages(t.Context(), store.MessageFilter{To: "victim@example.no"})
 	if err != nil {
 		t.Fatal(err)
 	}

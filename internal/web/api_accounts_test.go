@@ -61,7 +61,7 @@ var sixDigits = regexp.MustCompile(`\b\d{6}\b`)
 // lastCode reads the newest code mailed to addr from the outbox.
 func lastCode(t *testing.T, e *env, addr string) string {
 	t.Helper()
-	msgs, err := e.app.DB.ListMessages(t.Context(), store.MessageFilter{To: addr, Limit: 1})
+	msgs, err := e.app.Outbox.ListMessages(t.Context(), store.MessageFilter{To: addr, Limit: 1})
 	if err != nil || len(msgs) == 0 {
 		t.Fatalf("no mail to %s (%v)", addr, err)
 	}
@@ -74,7 +74,7 @@ func lastCode(t *testing.T, e *env, addr string) string {
 
 func lastLinkToken(t *testing.T, e *env, addr string) string {
 	t.Helper()
-	msgs, _ := e.app.DB.ListMessages(t.Context(), store.MessageFilter{To: addr, Limit: 1})
+	msgs, _ := e.app.Outbox.ListMessages(t.Context(), store.MessageFilter{To: addr, Limit: 1})
 	m := regexp.MustCompile(`/recover/link/([A-Za-z0-9_-]+)`).FindStringSubmatch(msgs[0].Text)
 	if m == nil {
 		t.Fatalf("no link in %q", msgs[0].Text)
@@ -214,7 +214,7 @@ func TestAdminAPI(t *testing.T) {
 	if resp.StatusCode != 201 || !strings.Contains(string(b), `"username":"4711"`) {
 		t.Errorf("admin create = %d %s", resp.StatusCode, b)
 	}
-	if msgs, _ := e.app.DB.ListMessages(t.Context(), store.MessageFilter{To: "ola@example.no"}); len(msgs) != 1 || !strings.Contains(msgs[0].Text, "/recover/link/") {
+	if msgs, _ := e.app.Outbox.ListMessages(t.Context(), store.MessageFilter{To: "ola@example.no"}); len(msgs) != 1 || !strings.Contains(msgs[0].Text, "/recover/link/") {
 		t.Errorf("invitation mail = %+v", msgs)
 	}
 }

@@ -254,7 +254,7 @@ func TestEmailChangesNeedAFreshSignIn(t *testing.T) {
 	if !strings.Contains(c.url, "/account/reauth") {
 		t.Fatalf("POST /account/emails/add with an old sign-in went to %s", c.url)
 	}
-	if msgs, _ := e.app.DB.ListMessages(t.Context(), store.MessageFilter{To: "thief@example.org"}); len(msgs) != 0 {
+	if msgs, _ := e.app.Outbox.ListMessages(t.Context(), store.MessageFilter{To: "thief@example.org"}); len(msgs) != 0 {
 		t.Error("a code went to the new address without a fresh sign-in")
 	}
 	c.post("/account/reauth", "return_to", "/account/emails/add", "current_password", pw)
@@ -264,7 +264,7 @@ func TestEmailChangesNeedAFreshSignIn(t *testing.T) {
 	c.post("/account/emails/add", "email", "kari.ny@example.no", "current_password", pw)
 	flowID := c.find(`name="flow" value="([a-z0-9]+)"`)
 	c.post("/account/emails/verify", "flow", flowID, "code", lastCode(t, e, "kari.ny@example.no"))
-	msgs, err := e.app.DB.ListMessages(t.Context(), store.MessageFilter{To: "kari@example.no", Limit: 1})
+	msgs, err := e.app.Outbox.ListMessages(t.Context(), store.MessageFilter{To: "kari@example.no", Limit: 1})
 	if err != nil || len(msgs) == 0 || !strings.Contains(msgs[0].Text, "kari.ny@example.no") {
 		t.Errorf("the primary address was not told of the new one: %+v %v", msgs, err)
 	}
