@@ -38,11 +38,33 @@ func (s *Server) oidcGone(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, http.StatusBadRequest, "message", &ui.MessagePage{Base: b, Heading: b.T("oidc.gone.title"), Paragraphs: []string{b.T("oidc.gone.body")}})
 }
 
+// crossSite reports whether the browser says the request came from
+// another site (Sec-Fetch-Site cross-site or same-site: another origin).
+// A request without the header (not a browser, or a browser too old to
+// send it) is not treated as cross-site.
+func crossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return true
+	}
+	return false
+}
+
+// oidcContinue takes an authorization request on (GET from /authorize and
+// back from each step; POST from its own "Continue to <app>" page). A
+// signed-in browser that arrives by a cross-site GET completes nothing:
+// another site may have started the request (issue 10, finding 11), so
+// the user is asked first, and the answer is a POST, which only this
+// origin can send (CrossOriginProtection). prompt=none cannot ask, so it
+// gets interaction_required.
 func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request) error {
 	if s.OP == nil {
 		return errNotFound
 	}
 	id := r.URL.Query().Get("auth")
+	if r.Method == http.MethodPost {
+		id = r.PostFormValue("auth")
+	}
 	st := stateOf(r)
 	info, err := s.OP.AuthRequest(r.Context(), id)
 	if errors.Is(err, op.ErrUnknownRequest) {
@@ -52,6 +74,29 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.oidcLanguage(w, r, info)
+	if r.Method == http.MethodGet && st.Session != nil && crossSite(r) {
+		if info.PromptNone {
+			next, err := s.OP.Abort(r.Context(), id, op.AbortInteractionRequired)
+			if errors.Is(err, op.ErrUnknownRequest) {
+				return s.oidcGone(w, r)
+			}
+			if err != nil {
+				return err
+			}
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return nil
+		}
+		b := s.base(r)
+		client := info.ClientName
+		if client == "" {
+			client = info.ClientID
+		}
+		return s.render(w, r, http.StatusOK, "message", &ui.MessagePage{Base: b,
+			Heading:    b.T("oidc.continue.title", "client", client),
+			Paragraphs: []string{b.T("oidc.continue.body", "client", client)},
+			FormAction: "/oidc/continue", FormButton: b.T("oidc.continue.button", "client", client),
+			Hidden: []ui.Hidden{{Name: "auth", Value: id}}})
+	}
 	next, err := s.OP.Complete(r.Context(), id, st.Session)
 	var need *op.NeedError
 	switch {
