@@ -464,6 +464,11 @@ func (s *Service) SendFactorCode(ctx context.Context, c Client, flowID, key stri
 		text := s.Texts.Lang(lang).T("sms.code", "code", code, "service", s.ServiceName, "count", int(m.SMSTTL.Minutes()))
 		return s.SMS.Send(ctx, factor.Phone, text)
 	default:
+		// The mail budgets (per address and kind, per client address,
+		// global) before a code is made, as for every emailed code.
+		if err := s.mailAllowed(ctx, c, o.Target, "mfa_email"); err != nil {
+			return err
+		}
 		code := newCode()
 		token := secret.Token()
 		if err := s.armCode(ctx, c, flowID, key, code, secret.Hash(token), m.EmailTTL); err != nil {
@@ -672,6 +677,10 @@ func (s *Service) EnrolEmail(ctx context.Context, c Client, flowID, email string
 		if addr, err = account.ParseEmail("email", email); err != nil {
 			return err
 		}
+	}
+	// The same budget as the settings' address check (email_verify).
+	if err := s.mailAllowed(ctx, c, addr, store.FlowVerifyEmail); err != nil {
+		return err
 	}
 	code := newCode()
 	if err := s.armCode(ctx, c, flowID, "enrol-email", code, nil, s.cfg().CodeTTL); err != nil {
