@@ -83,7 +83,7 @@ func (c Colors) CSSVars() [][2]string {
 	return out
 }
 
-// LoadBranding reads and checks the branding files (each read bounded by
+// Load reads and checks the branding files (each read bounded by
 // its cap) and parses the override templates. Errors carry their key's
 // path, like Validate's.
 func (b Branding) Load() (BrandingAssets, Errors) {
@@ -162,17 +162,22 @@ func (b Branding) Load() (BrandingAssets, Errors) {
 // readCapped reads file, failing if it is missing, not a regular file or
 // larger than max.
 func readCapped(file string, max int64) ([]byte, error) {
-	f, err := os.Open(file)
+	// Stat first: opening a FIFO or a device could block or never end.
+	st, err := os.Stat(file)
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, fmt.Errorf("%s does not exist", file)
 		}
 		return nil, err
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", file)
 	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)

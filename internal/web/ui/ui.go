@@ -445,9 +445,16 @@ func templateSources(overrides fs.FS) (map[string]templateSource, error) {
 	return src, nil
 }
 
-// readBounded reads name from fsys, failing if it holds more than max
-// bytes.
+// readBounded reads name from fsys, failing if it is not a regular file
+// (after symbolic links, as in a Kubernetes ConfigMap) or holds more than
+// max bytes.
 func readBounded(fsys fs.FS, name string, max int64) ([]byte, error) {
+	// Stat first: opening a FIFO could block.
+	if st, err := fs.Stat(fsys, name); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err
