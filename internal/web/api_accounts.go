@@ -533,11 +533,11 @@ func (s *Server) apiAdminCreateAccount(w http.ResponseWriter, r *http.Request) e
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	lang := s.Catalog.Supported(in.Language)
-	if lang == "" {
-		lang = stateOf(r).Lang.Tag()
-	}
-	a, err := s.Flows.CreateAccount(r.Context(), flow.NewAccount{Username: in.Username, Name: in.Name, Email: in.Email, Password: in.Password, PasswordHash: in.PasswordHash, Phone: in.Phone, Groups: in.Groups, MFARequired: in.MFARequired, Lang: lang})
+	// Without a language the account has no preference (the person's
+	// browser and the service's default decide), and the invitation is in
+	// the service's default language, not the admin client's.
+	a, err := s.Flows.CreateAccount(r.Context(), flow.NewAccount{Username: in.Username, Name: in.Name, Email: in.Email, Password: in.Password, PasswordHash: in.PasswordHash, Phone: in.Phone, Groups: in.Groups, MFARequired: in.MFARequired,
+		Lang: s.Catalog.Supported(in.Language), InviteLang: s.Catalog.Supported(s.DefaultLanguage)})
 	if err != nil {
 		return err
 	}

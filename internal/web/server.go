@@ -255,7 +255,6 @@ func (s *Server) Handler() http.Handler {
 
 	mux.Handle("GET /oidc/continue", s.page(s.oidcContinue))
 	mux.Handle("POST /oidc/continue", s.page(s.oidcContinue))
-	mux.Handle("POST /oidc/continue", s.page(s.oidcContinue))
 	mux.Handle("POST /oidc/consent", s.page(s.oidcConsent))
 	mux.Handle("POST /oidc/cancel", s.page(s.oidcCancel))
 	mux.Handle("GET /oidc/logout", s.page(s.oidcLogoutForm))
