@@ -115,7 +115,8 @@ func TestJourney_SignUpAndSignIn(t *testing.T) {
 	enterPassword(t, p, "correct horse battery staple 43")
 	wantPath(t, p, "/login/password")
 	wrong := fieldErrors(t, p, "password")
-	if want := "The email address, username or password is wrong."; len(wrong) != 1 || !strings.HasPrefix(wrong[0], want) {
+	// The email-first page names only what it asked for: the address.
+	if want := "The email address or password is wrong."; len(wrong) != 1 || !strings.HasPrefix(wrong[0], want) {
 		t.Errorf("errors on the password field after a wrong password = %q, want %q…", wrong, want)
 	}
 	if got, _ := p.Attr("#password", "aria-invalid"); got != "true" {
@@ -212,7 +213,7 @@ func TestJourney_ResetByCode(t *testing.T) {
 	startSignIn(t, srv, p, kari.Email, false)
 	enterPassword(t, p, kari.Password)
 	wantPath(t, p, "/login/password")
-	if got := fieldErrors(t, p, "password"); len(got) != 1 || !strings.HasPrefix(got[0], "E-postadressen, brukernavnet eller passordet er feil.") {
+	if got := fieldErrors(t, p, "password"); len(got) != 1 || !strings.HasPrefix(got[0], "E-postadressen eller passordet er feil.") {
 		t.Errorf("the old password gives %q, want the Norwegian wrong-password message", got)
 	}
 	enterPassword(t, p, newPassword)
