@@ -60,7 +60,7 @@ func TestJourney_Profile_UDI(t *testing.T) {
 	if got := p.Value("#name"); got != "Ali Hassan" {
 		t.Errorf("the name field holds %q after the error", got)
 	}
-	p.Fill("#password", "Passord123")
+	p.Fill("#password", "Fjellvann42")
 	p.WaitText("#password-live", "Passordet oppfyller alle kravene")
 	p.Submit(`form[action="/signup/details"] button[type="submit"]`)
 	wantPath(t, p, "/account")

@@ -34,15 +34,22 @@ func commonPasswords() map[string]struct{} {
 	return common
 }
 
-// blocklisted reports whether the prepared password, compared whole and
-// regardless of case, is on the embedded list or the operator's list.
+// blocklisted reports whether the prepared password, regardless of case,
+// is on the embedded list or the operator's list, either whole or once the
+// digits, punctuation and spaces around it are cut off and a repeated unit
+// is collapsed (see bases): "password12345678", "Dragon!!2024" and
+// "monkeymonkeymonkey" are as common as "password", "dragon" and "monkey",
+// whatever the minimum length.
 func (p Policy) blocklisted(pw string) bool {
-	k := strings.ToLower(pw)
-	if _, ok := commonPasswords()[k]; ok {
-		return true
+	for _, k := range bases(pw) {
+		if _, ok := commonPasswords()[k]; ok {
+			return true
+		}
+		if _, ok := p.extra[k]; ok {
+			return true
+		}
 	}
-	_, ok := p.extra[k]
-	return ok
+	return false
 }
 
 // maxBlocklistLine bounds one line of the operator's blocklist file.

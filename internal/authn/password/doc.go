@@ -149,7 +149,10 @@
 //	password.letters_not_allowed  chars, count, forbidden   one of ForbiddenLetters
 //	password.need_upper, password.need_lower, password.need_digit
 //	password.need_special         examples              e.g. "! ? # -", minus forbidden ones
-//	password.blocklisted                                a common or operator-listed password
+//	password.blocklisted                                a common or operator-listed password, also with digits or punctuation around it or repeated
+//	password.pattern.repeated_char  char                mostly one character ("aaaa…"); only when not blocklisted
+//	password.pattern.repeated       unit                a short unit repeated ("abcabc…")
+//	password.pattern.sequence       sequence            an alphabet, digit or keyboard run ("abcdef…", "123456…", "qwerty…")
 //	password.contains_context     what                  a problem.Ref to password.context.{email,username,name,service}
 //	password.reused               count                 the History setting
 //	password.too_weak             score, min            the zxcvbn score and MinScore
@@ -160,7 +163,8 @@
 // an account with a second factor), password.rule.max_length (max), password.rule.alphabet
 // (allowed), password.rule.forbidden and password.rule.forbidden_letters
 // (forbidden), password.rule.upper, .lower, .digit, password.rule.special
-// (examples), password.rule.blocklist, password.rule.context,
+// (examples), password.rule.blocklist, password.rule.patterns,
+// password.rule.context,
 // password.rule.history (count), password.rule.min_score (min) and
 // password.rule.passphrase, a tip shown when there are no class rules.
 // password.label, password.rules.intro and password.ok are for the page

@@ -266,7 +266,9 @@ func (p Policy) TooLong(pw string) bool { return len(pw) > p.MaxBytes() }
 // password.chars_not_allowed, password.no_spaces, password.forbidden_char,
 // password.letters_not_allowed), classes (password.need_upper,
 // password.need_lower, password.need_digit, password.need_special),
-// password.blocklisted, password.contains_context (once per kind of
+// password.blocklisted or else one of password.pattern.repeated_char,
+// password.pattern.repeated and password.pattern.sequence,
+// password.contains_context (once per kind of
 // context word), password.reused and password.too_weak. A password longer
 // than MaxLength skips the history and strength rules, whose cost grows
 // with the length.
@@ -373,8 +375,12 @@ func (p Policy) Check(pw string, c Context) error {
 		}
 	}
 
-	if p.Blocklist && p.blocklisted(pw) {
-		prob.Add(field, "password.blocklisted", nil)
+	if p.Blocklist {
+		if p.blocklisted(pw) {
+			prob.Add(field, "password.blocklisted", nil)
+		} else if key, args := pattern(pw); key != "" {
+			prob.Add(field, key, args)
+		}
 	}
 	var words []contextWord
 	if p.ContextWords || p.MinScore > 0 {
@@ -442,6 +448,7 @@ func (p Policy) Rules() []Rule {
 	}
 	if p.Blocklist {
 		add("password.rule.blocklist", nil)
+		add("password.rule.patterns", nil)
 	}
 	if p.ContextWords {
 		add("password.rule.context", nil)
