@@ -41,6 +41,8 @@ func captchaPolicy(cfg config.Config, counters store.Counters, now func() time.T
 		p.Verifier = siteverify.Turnstile(c.SiteKey, c.Secret)
 	case "hcaptcha":
 		p.Verifier = siteverify.HCaptcha(c.SiteKey, c.Secret)
+	case "recaptcha":
+		p.Verifier = siteverify.ReCAPTCHA(c.SiteKey, c.Secret)
 	default:
 		return p, fmt.Errorf("captcha.provider: unknown %q", c.Provider)
 	}

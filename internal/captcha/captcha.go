@@ -5,7 +5,7 @@
 // The default is ALTCHA (package captcha/altcha): a proof of work that is
 // created, served and verified by Portvakt itself, with the widget's
 // JavaScript served from the binary. No third party is involved. Turnstile
-// and hCaptcha (siteverify over HTTP) are optional alternatives.
+// hCaptcha and reCAPTCHA (siteverify over HTTP) are optional alternatives.
 //
 // Where a challenge is asked is policy (Policy): at sign-up, at forgot
 // password, and at sign-in after some failures for the client's address or
@@ -63,7 +63,7 @@ type Challenge struct {
 	Salt      string `json:"salt,omitempty"`
 	Signature string `json:"signature,omitempty"`
 
-	// Provider is "altcha", "turnstile" or "hcaptcha".
+	// Provider is "altcha", "turnstile", "hcaptcha" or "recaptcha".
 	Provider string `json:"provider"`
 	// SiteKey is the third party's public site key.
 	SiteKey string `json:"site_key,omitempty"`

@@ -286,7 +286,8 @@ type Secrets struct {
 type Captcha struct {
 	// Provider is altcha (self-hosted proof of work, the widget served
 	// from the binary), off, or a third party whose siteverify checks the
-	// solution: turnstile or hcaptcha (site_key and secret then needed).
+	// solution: turnstile, hcaptcha or recaptcha (v2; site_key and secret
+	// then needed).
 	Provider string `yaml:"provider"`
 	// At lists where it is asked: signup, recovery, login_after_failures.
 	At []string `yaml:"at"`
@@ -986,7 +987,7 @@ func (c Config) Validate() (warnings []string, err error) {
 			add("sms."+name, "must be at least 1, but is %d", n)
 		}
 	}
-	oneOf("captcha.provider", c.Captcha.Provider, "altcha", "off", "turnstile", "hcaptcha")
+	oneOf("captcha.provider", c.Captcha.Provider, "altcha", "off", "turnstile", "hcaptcha", "recaptcha")
 	for _, at := range c.Captcha.At {
 		oneOf("captcha.at", at, "signup", "recovery", "login_after_failures")
 	}
@@ -1002,7 +1003,7 @@ func (c Config) Validate() (warnings []string, err error) {
 	if c.Captcha.NoJSBudget < 0 {
 		add("captcha.nojs_budget", "must not be negative")
 	}
-	if (c.Captcha.Provider == "turnstile" || c.Captcha.Provider == "hcaptcha") && (c.Captcha.SiteKey == "" || c.Captcha.Secret == "") {
+	if slices.Contains([]string{"turnstile", "hcaptcha", "recaptcha"}, c.Captcha.Provider) && (c.Captcha.SiteKey == "" || c.Captcha.Secret == "") {
 		add("captcha", "provider %s needs site_key and secret", c.Captcha.Provider)
 	}
 	if c.Secrets.Key != "" {

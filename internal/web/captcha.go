@@ -55,6 +55,9 @@ func (s *Server) thirdPartyCSP() (script, frame string) {
 		return "", ""
 	case sv.Provider == "turnstile":
 		return " https://challenges.cloudflare.com", " https://challenges.cloudflare.com"
+	case sv.Provider == "recaptcha":
+		// Google's list for reCAPTCHA under a CSP.
+		return " https://www.google.com/recaptcha/ https://www.gstatic.com/recaptcha/", " https://www.google.com/recaptcha/ https://recaptcha.google.com/recaptcha/"
 	default:
 		return " https://hcaptcha.com https://*.hcaptcha.com", " https://hcaptcha.com https://*.hcaptcha.com"
 	}
@@ -119,7 +122,7 @@ func (s *Server) formCaptcha(r *http.Request, c flow.Client, place string) error
 // formSolution is the widget's value: ours ("captcha"), or a third-party
 // widget's own field name.
 func formSolution(r *http.Request) string {
-	for _, name := range []string{"captcha", "cf-turnstile-response", "h-captcha-response"} {
+	for _, name := range []string{"captcha", "cf-turnstile-response", "h-captcha-response", "g-recaptcha-response"} {
 		if v := r.PostFormValue(name); v != "" {
 			return v
 		}

@@ -1,5 +1,6 @@
 // Package siteverify is the optional third-party captcha.Verifier:
-// Cloudflare Turnstile or hCaptcha, whose widget the operator embeds and
+// Cloudflare Turnstile, hCaptcha or Google reCAPTCHA (v2, the checkbox),
+// whose widget the operator embeds and
 // whose siteverify endpoint checks the token over HTTP. Unlike ALTCHA it
 // sends the token and the client's address to that third party.
 package siteverify
@@ -22,14 +23,15 @@ import (
 const (
 	TurnstileURL = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
 	HCaptchaURL  = "https://api.hcaptcha.com/siteverify"
+	ReCAPTCHAURL = "https://www.google.com/recaptcha/api/siteverify"
 )
 
 // Verifier asks a siteverify endpoint.
 type Verifier struct {
-	// Provider is "turnstile" or "hcaptcha".
+	// Provider is "turnstile", "hcaptcha" or "recaptcha".
 	Provider string
-	// URL is the siteverify endpoint (TurnstileURL or HCaptchaURL; a
-	// test server in tests).
+	// URL is the siteverify endpoint (TurnstileURL, HCaptchaURL or
+	// ReCAPTCHAURL; a test server in tests).
 	URL     string
 	SiteKey string
 	Secret  string
@@ -45,6 +47,13 @@ func Turnstile(siteKey, secret string) *Verifier {
 // HCaptcha returns a Verifier for hCaptcha.
 func HCaptcha(siteKey, secret string) *Verifier {
 	return &Verifier{Provider: "hcaptcha", URL: HCaptchaURL, SiteKey: siteKey, Secret: secret}
+}
+
+// ReCAPTCHA returns a Verifier for Google reCAPTCHA v2 (the "I'm not a
+// robot" checkbox). Its siteverify takes secret, response and remoteip and
+// answers like Turnstile's, with "timeout-or-duplicate" for a used token.
+func ReCAPTCHA(siteKey, secret string) *Verifier {
+	return &Verifier{Provider: "recaptcha", URL: ReCAPTCHAURL, SiteKey: siteKey, Secret: secret}
 }
 
 var defaultClient = &http.Client{Timeout: 10 * time.Second}

@@ -56,7 +56,7 @@ func fake(t *testing.T, provider string) (*httptest.Server, *[]map[string]string
 }
 
 func TestVerifiers(t *testing.T) {
-	for _, mk := range []func(site, secret string) *siteverify.Verifier{siteverify.Turnstile, siteverify.HCaptcha} {
+	for _, mk := range []func(site, secret string) *siteverify.Verifier{siteverify.Turnstile, siteverify.HCaptcha, siteverify.ReCAPTCHA} {
 		v := mk("site-key", "s3cret")
 		t.Run(v.Provider, func(t *testing.T) {
 			ctx := context.Background()

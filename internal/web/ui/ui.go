@@ -93,8 +93,8 @@ type Base struct {
 // form posts captcha_nojs=1 instead (and gets a stricter throttle).
 type Captcha struct {
 	ChallengeURL string
-	// Provider is "altcha" (the self-hosted widget), or "turnstile" or
-	// "hcaptcha", whose own widget and script are embedded with SiteKey.
+	// Provider is "altcha" (the self-hosted widget), or "turnstile",
+	// "hcaptcha" or "recaptcha", whose own widget and script are embedded with SiteKey.
 	Provider, SiteKey string
 }
 
