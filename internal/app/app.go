@@ -401,6 +401,17 @@ func mfaConfig(cfg config.Config) flow.MFAConfig {
 // sealer builds the key that seals TOTP seeds: the configured one, or for
 // SQLite a key file beside the database, made on first start.
 func sealer(cfg config.Config) (*secret.Sealer, error) {
+	key, err := secretsKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return secret.NewSealer(key)
+}
+
+// secretsKey is the one secret every derived key comes from: the
+// configured secrets.key, or for SQLite a key file beside the database,
+// made on first start.
+func secretsKey(cfg config.Config) ([]byte, error) {
 	var key []byte
 	var err error
 	switch {
@@ -414,7 +425,7 @@ func sealer(cfg config.Config) (*secret.Sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secrets.key: %w", err)
 	}
-	return secret.NewSealer(key)
+	return key, nil
 }
 
 // smsSender builds the configured SMS sender; nil when SMS is off.

@@ -2,14 +2,12 @@ package app
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/portvakt/portvakt/internal/captcha"
 	"github.com/portvakt/portvakt/internal/captcha/altcha"
 	"github.com/portvakt/portvakt/internal/captcha/siteverify"
 	"github.com/portvakt/portvakt/internal/config"
-	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/store"
 )
 
@@ -23,18 +21,9 @@ func captchaPolicy(cfg config.Config, counters store.Counters, now func() time.T
 	case "", "off":
 		return captcha.Policy{}, nil
 	case "altcha":
-		var key []byte
-		var err error
-		switch {
-		case cfg.Secrets.Key != "":
-			key, err = secret.ParseKey(cfg.Secrets.Key)
-		case cfg.Database.Driver == "sqlite":
-			key, err = secret.LoadOrCreateKey(strings.TrimPrefix(cfg.Database.DSN, "file:") + ".key")
-		default:
-			return p, fmt.Errorf("captcha: secrets.key must be set for driver %s", cfg.Database.Driver)
-		}
+		key, err := secretsKey(cfg)
 		if err != nil {
-			return p, fmt.Errorf("captcha: secrets.key: %w", err)
+			return p, fmt.Errorf("captcha: %w", err)
 		}
 		p.Verifier = &altcha.Verifier{HMACKey: altcha.DeriveKey(key), Counters: counters, MaxNumber: c.MaxNumber, TTL: c.TTL.D(), Now: now}
 	case "turnstile":

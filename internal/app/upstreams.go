@@ -5,12 +5,10 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/op"
-	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/store/sqlstore"
 	"github.com/portvakt/portvakt/internal/upstream/connectors"
 )
@@ -47,18 +45,9 @@ func openUpstreams(cfg config.Config, db *sqlstore.DB) (*flow.Upstreams, error) 
 // sealing key (secrets.key, or the key file beside SQLite), so that a
 // copy of the database alone cannot test guessed numbers.
 func lookupKey(cfg config.Config) ([]byte, error) {
-	var key []byte
-	var err error
-	switch {
-	case cfg.Secrets.Key != "":
-		key, err = secret.ParseKey(cfg.Secrets.Key)
-	case cfg.Database.Driver == "sqlite":
-		key, err = secret.LoadOrCreateKey(strings.TrimPrefix(cfg.Database.DSN, "file:") + ".key")
-	default:
-		return nil, fmt.Errorf("secrets.key must be set for driver %s", cfg.Database.Driver)
-	}
+	key, err := secretsKey(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("secrets.key: %w", err)
+		return nil, err
 	}
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("portvakt national-id lookup v1"))

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"mime"
 	"net/http"
-	"net/netip"
 	"strconv"
 
 	"github.com/portvakt/portvakt/internal/authn/password"
+	"github.com/portvakt/portvakt/internal/throttle"
 )
 
 // Body limits (issue 10, finding 2). Every form Portvakt serves fits in a
@@ -100,21 +100,5 @@ func (s *Server) busy(w http.ResponseWriter, r *http.Request, be *password.BusyE
 }
 
 // clientNetwork is the network a client address belongs to for per-source
-// rules: its /24 (IPv4) or /64 (IPv6). An address that does not parse is
-// its own network.
-func clientNetwork(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap()
-	bits := 24
-	if a.Is6() {
-		bits = 64
-	}
-	p, err := a.Prefix(bits)
-	if err != nil {
-		return ip
-	}
-	return p.String()
-}
+// rules (throttle.Network: its /24 or /64).
+func clientNetwork(ip string) string { return throttle.Network(ip) }
