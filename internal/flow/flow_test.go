@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portvakt/portvakt/internal/authn/password"
+	"github.com/portvakt/portvakt/internal/clocktest"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/i18n"
 	"github.com/portvakt/portvakt/internal/pgtest"
@@ -60,17 +61,7 @@ func (m *mailbox) last(t *testing.T, to string) mail {
 	return mail{}
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+type clock = clocktest.Clock
 
 type env struct {
 	svc   *flow.Service
@@ -96,7 +87,7 @@ func newEnvWith(t testing.TB, driver, dsn string, h *password.Hasher) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	c := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC))
 	policy, err := password.Preset("nist")
 	if err != nil {
 		t.Fatal(err)

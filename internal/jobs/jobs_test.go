@@ -12,22 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portvakt/portvakt/internal/clocktest"
 	"github.com/portvakt/portvakt/internal/jobs"
 	"github.com/portvakt/portvakt/internal/store/sqlstore"
 )
 
 // clock is a test clock shared by the nodes.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+type clock = clocktest.Clock
 
 // nodes opens n connections to one SQLite database, as n nodes would.
 func nodes(t *testing.T, n int) []*sqlstore.DB {
@@ -52,7 +43,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // step; over 60 minutes a 5-minute job runs 12 times, a 10-minute one 6
 // times and an hourly one once, in all, whichever node ran them.
 func TestEachJobRunsOncePerPeriodAcrossNodes(t *testing.T) {
-	c := &clock{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
 	periods := map[string]time.Duration{"sessions": 5 * time.Minute, "flows": 10 * time.Minute, "keys": time.Hour}
 	var runs sync.Map // job name -> *atomic.Int32
 	perNode := make([]atomic.Int32, 3)
@@ -95,7 +86,7 @@ func TestEachJobRunsOncePerPeriodAcrossNodes(t *testing.T) {
 // comes back) holds it only for the period; another node runs it then,
 // and not before.
 func TestALeaseOutlivesItsHolder(t *testing.T) {
-	c := &clock{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
 	dbs := nodes(t, 2)
 	var ranA, ranB int
 	a := &jobs.Scheduler{Leases: dbs[0], Now: c.Now, Logger: quiet, Node: "a"}

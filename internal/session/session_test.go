@@ -10,23 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portvakt/portvakt/internal/clocktest"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/session"
 	"github.com/portvakt/portvakt/internal/store"
 	"github.com/portvakt/portvakt/internal/store/sqlstore"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+type clock = clocktest.Clock
 
 type env struct {
 	m     *session.Manager
@@ -47,7 +38,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	c := &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC))
 	e := &env{db: db, clock: c}
 	e.m = &session.Manager{Store: db, IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 12 * time.Hour, Now: c.Now,
 		Ended: func(_ context.Context, id string) { e.mu.Lock(); e.ended = append(e.ended, id); e.mu.Unlock() }}

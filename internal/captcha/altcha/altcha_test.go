@@ -12,20 +12,11 @@ import (
 
 	"github.com/portvakt/portvakt/internal/captcha"
 	"github.com/portvakt/portvakt/internal/captcha/altcha"
+	"github.com/portvakt/portvakt/internal/clocktest"
 	"github.com/portvakt/portvakt/internal/store/sqlstore"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+type clock = clocktest.Clock
 
 func newVerifier(t *testing.T) (*altcha.Verifier, *clock) {
 	t.Helper()
@@ -34,10 +25,10 @@ func newVerifier(t *testing.T) (*altcha.Verifier, *clock) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	c := &clock{t: time.Now()}
+	c := clocktest.New(time.Now())
 	return &altcha.Verifier{
 		HMACKey: altcha.DeriveKey([]byte("0123456789abcdef0123456789abcdef")), Counters: db,
-		MaxNumber: 2000, TTL: 5 * time.Minute, Now: c.now,
+		MaxNumber: 2000, TTL: 5 * time.Minute, Now: c.Now,
 	}, c
 }
 
@@ -100,7 +91,7 @@ func TestVerify(t *testing.T) {
 
 	// Expiry: solved in time but sent after the TTL.
 	late := solved(t, v)
-	c.add(5*time.Minute + 2*time.Second)
+	c.Advance(5*time.Minute + 2*time.Second)
 	if err := v.Verify(ctx, late, ""); !errors.Is(err, captcha.ErrExpired) {
 		t.Fatalf("expired: %v", err)
 	}
