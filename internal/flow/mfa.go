@@ -733,7 +733,7 @@ func (s *Service) ConfirmEnrolEmail(ctx context.Context, c Client, flowID, code 
 	if _, err := s.Sessions.RevokeOthers(ctx, pf.Account.ID, ""); err != nil {
 		return Result{}, err
 	}
-	s.notifyAll(ctx, c, pf.Account, "factor_added", map[string]any{"factor": d.Email, "security_url": s.link("/account/security")})
+	s.notify(ctx, c, pf.Account, "factor_added", map[string]any{"factor": d.Email, "security_url": s.link("/account/security")})
 	return s.completeFactor(ctx, c, flowID, authn.Email, false)
 }
 
@@ -900,10 +900,6 @@ func (s *Service) useRecoveryCode(ctx context.Context, c Client, acct store.Acco
 // event: an intruder who added an address of their own cannot keep the
 // owner's other addresses from hearing of it.
 func (s *Service) notify(ctx context.Context, c Client, acct store.Account, template string, extra map[string]any) {
-	s.notifyAll(ctx, c, acct, template, extra)
-}
-
-func (s *Service) notifyAll(ctx context.Context, c Client, acct store.Account, template string, extra map[string]any) {
 	emails, err := s.Store.ListEmails(ctx, acct.ID)
 	if err != nil {
 		s.log().Error("security mail not queued: addresses unreadable", "template", template, "account", acct.ID, "err", err)

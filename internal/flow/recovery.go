@@ -444,7 +444,7 @@ func (s *Service) applyReset(ctx context.Context, c Client, flowID string, acct 
 	if err != nil {
 		return Result{}, err
 	}
-	s.notifyAll(ctx, c, acct, "password_changed", map[string]any{"methods": methods, "security_url": s.link("/account/security")})
+	s.notify(ctx, c, acct, "password_changed", map[string]any{"methods": methods, "security_url": s.link("/account/security")})
 	s.log().Info("password reset", "account", acct.ID, "methods", authn.Names(used))
 	res, err := s.finishLogin(ctx, c, acct, used)
 	res.CredentialsChanged = err == nil

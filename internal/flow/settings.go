@@ -84,7 +84,7 @@ func (s *Service) primaryEmail(ctx context.Context, accountID string) (string, e
 // notifyPasswordChanged tells every verified address (an account without
 // one, operator-made, has nowhere to be told).
 func (s *Service) notifyPasswordChanged(ctx context.Context, c Client, acct store.Account) {
-	s.notifyAll(ctx, c, acct, "password_changed", nil)
+	s.notify(ctx, c, acct, "password_changed", nil)
 }
 
 // mailLang is the language for mails about an account: its preference,
@@ -208,7 +208,7 @@ func (s *Service) setPrimaryEmail(ctx context.Context, c Client, who Who, addres
 	}
 	if old != "" && !strings.EqualFold(old, address) {
 		// Every address hears of it, the old main one included.
-		s.notifyAll(ctx, c, who.Account, "email_primary_changed", map[string]any{"new_email": address})
+		s.notify(ctx, c, who.Account, "email_primary_changed", map[string]any{"new_email": address})
 	}
 	return nil
 }
@@ -246,7 +246,7 @@ func (s *Service) RemoveEmail(ctx context.Context, c Client, who Who, address, c
 		s.log().Error("security mail not queued", "template", "email_removed", "account", who.Account.ID, "err", err)
 	}
 	// And the addresses that remain.
-	s.notifyAll(ctx, c, who.Account, "email_removed", nil)
+	s.notify(ctx, c, who.Account, "email_removed", nil)
 	return nil
 }
 

@@ -67,7 +67,7 @@ func (s *Service) failed(ctx context.Context, c Client, acct *store.Account, fie
 	for _, f := range fs {
 		if f.Reached() && acct != nil {
 			s.log().Warn("account locked after consecutive failures", "account", acct.ID, "failures", f.Count)
-			s.notifyAll(ctx, c, *acct, "account_locked", map[string]any{"failures": f.Count})
+			s.notify(ctx, c, *acct, "account_locked", map[string]any{"failures": f.Count})
 		}
 		if f.Beyond() && !f.Key.Rule.Lock {
 			beyond = true
