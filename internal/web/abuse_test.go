@@ -234,7 +234,9 @@ func TestHashFloodFromOneIPDoesNotStarveAnother(t *testing.T) {
 	// The user's request meets the pool's slots busy with the flood, and
 	// while its database steps run the flood's next turn may start: a few
 	// rounds of the pool at most, never the queue.
-	if max := 4 * slots; during > max || during >= queued {
+	// (When fewer than that were queued, "never the queue" is the same
+	// bound: the user may meet a queue that the pool empties in time.)
+	if max := 4 * slots; during > max || (queued > max && during >= queued) {
 		t.Errorf("%d hashes were done while the user's sign-in waited (%d queued); want at most %d (a few rounds of %d slots)", during, queued, max, slots)
 	}
 }
