@@ -1,0 +1,56 @@
+package flow
+
+import (
+	"context"
+	"errors"
+
+	"github.com/portvakt/portvakt/internal/problem"
+	"github.com/portvakt/portvakt/internal/secret"
+	"github.com/portvakt/portvakt/internal/store"
+)
+
+// Remembered browsers: "don't ask again in this browser" after a second
+// step, and forgetting them from the security settings.
+
+func (s *Service) trusted(ctx context.Context, c Client, accountID string) (bool, error) {
+	if c.Trust == nil || s.mfa().RememberDays <= 0 {
+		return false, nil
+	}
+	b, err := s.Store.GetTrustedBrowser(ctx, c.Trust)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return b.AccountID == accountID && s.now().Before(b.ExpiresAt), nil
+}
+
+func (s *Service) rememberBrowser(ctx context.Context, c Client, accountID string) (string, error) {
+	token := secret.Token()
+	now := s.now()
+	err := s.Store.CreateTrustedBrowser(ctx, store.TrustedBrowser{
+		ID: secret.ID(), AccountID: accountID, TokenHash: secret.Hash(token), UserAgent: describeBrowser(c.UserAgent), IP: c.IP,
+		CreatedAt: now, ExpiresAt: now.AddDate(0, 0, s.mfa().RememberDays),
+	})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// ForgetBrowser stops one remembered browser from skipping the second factor.
+func (s *Service) ForgetBrowser(ctx context.Context, who Who, id string) error {
+	if err := s.Store.DeleteTrustedBrowser(ctx, who.Account.ID, id); errors.Is(err, store.ErrNotFound) {
+		return problem.New(problem.NotFound, "", "security.browser_gone", nil)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// ForgetAllBrowsers stops every remembered browser of the account.
+func (s *Service) ForgetAllBrowsers(ctx context.Context, accountID string) error {
+	_, err := s.Store.DeleteTrustedBrowsers(ctx, accountID)
+	return err
+}
