@@ -176,6 +176,10 @@ type Grant struct {
 	ExpiresAt time.Time
 	// RevokedAt is zero while the grant is live.
 	RevokedAt time.Time
+	// ActingFor is the delegation the person acted under when the grant
+	// was made (Session.ActingFor), or empty (or ActingSelf) for
+	// themselves.
+	ActingFor string
 }
 
 // GrantFilter selects grants. Empty fields match everything, but

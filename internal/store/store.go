@@ -100,6 +100,9 @@ type Session struct {
 	Via       Via
 	UserAgent string
 	IP        string
+	// ActingFor is whom the person chose to act for after signing in
+	// (delegations.go): "" not asked yet, ActingSelf, or a delegation ID.
+	ActingFor string
 }
 
 // Via is the upstream identity provider a session was established
@@ -224,6 +227,7 @@ type Store interface {
 	OIDC
 	Identities
 	Housekeeping
+	Delegations
 	// Ping checks that the database answers; used by /readyz.
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -11,16 +11,16 @@ import (
 	"github.com/portvakt/portvakt/internal/store"
 )
 
-const grantColumns = "id, client_id, account_id, session_id, scopes, auth_time, amr, acr, created_at, expires_at, revoked_at"
+const grantColumns = "id, client_id, account_id, session_id, scopes, auth_time, amr, acr, created_at, expires_at, revoked_at, acting_for"
 
 func insertGrant(ctx context.Context, c conn, g store.Grant) error {
 	lists, err := joinLists("scope", g.Scopes, "AMR", g.AMR)
 	if err != nil {
 		return err
 	}
-	_, err = c.exec(ctx, "INSERT INTO oidc_grants ("+grantColumns+") VALUES ("+placeholders(11)+")",
+	_, err = c.exec(ctx, "INSERT INTO oidc_grants ("+grantColumns+") VALUES ("+placeholders(12)+")",
 		g.ID, g.ClientID, g.AccountID, g.SessionID, lists[0], millis(g.AuthTime), lists[1], g.ACR,
-		millis(g.CreatedAt), millis(g.ExpiresAt), millis(g.RevokedAt))
+		millis(g.CreatedAt), millis(g.ExpiresAt), millis(g.RevokedAt), g.ActingFor)
 	return err
 }
 
@@ -92,7 +92,7 @@ func scanGrant(row interface{ Scan(...any) error }) (store.Grant, error) {
 		authTime, createdAt, expiresAt, revokedAt int64
 	)
 	err := row.Scan(&g.ID, &g.ClientID, &g.AccountID, &g.SessionID, &scopes, &authTime, &amr, &g.ACR,
-		&createdAt, &expiresAt, &revokedAt)
+		&createdAt, &expiresAt, &revokedAt, &g.ActingFor)
 	if err != nil {
 		return store.Grant{}, err
 	}
@@ -138,16 +138,16 @@ func (db *DB) GetAccessToken(ctx context.Context, id string) (store.AccessToken,
 		scopes, audience                   string
 		createdAt, expiresAt               int64
 		gID, gClient, gAccount, gSession   sql.NullString
-		gScopes, gAMR, gACR                sql.NullString
+		gScopes, gAMR, gACR, gActing       sql.NullString
 		gAuth, gCreated, gExpires, gRevoke sql.NullInt64
 	)
 	err := db.hotRow(ctx, `SELECT t.id, t.grant_id, t.client_id, t.subject, t.scopes, t.audience,
 		t.created_at, t.expires_at, g.id, g.client_id, g.account_id, g.session_id, g.scopes, g.auth_time, g.amr,
-		g.acr, g.created_at, g.expires_at, g.revoked_at
+		g.acr, g.created_at, g.expires_at, g.revoked_at, g.acting_for
 		FROM oidc_access_tokens t LEFT JOIN oidc_grants g ON g.id = t.grant_id
 		WHERE t.id = ? AND (t.grant_id IS NULL OR g.revoked_at = ?)`, id, zeroTime).
 		Scan(&t.ID, &grantID, &t.ClientID, &t.Subject, &scopes, &audience, &createdAt, &expiresAt,
-			&gID, &gClient, &gAccount, &gSession, &gScopes, &gAuth, &gAMR, &gACR, &gCreated, &gExpires, &gRevoke)
+			&gID, &gClient, &gAccount, &gSession, &gScopes, &gAuth, &gAMR, &gACR, &gCreated, &gExpires, &gRevoke, &gActing)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}
@@ -161,7 +161,7 @@ func (db *DB) GetAccessToken(ctx context.Context, id string) (store.AccessToken,
 		g = store.Grant{ID: gID.String, ClientID: gClient.String, AccountID: gAccount.String,
 			SessionID: gSession.String, Scopes: splitList(gScopes.String), AuthTime: fromMillis(gAuth.Int64),
 			AMR: splitList(gAMR.String), ACR: gACR.String, CreatedAt: fromMillis(gCreated.Int64),
-			ExpiresAt: fromMillis(gExpires.Int64), RevokedAt: fromMillis(gRevoke.Int64)}
+			ExpiresAt: fromMillis(gExpires.Int64), RevokedAt: fromMillis(gRevoke.Int64), ActingFor: gActing.String}
 	}
 	return t, g, nil
 }
@@ -240,10 +240,10 @@ func getRefreshToken(ctx context.Context, queryRow func(string, ...any) rowScann
 	}
 	err := queryRow(`SELECT t.hash, t.grant_id, t.scopes, t.created_at, t.expires_at, t.used_at,
 		g.id, g.client_id, g.account_id, g.session_id, g.scopes, g.auth_time, g.amr, g.acr, g.created_at,
-		g.expires_at, g.revoked_at FROM oidc_refresh_tokens t JOIN oidc_grants g ON g.id = t.grant_id
+		g.expires_at, g.revoked_at, g.acting_for FROM oidc_refresh_tokens t JOIN oidc_grants g ON g.id = t.grant_id
 		WHERE t.hash = ?`+lock, hash).Scan(&rt.Hash, &rt.GrantID, &scopes, &created, &expires, &used,
 		&g.ID, &g.ClientID, &g.AccountID, &g.SessionID, &gScopes, &authTime, &amr, &g.ACR, &gCreated, &gExpires,
-		&gRevoked)
+		&gRevoked, &g.ActingFor)
 	if errors.Is(err, sql.ErrNoRows) {
 		return rt, g, store.ErrNotFound
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/portvakt/portvakt/internal/store"
 )
 
-const sessionColumns = "id, token_hash, account_id, created_at, last_seen_at, expires_at, auth_time, amr, level, user_agent, ip, methods, via_upstream, via_acr, via_amr, full_auth_time, via_id_token"
+const sessionColumns = "id, token_hash, account_id, created_at, last_seen_at, expires_at, auth_time, amr, level, user_agent, ip, methods, via_upstream, via_acr, via_amr, full_auth_time, via_id_token, acting_for"
 
 // CreateSession inserts s. The error wraps store.ErrConflict if s.ID or
 // s.TokenHash is taken and store.ErrNotFound if s.AccountID names no
@@ -24,9 +24,9 @@ func (db *DB) CreateSession(ctx context.Context, s store.Session) error {
 		return fmt.Errorf("sqlstore: create session %q: %w", s.ID, err)
 	}
 	_, err = db.writer().exec(ctx,
-		"INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		s.ID, s.TokenHash, s.AccountID, millis(s.CreatedAt), millis(s.LastSeenAt), millis(s.ExpiresAt),
-		millis(s.AuthTime), lists.amr, s.Level, s.UserAgent, s.IP, lists.methods, s.Via.Upstream, s.Via.ACR, lists.viaAMR, millis(s.FullAuthTime), nilIfEmpty(s.Via.IDTokenSealed))
+		millis(s.AuthTime), lists.amr, s.Level, s.UserAgent, s.IP, lists.methods, s.Via.Upstream, s.Via.ACR, lists.viaAMR, millis(s.FullAuthTime), nilIfEmpty(s.Via.IDTokenSealed), s.ActingFor)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create session %q: %w", s.ID, err)
 	}
@@ -75,10 +75,10 @@ func (db *DB) UpdateSession(ctx context.Context, id string, fn func(store.Sessio
 			}
 			return c.execOne(ctx, `UPDATE sessions SET token_hash = ?, account_id = ?, created_at = ?, last_seen_at = ?,
 				expires_at = ?, auth_time = ?, amr = ?, level = ?, user_agent = ?, ip = ?,
-				methods = ?, via_upstream = ?, via_acr = ?, via_amr = ?, full_auth_time = ?, via_id_token = ? WHERE id = ?`,
+				methods = ?, via_upstream = ?, via_acr = ?, via_amr = ?, full_auth_time = ?, via_id_token = ?, acting_for = ? WHERE id = ?`,
 				s.TokenHash, s.AccountID, millis(s.CreatedAt), millis(s.LastSeenAt), millis(s.ExpiresAt),
 				millis(s.AuthTime), lists.amr, s.Level, s.UserAgent, s.IP,
-				lists.methods, s.Via.Upstream, s.Via.ACR, lists.viaAMR, millis(s.FullAuthTime), nilIfEmpty(s.Via.IDTokenSealed), id)
+				lists.methods, s.Via.Upstream, s.Via.ACR, lists.viaAMR, millis(s.FullAuthTime), nilIfEmpty(s.Via.IDTokenSealed), s.ActingFor, id)
 		})
 	if err != nil {
 		return store.Session{}, err
@@ -162,7 +162,7 @@ func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
 		fullAuthT                               int64
 	)
 	err := row.Scan(&s.ID, &s.TokenHash, &s.AccountID, &createdAt, &lastSeenAt, &expiresAt, &authT,
-		&amr, &s.Level, &s.UserAgent, &s.IP, &methods, &s.Via.Upstream, &s.Via.ACR, &viaAMR, &fullAuthT, &s.Via.IDTokenSealed)
+		&amr, &s.Level, &s.UserAgent, &s.IP, &methods, &s.Via.Upstream, &s.Via.ACR, &viaAMR, &fullAuthT, &s.Via.IDTokenSealed, &s.ActingFor)
 	if err != nil {
 		return store.Session{}, err
 	}

@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	all = append(all, webAuthnTests...)
 	all = append(all, oidcTests...)
 	all = append(all, identityTests...)
+	all = append(all, delegationTests...)
 	for _, st := range all {
 		t.Run(st.name, func(t *testing.T) {
 			st.run(t, newStore(t))
