@@ -49,6 +49,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	all = append(all, oidcTests...)
 	all = append(all, identityTests...)
 	all = append(all, delegationTests...)
+	all = append(all, deviceTests...)
+	all = append(all, lifecycleTests...)
 	for _, st := range all {
 		t.Run(st.name, func(t *testing.T) {
 			st.run(t, newStore(t))
