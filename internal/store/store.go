@@ -228,6 +228,7 @@ type Store interface {
 	Identities
 	Housekeeping
 	Delegations
+	Security
 	// Ping checks that the database answers; used by /readyz.
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -76,41 +76,44 @@ func (db *DB) ListEmails(ctx context.Context, accountID string) ([]store.Email, 
 // second could miss the primary the first just set and fail on the
 // one-primary index instead of replacing it.
 func (db *DB) SetPrimaryEmail(ctx context.Context, accountID, address string) error {
-	key := emailKey(address)
-	err := db.inTx(ctx, func(c conn) error {
-		rows, err := c.query(ctx,
-			"SELECT address_key FROM emails WHERE account_id = ? ORDER BY address_key"+db.d.forUpdate, accountID)
-		if err != nil {
-			return err
-		}
-		owned := false
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				rows.Close()
-				return err
-			}
-			owned = owned || k == key
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return err
-		}
-		if !owned {
-			return store.ErrNotFound
-		}
-		// Two statements, the old primary cleared before the new one is
-		// set: PostgreSQL checks a unique index row by row.
-		if _, err := c.exec(ctx, "UPDATE emails SET is_primary = ? WHERE account_id = ? AND is_primary = ? AND address_key <> ?",
-			false, accountID, true, key); err != nil {
-			return err
-		}
-		return c.execOne(ctx, "UPDATE emails SET is_primary = ? WHERE account_id = ? AND address_key = ?",
-			true, accountID, key)
-	})
+	err := db.inTx(ctx, func(c conn) error { return setPrimaryEmail(ctx, c, db.d, accountID, address) })
 	if err != nil {
 		return fmt.Errorf("sqlstore: set primary email of %q to %q: %w", accountID, address, err)
 	}
 	return nil
+}
+
+// setPrimaryEmail is SetPrimaryEmail's body, inside a transaction.
+func setPrimaryEmail(ctx context.Context, c conn, d *dialect, accountID, address string) error {
+	key := emailKey(address)
+	rows, err := c.query(ctx,
+		"SELECT address_key FROM emails WHERE account_id = ? ORDER BY address_key"+d.forUpdate, accountID)
+	if err != nil {
+		return err
+	}
+	owned := false
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return err
+		}
+		owned = owned || k == key
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	if !owned {
+		return store.ErrNotFound
+	}
+	// Two statements, the old primary cleared before the new one is
+	// set: PostgreSQL checks a unique index row by row.
+	if _, err := c.exec(ctx, "UPDATE emails SET is_primary = ? WHERE account_id = ? AND is_primary = ? AND address_key <> ?",
+		false, accountID, true, key); err != nil {
+		return err
+	}
+	return c.execOne(ctx, "UPDATE emails SET is_primary = ? WHERE account_id = ? AND address_key = ?",
+		true, accountID, key)
 }
 
 // DeleteEmail removes the address (compared lower-cased) from the account.

@@ -18,14 +18,19 @@ var unsent = millis(time.Time{})
 // EnqueueMessage inserts m. The error wraps store.ErrConflict if m.ID is
 // taken.
 func (db *DB) EnqueueMessage(ctx context.Context, m store.Message) error {
-	_, err := db.writer().exec(ctx,
-		"INSERT INTO messages ("+messageColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		m.ID, m.Channel, m.To, m.Subject, m.Text, m.HTML, m.Locale, millis(m.CreatedAt), m.Attempts,
-		millis(m.NextAttemptAt), millis(m.SentAt), m.LastError)
-	if err != nil {
+	if err := insertMessage(ctx, db.writer(), m); err != nil {
 		return fmt.Errorf("sqlstore: enqueue message %q: %w", m.ID, err)
 	}
 	return nil
+}
+
+// insertMessage is EnqueueMessage on a pool or in a transaction.
+func insertMessage(ctx context.Context, c conn, m store.Message) error {
+	_, err := c.exec(ctx,
+		"INSERT INTO messages ("+messageColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		m.ID, m.Channel, m.To, m.Subject, m.Text, m.HTML, m.Locale, millis(m.CreatedAt), m.Attempts,
+		millis(m.NextAttemptAt), millis(m.SentAt), m.LastError)
+	return err
 }
 
 // ClaimMessages returns up to limit unsent messages whose NextAttemptAt is
