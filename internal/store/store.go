@@ -229,6 +229,11 @@ type Store interface {
 	Housekeeping
 	Delegations
 	Security
+	Organisations
+	AccountRights
+	Systems
+	Audit
+	Roles
 	// Ping checks that the database answers; used by /readyz.
 	Ping(ctx context.Context) error
 	// Close releases the database.

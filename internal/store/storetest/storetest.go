@@ -50,6 +50,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	all = append(all, identityTests...)
 	all = append(all, delegationTests...)
 	all = append(all, securityTests...)
+	all = append(all, auditTests...)
+	all = append(all, systemTests...)
 	all = append(all, deviceTests...)
 	all = append(all, lifecycleTests...)
 	for _, st := range all {
