@@ -260,3 +260,45 @@ func decodeJSON(r *http.Request, v any) error {
 	}
 	return nil
 }
+
+// asProblem returns err as a problem, or nil if it is a fault.
+func asProblem(err error) *problem.Problem {
+	p, _ := problem.As(err)
+	return p
+}
+
+// flowGone shows "start again" for a flow that expired, was used or
+// belongs to another browser.
+func (s *Server) flowProblem(w http.ResponseWriter, r *http.Request, p *problem.Problem, restart string) error {
+	b := s.base(r)
+	page := &ui.MessagePage{Base: b, Heading: b.T("problem.title." + p.Kind.String())}
+	for _, d := range p.Details {
+		page.Paragraphs = append(page.Paragraphs, b.T(d.Key, d.Args))
+	}
+	page.LinkURL, page.LinkText = restart, b.T("flow.start_again")
+	return s.render(w, r, p.Kind.Status(), "message", page)
+}
+
+// isFlowProblem reports whether p is about the flow as a whole (it
+// expired, was used, is another browser's) rather than about a field.
+// hasKey reports whether p (which may be nil) holds a detail with key.
+func hasKey(p *problem.Problem, key string) bool {
+	if p == nil {
+		return false
+	}
+	for _, d := range p.Details {
+		if d.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+func isFlowProblem(p *problem.Problem) bool {
+	for _, d := range p.Details {
+		if d.Field != "" && d.Field != "code" {
+			return false
+		}
+	}
+	return len(p.Details) > 0 && (p.Kind == problem.Expired || p.Kind == problem.Forbidden || (p.Kind == problem.TooManyAttempts && p.Details[0].Key == "code.too_many"))
+}

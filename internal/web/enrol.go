@@ -1,0 +1,126 @@
+package web
+
+import (
+	"encoding/base64"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/portvakt/portvakt/internal/authn"
+	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/web/ui"
+)
+
+// Setting up a second factor inside a sign-in that needs one the account
+// does not have yet (an authenticator, or an address).
+
+func (s *Server) enrolPage(r *http.Request, pf flow.PendingFactor, email string, sent bool) *ui.EnrolPage {
+	p := &ui.EnrolPage{Base: s.base(r), Flow: pf.Flow.ID, Email: email, EmailSent: sent, Minutes: int(s.Flows.Config.CodeTTL.Minutes()),
+		ConfirmAddress: pf.ConfirmAddress, NeedInvitation: pf.NeedInvitation, PhoneHow: slices.Contains(s.Flows.MFA.Methods, authn.SMS)}
+	for _, m := range pf.CanEnrol {
+		p.CanEmail = p.CanEmail || m == authn.Email
+		p.CanTOTP = p.CanTOTP || m == authn.TOTP
+	}
+	return p
+}
+
+func (s *Server) enrolEmail(w http.ResponseWriter, r *http.Request) error {
+	c := s.client(w, r)
+	id, email := r.PostFormValue("flow"), r.PostFormValue("email")
+	err := s.Flows.EnrolEmail(r.Context(), c, id, email)
+	pf, lerr := s.Flows.Factor(r.Context(), c, id)
+	if lp := asProblem(lerr); lp != nil {
+		return s.flowProblem(w, r, lp, "/login")
+	}
+	if lerr != nil {
+		return lerr
+	}
+	if p := asProblem(err); p != nil {
+		page := s.enrolPage(r, pf, email, false)
+		page.Problem = p
+		return s.render(w, r, p.Kind.Status(), "enrol", page)
+	}
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "enrol", s.enrolPage(r, pf, strings.TrimSpace(email), true))
+}
+
+func (s *Server) enrolEmailConfirm(w http.ResponseWriter, r *http.Request) error {
+	c := s.client(w, r)
+	id := r.PostFormValue("flow")
+	res, err := s.Flows.ConfirmEnrolEmail(r.Context(), c, id, r.PostFormValue("code"))
+	if p := asProblem(err); p != nil {
+		if isFlowProblem(p) {
+			return s.flowProblem(w, r, p, "/login")
+		}
+		pf, lerr := s.Flows.Factor(r.Context(), c, id)
+		if lerr != nil {
+			return s.flowProblem(w, r, asProblem(lerr), "/login")
+		}
+		page := s.enrolPage(r, pf, "", true)
+		page.Problem = p
+		return s.render(w, r, p.Kind.Status(), "enrol", page)
+	}
+	if err != nil {
+		return err
+	}
+	if res.Token == "" && res.Pending == "" {
+		// The registered address is proven; on to setting up a factor.
+		http.Redirect(w, r, "/login/factor?flow="+url.QueryEscape(id), http.StatusSeeOther)
+		return nil
+	}
+	return s.land(w, r, res, "/account?notice=email-added")
+}
+
+func (s *Server) enrolTOTP(w http.ResponseWriter, r *http.Request) error {
+	c := s.client(w, r)
+	id := r.PostFormValue("flow")
+	e, err := s.Flows.EnrolTOTP(r.Context(), c, id)
+	if p := asProblem(err); p != nil {
+		return s.flowProblem(w, r, p, "/login")
+	}
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "totp", &ui.TOTPPage{Base: s.base(r), QR: template.URL(e.QR), Groups: e.Groups, Action: "/login/enrol/totp/confirm", Hidden: []ui.Hidden{{Name: "flow", Value: id}}})
+}
+
+func (s *Server) enrolTOTPConfirm(w http.ResponseWriter, r *http.Request) error {
+	c := s.client(w, r)
+	id := r.PostFormValue("flow")
+	res, codes, err := s.Flows.ConfirmEnrolTOTP(r.Context(), c, id, r.PostFormValue("code"))
+	if p := asProblem(err); p != nil {
+		if isFlowProblem(p) {
+			return s.flowProblem(w, r, p, "/login")
+		}
+		// A wrong first code: a fresh secret is the simplest honest retry.
+		e, eerr := s.Flows.EnrolTOTP(r.Context(), c, id)
+		if eerr != nil {
+			return s.flowProblem(w, r, p, "/login")
+		}
+		page := &ui.TOTPPage{Base: s.base(r), QR: template.URL(e.QR), Groups: e.Groups, Action: "/login/enrol/totp/confirm", Hidden: []ui.Hidden{{Name: "flow", Value: id}}}
+		page.Problem = p
+		return s.render(w, r, p.Kind.Status(), "totp", page)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.signIn(w, r, res); err != nil {
+		return err
+	}
+	return s.showCodes(w, r, codes, "/account")
+}
+
+// showCodes shows new recovery codes once, with a download.
+func (s *Server) showCodes(w http.ResponseWriter, r *http.Request, codes []string, next string) error {
+	if len(codes) == 0 {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return nil
+	}
+	text := strings.Join(codes, "\r\n") + "\r\n"
+	return s.render(w, r, http.StatusOK, "codes", &ui.CodesPage{Base: s.base(r), Codes: codes, Next: next,
+		Download: template.URL("data:text/plain;charset=utf-8;base64," + base64.StdEncoding.EncodeToString([]byte(text)))})
+}
