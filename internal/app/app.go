@@ -93,6 +93,18 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		return nil, fmt.Errorf("public_url: %w", err)
 	}
 
+	// The catalogs (the largest piece of start-up work) load on another
+	// core while the database opens and migrates.
+	type catalogResult struct {
+		c   *i18n.Catalog
+		err error
+	}
+	catalogc := make(chan catalogResult, 1)
+	go func() {
+		c, err := i18n.New(logger)
+		catalogc <- catalogResult{c, err}
+	}()
+
 	db, err := OpenDB(ctx, cfg.Database)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -106,11 +118,6 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		logger.Info("database migrated", "driver", cfg.Database.Driver, "applied", applied)
 	}
 
-	catalog, err := i18n.New(logger)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
 	brand, brandErrs := cfg.Branding.Load()
 	if len(brandErrs) > 0 {
 		db.Close()
@@ -125,6 +132,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	cr := <-catalogc
+	if cr.err != nil {
+		db.Close()
+		return nil, cr.err
+	}
+	catalog := cr.c
 	branding := webBranding(brand)
 	if branding.Logo != nil || branding.Favicon != nil || branding.Theme != nil {
 		pages.SetBrand(ui.Brand{Logo: branding.Logo != nil, Favicon: branding.Favicon != nil, Theme: branding.Theme != nil, Version: branding.Version()})
@@ -253,7 +266,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	var demoApp http.Handler
 	if provider != nil && cfg.DevDemo() {
-		d := demo.New(cfg.PublicURL)
+		d := demo.New(cfg.PublicURL, catalog)
 		d.Lang = web.RequestLang
 		demoApp = d
 	}

@@ -51,15 +51,18 @@ type App struct {
 
 // New returns the demo app for the provider at issuer (the public URL).
 // The relying party discovers the provider on first use, when the server
-// is up.
-func New(issuer string) *App {
+// is up. catalog is the server's own (nil loads the embedded catalogs
+// again, which costs a process start about 10 ms).
+func New(issuer string, catalog *i18n.Catalog) *App {
 	key := make([]byte, 32)
 	rand.Read(key)
 	opts := []httphelper.CookieHandlerOpt{}
 	if strings.HasPrefix(issuer, "http://") {
 		opts = append(opts, httphelper.WithUnsecure())
 	}
-	catalog, _ := i18n.New(nil) // the embedded catalogs; checked by package i18n's tests
+	if catalog == nil {
+		catalog, _ = i18n.New(nil) // the embedded catalogs; checked by package i18n's tests
+	}
 	return &App{catalog: catalog, issuer: strings.TrimRight(issuer, "/"), client: &http.Client{Timeout: 10 * time.Second}, cookies: httphelper.NewCookieHandler(key, key, opts...)}
 }
 

@@ -21,11 +21,13 @@ import (
 	"io/fs"
 	"log/slog"
 	"reflect"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/text/language"
 )
 
@@ -62,10 +64,14 @@ func New(logger *slog.Logger) (*Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
+	parsed, err := parseFiles(files)
+	if err != nil {
+		return nil, err
+	}
 	for _, l := range Languages {
 		for _, f := range files[l] {
-			mf, err := b.LoadMessageFileFS(localeFS, f)
-			if err != nil {
+			mf := parsed[f]
+			if err := b.AddMessages(mf.Tag, mf.Messages...); err != nil {
 				return nil, fmt.Errorf("load catalog %s: %w", f, err)
 			}
 			for _, m := range mf.Messages {
@@ -80,6 +86,41 @@ func New(logger *slog.Logger) (*Catalog, error) {
 		c.langs[l] = &Lang{tag: l, cat: c, loc: goi18n.NewLocalizer(b, l, Default)}
 	}
 	return c, nil
+}
+
+// parseFiles parses every catalog file, on all cores: the catalogs are
+// about 200 KB of JSON, and parsing them is the largest part of a process
+// start (issue 12: start to healthy ≤ 100 ms). Adding the messages to the
+// bundle stays in New, in a fixed order.
+func parseFiles(files map[string][]string) (map[string]*goi18n.MessageFile, error) {
+	var all []string
+	for _, l := range Languages {
+		all = append(all, files[l]...)
+	}
+	out := make([]*goi18n.MessageFile, len(all))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	unmarshal := map[string]goi18n.UnmarshalFunc{"json": json.Unmarshal}
+	for i, f := range all {
+		g.Go(func() error {
+			buf, err := fs.ReadFile(localeFS, f)
+			if err == nil {
+				out[i], err = goi18n.ParseMessageFileBytes(buf, f, unmarshal)
+			}
+			if err != nil {
+				return fmt.Errorf("load catalog %s: %w", f, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	m := make(map[string]*goi18n.MessageFile, len(all))
+	for i, f := range all {
+		m[f] = out[i]
+	}
+	return m, nil
 }
 
 // Lang returns the translator for a supported language tag ("en", "nb",

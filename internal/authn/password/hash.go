@@ -134,16 +134,28 @@ func NewHasher(p Argon2Params, memoryLimit uint64) (*Hasher, error) {
 	if memoryLimit > 1<<50 {
 		memoryLimit = 1 << 50
 	}
-	// One hash, timed, seeds the pool's estimate of how long a hash takes
-	// (it then follows the hashes actually done).
-	start := time.Now()
-	argon2.IDKey([]byte("calibrate"), randomBytes(p.SaltLen), p.Time, p.Memory, p.Threads, p.KeyLen)
-	h := &Hasher{params: p, limit: int64(memoryLimit), pool: newPool(int64(memoryLimit), time.Since(start))}
+	// The pool's estimate of how long a hash takes starts from the
+	// parameters (see firstEstimate) and then follows the hashes actually
+	// done. No hash is timed here: one at the defaults costs 40–100 ms,
+	// which every process start (serve and each CLI command) would pay
+	// before it could answer /healthz (issue 12: start to healthy ≤ 100 ms).
+	h := &Hasher{params: p, limit: int64(memoryLimit), pool: newPool(int64(memoryLimit), firstEstimate(p))}
 	// The dummy has the current parameters and random bytes for a tag, so
 	// verifying against it costs exactly one real verification and never
 	// succeeds.
 	h.dummy = encodeArgon2id(p, randomBytes(p.SaltLen), randomBytes(p.KeyLen))
 	return h, nil
+}
+
+// firstEstimate is how long one hash at p is assumed to take before any
+// has been timed: about 2 µs per KiB of memory per pass per lane, what
+// argon2id costs on a current x86-64 or arm64 core (69 CPU-ms at the
+// defaults, m=19 MiB, t=2, measured in docs/benchmarks.md). It only seeds
+// the pool's running mean, which the first few real hashes correct, and
+// the pool admits a few waiters per source whatever the estimate says.
+func firstEstimate(p Argon2Params) time.Duration {
+	lanes := max(time.Duration(p.Threads), 1)
+	return time.Duration(p.Memory) * time.Duration(p.Time) * 2 * time.Microsecond / lanes
 }
 
 // SetMaxWait sets how long a hash may expect to queue before it is
