@@ -187,6 +187,7 @@ func (s *Server) Handler() http.Handler {
 	s.brandingRoutes(mux)
 
 	// JSON API twins.
+	mux.Handle("GET /api/openapi.yaml", s.api(s.openAPIDocument))
 	mux.Handle("GET /api/v1/challenge", s.api(s.apiChallenge))
 	mux.Handle("POST /api/v1/signup", s.api(s.apiCaptcha(captcha.AtSignup, s.apiSignup)))
 	mux.Handle("POST /api/v1/signup/code", s.api(s.apiCode(s.Flows.VerifySignupCode, "details")))

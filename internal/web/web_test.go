@@ -76,7 +76,7 @@ func newEnv(t *testing.T, mod ...func(*config.Config)) *env {
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
-	srv := httptest.NewServer(a.Handler())
+	srv := httptest.NewServer(validateAPI(t, a.Handler())) // every /api/ answer must match openapi.yaml
 	t.Cleanup(func() { srv.Close(); a.Close() })
 	return &env{app: a, srv: srv, clock: c, logs: logs}
 }
