@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/authn/sms"
 	"github.com/portvakt/portvakt/internal/authn/webauthn"
@@ -67,6 +68,7 @@ type App struct {
 	// opened when read through it (DB.ListMessages shows it sealed).
 	Outbox store.Outbox
 	Flows  *flow.Service
+	Audit  *audit.Recorder
 	OP     *op.Provider
 	Web    *web.Server
 
@@ -207,6 +209,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		}
 		keys.Now = now
 	}
+	rec := &audit.Recorder{Store: db, Now: now, Logger: logger.With("component", "audit")}
 	flows := &flow.Service{
 		Store:    db,
 		Sessions: sessions,
@@ -237,6 +240,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Texts:    catalog,
 		WebAuthn: keys,
 	}
+	flows.Audit = rec
 	if flows.Upstreams, err = openUpstreams(cfg, db); err != nil {
 		db.Close()
 		return nil, err
@@ -309,6 +313,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		CaptchaNoJSBudget:  cfg.Captcha.NoJSBudget,
 		MetricsTokenSHA256: cfg.Metrics.TokenSHA256,
 	}
+	srv.Audit = rec
 	return &App{
 		Config:   cfg,
 		Logger:   logger,
@@ -319,6 +324,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Worker:   worker,
 		Outbox:   outbox,
 		Flows:    flows,
+		Audit:    rec,
 		OP:       provider,
 		Web:      srv,
 		handler:  srv.Handler(),

@@ -58,6 +58,7 @@ func (a *App) Scheduler() *jobs.Scheduler {
 		_, _, err := a.Worker.DeliverDue(ctx)
 		return err
 	})
+	a.auditJobs(s)
 	if a.OP != nil {
 		s.Every("gc-oidc", OIDCGCPeriod, gc("OpenID records", a.OP.Sweep))
 		s.Every("signing-keys", KeysPeriod, a.OP.EnsureKeys)

@@ -83,6 +83,8 @@ type Config struct {
 	// upstream at a level: services.residence-status: {via: idporten,
 	// min_acr: idporten-loa-high}. /service/{name}?return_to=… checks it.
 	Services map[string]upstream.Service `yaml:"services"`
+	// Audit is the audit log (audit.go).
+	Audit Audit `yaml:"audit"`
 }
 
 // OIDC configures the OpenID Provider for the organisation's apps.
@@ -557,6 +559,7 @@ func Default() Config {
 			From:      "Portvakt <no-reply@localhost>",
 			SMTP:      SMTP{Port: 587, TLS: "starttls"},
 		},
+		Audit:   defaultAudit(),
 		I18n:    I18n{DefaultLanguage: "en"},
 		Log:     Log{Level: "info", Format: "json"},
 		Dev:     Dev{Mailbox: "auto", Demo: "auto"},
@@ -1021,6 +1024,7 @@ func (c Config) Validate() (warnings []string, err error) {
 	} else if u, err := url.Parse(c.PublicURL); err == nil && net.ParseIP(u.Hostname()) != nil {
 		warnings = append(warnings, "webauthn: security keys and passkeys are off, because public_url's host is an IP address and WebAuthn needs a domain; set webauthn.rp_id (and webauthn.origins) to use them")
 	}
+	c.validateAudit(add)
 	_, brandErrs := c.Branding.Load()
 	es = append(es, brandErrs...)
 	for _, e := range c.Password.Validate() {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/authn/password"
 	"github.com/portvakt/portvakt/internal/authn/webauthn"
 	"github.com/portvakt/portvakt/internal/i18n"
@@ -124,6 +125,9 @@ type Service struct {
 	// Upstreams are the upstream identity providers (federate.go); nil
 	// offers none.
 	Upstreams *Upstreams
+	// Audit records what the flows do (internal/audit); nil records
+	// nothing.
+	Audit *audit.Recorder
 }
 
 // SMSSender sends a text message (package sms).

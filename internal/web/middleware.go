@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/authn/password"
 	"github.com/portvakt/portvakt/internal/i18n"
 	"github.com/portvakt/portvakt/internal/secret"
@@ -85,6 +86,8 @@ func (s *Server) withObservation(next http.Handler) http.Handler {
 		// one network cannot starve sign-ins from others (issue 10,
 		// finding 5). A source is the client's /24 or /64.
 		ctx = password.WithSource(ctx, clientNetwork(clientIP(r)))
+		// What the audit log records of the request (internal/audit).
+		ctx = audit.WithRequest(ctx, audit.Request{IP: st.IP, UserAgent: r.UserAgent(), RequestID: st.ID})
 		r = r.WithContext(ctx)
 		w.Header().Set("X-Request-Id", st.ID)
 		rw := &recorder{ResponseWriter: w, status: http.StatusOK}

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/captcha"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/i18n"
@@ -76,6 +77,9 @@ type Server struct {
 	// Branding is served under /branding/ (the zero value serves none);
 	// Pages must link it (ui.Renderer.SetBrand).
 	Branding Branding
+	// Audit records console and admin actions (internal/audit); nil
+	// records nothing.
+	Audit *audit.Recorder
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
