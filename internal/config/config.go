@@ -83,6 +83,8 @@ type Config struct {
 	// upstream at a level: services.residence-status: {via: idporten,
 	// min_acr: idporten-loa-high}. /service/{name}?return_to=… checks it.
 	Services map[string]upstream.Service `yaml:"services"`
+	// Audit is the audit log (audit.go).
+	Audit Audit `yaml:"audit"`
 	// Rights and Systems: named rights and end-user systems (systems.go).
 	Rights  Rights  `yaml:"rights"`
 	Systems Systems `yaml:"systems"`
@@ -560,6 +562,7 @@ func Default() Config {
 			From:      "Portvakt <no-reply@localhost>",
 			SMTP:      SMTP{Port: 587, TLS: "starttls"},
 		},
+		Audit:   defaultAudit(),
 		Systems: defaultSystems(),
 		I18n:    I18n{DefaultLanguage: "en"},
 		Log:     Log{Level: "info", Format: "json"},
@@ -1025,6 +1028,7 @@ func (c Config) Validate() (warnings []string, err error) {
 	} else if u, err := url.Parse(c.PublicURL); err == nil && net.ParseIP(u.Hostname()) != nil {
 		warnings = append(warnings, "webauthn: security keys and passkeys are off, because public_url's host is an IP address and WebAuthn needs a domain; set webauthn.rp_id (and webauthn.origins) to use them")
 	}
+	c.validateAudit(add)
 	c.validateSystems(add)
 	_, brandErrs := c.Branding.Load()
 	es = append(es, brandErrs...)
