@@ -263,6 +263,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 			}
 		}
 	}
+	reps, err := representation(cfg, db, sealer, mailer, now, logger)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if provider != nil && reps != nil {
+		provider.SetRepresentation(reps)
+	}
 	captchaPol, err := captchaPolicy(cfg, db, now)
 	if err != nil {
 		db.Close()
@@ -313,6 +321,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		CaptchaNoJSBudget:  cfg.Captcha.NoJSBudget,
 		MetricsTokenSHA256: cfg.Metrics.TokenSHA256,
 	}
+	srv.Representation = reps
 	srv.Audit = rec
 	return &App{
 		Config:   cfg,

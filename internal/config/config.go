@@ -83,6 +83,8 @@ type Config struct {
 	// upstream at a level: services.residence-status: {via: idporten,
 	// min_acr: idporten-loa-high}. /service/{name}?return_to=… checks it.
 	Services map[string]upstream.Service `yaml:"services"`
+	// Representation is acting on behalf of others (representation.go).
+	Representation Representation `yaml:"representation"`
 	// Audit is the audit log (audit.go).
 	Audit Audit `yaml:"audit"`
 	// Rights and Systems: named rights and end-user systems (systems.go).
@@ -1030,6 +1032,7 @@ func (c Config) Validate() (warnings []string, err error) {
 	}
 	c.validateAudit(add)
 	c.validateSystems(add)
+	c.validateRepresentation(add)
 	_, brandErrs := c.Branding.Load()
 	es = append(es, brandErrs...)
 	for _, e := range c.Password.Validate() {

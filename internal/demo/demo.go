@@ -102,6 +102,7 @@ var page = template.Must(template.New("demo").Parse(`<!doctype html>
 <p>{{.Lang.T "demo.stronger"}}
 <a id="demo-login-3" href="/demo/login?acr=urn:portvakt:level:3">{{.Lang.T "demo.level3"}}</a>,
 <a id="demo-login-4" href="/demo/login?acr=urn:portvakt:level:4">{{.Lang.T "demo.level4"}}</a>.</p>
+<p><a id="demo-login-represent" href="/demo/login?represent=1">{{.Lang.T "demo.represent"}}</a></p>
 </main></body></html>`))
 
 type claim struct{ Name, Value string }
@@ -124,6 +125,10 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var params []rp.URLParamOpt
+		if r.URL.Query().Get("represent") != "" {
+			// Ask whom the person acts for (docs/representation.md).
+			params = append(params, rp.WithURLParam("scope", "openid profile email represent"))
+		}
 		if acr := r.URL.Query().Get("acr"); acr != "" {
 			params = append(params, rp.WithURLParam("acr_values", acr))
 		}

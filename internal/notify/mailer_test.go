@@ -79,6 +79,10 @@ func golden(tb testing.TB, name, got string) {
 // new template that needs data gets its row here.
 var sampleData = map[string]map[string]any{
 	notify.TemplateTest: nil,
+	notify.TemplateRepresentation: {
+		"name": "Kari Nordmann", "event": "mail.representation.agent.added", "agent": "Kari Nordmann",
+		"principal": "Ola Nordmann", "link": "https://id.example.com/account/representation",
+	},
 	notify.TemplateAccountLocked: {
 		"name": "Ada Lovelace", "failures": 100,
 		"when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",

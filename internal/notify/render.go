@@ -98,6 +98,11 @@ const (
 	// TemplateSupportCode carries a one-time second-step code that support
 	// created for the user: name (may be ""), code, count (hours).
 	TemplateSupportCode = "support_code"
+	// TemplateRepresentation tells one side of a delegation what changed
+	// (account.Delegations): name (may be ""), event (the catalog key of
+	// the sentence, mail.representation.<agent|principal>.<event>), agent,
+	// principal (names), link.
+	TemplateRepresentation = "representation"
 )
 
 // templateNames lists every template New parses. A name here without its
@@ -124,6 +129,7 @@ var templateNames = []string{
 	TemplateRecoveryCodesNew,
 	TemplateSupportCode,
 	TemplateAccountLocked,
+	TemplateRepresentation,
 }
 
 // TemplateNames returns the names of all templates, for previews and

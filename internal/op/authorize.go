@@ -41,7 +41,7 @@ var codeChallengeRE = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 
 // Standard scopes the provider knows; a client may also ask for its own
 // Client.Scopes. Others are dropped.
-var standardScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess}
+var standardScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess, ScopeRepresent}
 
 // authError is an error response of the authorization endpoint.
 type authError struct {

@@ -387,6 +387,10 @@ func (cc ClientConfig) toClient(cfg Config, static bool) (store.Client, error) {
 	for _, g := range c.GrantTypes {
 		switch g {
 		case GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials:
+		case GrantTokenExchange:
+			if c.Public {
+				bad("a public client cannot use token exchange")
+			}
 		case "implicit", "password":
 			bad("grant type %q is not offered (RFC 9700 §2.1.2, §2.4)", g)
 		default:

@@ -42,6 +42,9 @@ type Provider struct {
 
 	zp      *zop.Provider
 	handler http.Handler
+
+	// rep answers about delegations (SetRepresentation); nil: none.
+	rep Representation
 }
 
 // The provider's endpoints, relative to the issuer URL.

@@ -58,14 +58,14 @@ func (s *server) Discovery(ctx context.Context, _ *zop.Request[struct{}]) (*zop.
 			ScopesSupported:                           standardScopes,
 			ResponseTypesSupported:                    []string{string(oidc.ResponseTypeCode)},
 			ResponseModesSupported:                    []string{string(oidc.ResponseModeQuery), string(oidc.ResponseModeFormPost)},
-			GrantTypesSupported:                       []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials},
+			GrantTypesSupported:                       []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeClientCredentials, oidc.GrantTypeTokenExchange},
 			ACRValuesSupported:                        append(slices.Clone(p.acr.values), p.up.values...),
 			SubjectTypesSupported:                     []string{"public"},
 			IDTokenSigningAlgValuesSupported:          algs,
 			TokenEndpointAuthMethodsSupported:         []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone},
 			RevocationEndpointAuthMethodsSupported:    []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone},
 			IntrospectionEndpointAuthMethodsSupported: []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost},
-			ClaimsSupported:                           []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid", "at_hash", "c_hash", "name", "preferred_username", "locale", "updated_at", "email", "email_verified"},
+			ClaimsSupported:                           []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid", "at_hash", "c_hash", "name", "preferred_username", "locale", "updated_at", "email", "email_verified", "act", "represented"},
 			ClaimsParameterSupported:                  true,
 			CodeChallengeMethodsSupported:             []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256},
 			UILocalesSupported:                        locales,
@@ -151,6 +151,11 @@ func (s *server) CodeExchange(ctx context.Context, r *zop.ClientRequest[oidc.Acc
 		ACR:       ar.ACR,
 		CreatedAt: now,
 		ExpiresAt: now.Add(c.accessTokenTTL()),
+	}
+	if g.ActingFor, err = p.grantActingFor(ctx, ar); errors.Is(err, errRepresentationEnded) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("the person no longer acts for the party they chose")
+	} else if err != nil {
+		return nil, err
 	}
 	if slices.Contains(ar.Scopes, oidc.ScopeOfflineAccess) && c.hasGrant(GrantRefreshToken) {
 		g.ExpiresAt = now.Add(c.refreshTokenTTL())
@@ -238,6 +243,16 @@ func (s *server) Introspect(ctx context.Context, r *zop.Request[zop.Introspectio
 	}
 	if t.grant != nil {
 		resp.AuthTime, resp.AMR, resp.ACR = t.grant.AuthTime.Unix(), t.grant.AMR, t.grant.ACR
+		if _, err := p.actingFor(ctx, t.grant); errors.Is(err, errRepresentationEnded) {
+			return zop.NewResponse(introspection{}), nil
+		} else if err != nil {
+			return nil, err
+		}
+		rc, err := p.representClaims(ctx, t.grant, t.grant.Scopes)
+		if err != nil {
+			return nil, err
+		}
+		resp.Act, resp.Represented = rc["act"], rc["represented"]
 	}
 	return zop.NewResponse(resp), nil
 }
@@ -258,6 +273,9 @@ type introspection struct {
 	AuthTime  int64    `json:"auth_time,omitempty"`
 	ACR       string   `json:"acr,omitempty"`
 	AMR       []string `json:"amr,omitempty"`
+	// Act and Represented: represent.go.
+	Act         any `json:"act,omitempty"`
+	Represented any `json:"represented,omitempty"`
 }
 
 // UserInfo answers with the claims of the scopes of a user's access
@@ -274,8 +292,15 @@ func (s *server) UserInfo(ctx context.Context, r *zop.Request[oidc.UserInfoReque
 	if t == nil || t.kind != kindAccess {
 		return nil, invalid("the access token is invalid or expired")
 	}
-	if t.grant == nil {
+	if t.grant == nil || t.subject != t.grant.AccountID {
 		return nil, invalid("the access token is not a user's")
+	}
+	rc, err := p.representClaims(ctx, t.grant, t.scopes)
+	if errors.Is(err, errRepresentationEnded) {
+		return nil, invalid(err.Error())
+	}
+	if err != nil {
+		return nil, err
 	}
 	if !slices.Contains(t.scopes, oidc.ScopeOpenID) {
 		return nil, zop.NewStatusError(&oidc.Error{ErrorType: "insufficient_scope", Description: "the openid scope is required"}, http.StatusForbidden)
@@ -290,6 +315,9 @@ func (s *server) UserInfo(ctx context.Context, r *zop.Request[oidc.UserInfoReque
 	ui := &oidc.UserInfo{}
 	if err := p.userinfo(ctx, ui, t.subject, t.scopes); err != nil {
 		return nil, err
+	}
+	for k, v := range rc {
+		ui.AppendClaims(k, v)
 	}
 	return zop.NewResponse(ui), nil
 }

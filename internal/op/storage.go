@@ -303,6 +303,11 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	if err != nil || acct.Disabled {
 		return nil, errors.New("the account is gone or disabled")
 	}
+	if _, err := s.p.actingFor(ctx, &g); err != nil {
+		// The person no longer acts for the party the grant speaks for
+		// (represent.go): the app must sign the person in again.
+		return nil, err
+	}
 	return &refreshRequest{g: g, rt: rt, scopes: rt.Scopes}, nil
 }
 
@@ -375,6 +380,13 @@ func (s *storage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo,
 		if g.ACR != "" {
 			ui.AppendClaims("acr", g.ACR)
 		}
+		rc, err := s.p.representClaims(ctx, &g, scopes)
+		if err != nil {
+			return oidc.ErrInvalidGrant().WithDescription("%v", err)
+		}
+		for k, v := range rc {
+			ui.AppendClaims(k, v)
+		}
 	}
 	return s.p.mappedClaims(ctx, ui, req.GetClientID(), req.GetSubject())
 }
@@ -394,9 +406,16 @@ func (s *storage) GetPrivateClaimsFromScopes(context.Context, string, string, []
 // GetPrivateClaimsFromRequest adds to a JWT access token its scope, and
 // for a user's token how and when the user authenticated, so that a
 // resource server can require a level (ASVS 10.3.4).
-func (s *storage) GetPrivateClaimsFromRequest(_ context.Context, req zop.TokenRequest, _ []string) (map[string]any, error) {
+func (s *storage) GetPrivateClaimsFromRequest(ctx context.Context, req zop.TokenRequest, _ []string) (map[string]any, error) {
 	claims := map[string]any{"scope": strings.Join(req.GetScopes(), " ")}
 	if g, ok := grantOf(req); ok {
+		rc, err := s.p.representClaims(ctx, &g, req.GetScopes())
+		if err != nil {
+			return nil, oidc.ErrInvalidGrant().WithDescription("%v", err)
+		}
+		for k, v := range rc {
+			claims[k] = v
+		}
 		claims["sid"] = g.SessionID
 		claims["auth_time"] = g.AuthTime.Unix()
 		if len(g.AMR) > 0 {

@@ -97,6 +97,9 @@ func (s *Server) oidcContinue(w http.ResponseWriter, r *http.Request) error {
 			FormAction: "/oidc/continue", FormButton: b.T("oidc.continue.button", "client", client),
 			Hidden: []ui.Hidden{{Name: "auth", Value: id}}})
 	}
+	if asked, err := s.actAsNeeded(w, r, info, id); asked || err != nil {
+		return err // the chooser first (represent.go)
+	}
 	next, err := s.OP.Complete(r.Context(), id, st.Session)
 	var need *op.NeedError
 	switch {

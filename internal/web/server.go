@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/portvakt/portvakt/internal/audit"
+	"github.com/portvakt/portvakt/internal/account"
 	"github.com/portvakt/portvakt/internal/captcha"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/i18n"
@@ -77,6 +78,9 @@ type Server struct {
 	// Branding is served under /branding/ (the zero value serves none);
 	// Pages must link it (ui.Renderer.SetBrand).
 	Branding Branding
+	// Representation runs acting on behalf of others (represent.go); nil
+	// serves none of it.
+	Representation *account.Delegations
 	// Audit records console and admin actions (internal/audit); nil
 	// records nothing.
 	Audit *audit.Recorder
@@ -220,6 +224,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/admin/v1/accounts/{id}/unlock", s.api(s.apiUnlockAccount))
 	mux.Handle("POST /api/admin/v1/clients", s.api(s.apiAdminCreateClient))
 	mux.Handle("GET /api/admin/v1/clients", s.api(s.apiAdminListClients))
+	s.representRoutes(mux)
 	mux.Handle("DELETE /api/admin/v1/clients/{id}", s.api(s.apiAdminDeleteClient))
 	mux.Handle("GET /api/v1/factor", s.api(s.apiFactor))
 	mux.Handle("POST /api/v1/factor/send", s.api(s.apiFactorSend))

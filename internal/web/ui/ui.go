@@ -57,7 +57,7 @@ func Static() fs.FS {
 }
 
 // Pages lists every page template; New fails if one is missing.
-var Pages = []string{"home", "login", "login_password", "login_username", "signup", "code", "newpassword", "recover", "message", "account", "account_email", "factor", "totp", "codes", "security", "reauth", "phone", "enrol", "consent", "error", "devmail", "federated", "unlink"}
+var Pages = []string{"home", "login", "login_password", "login_username", "signup", "code", "newpassword", "recover", "message", "account", "account_email", "factor", "totp", "codes", "security", "reauth", "phone", "enrol", "consent", "error", "devmail", "federated", "unlink", "represent", "actas"}
 
 // LangOption is one entry of the language switcher.
 type LangOption struct {
