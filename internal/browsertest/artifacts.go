@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // EnvArtifacts names the environment variable holding the directory where
@@ -58,7 +60,7 @@ func (p *Page) saveArtifacts(reason string) {
 	dir := ArtifactDir(p.tb.Name())
 	base := filepath.Join(dir, time.Now().Format("150405.000")+"-"+p.name+"-"+safeName(shortReason(reason)))
 
-	ctx, cancel := context.WithTimeout(p.ctx, artifactTimeout)
+	ctx, cancel := context.WithTimeout(p.ctx, testwait.D(artifactTimeout))
 	defer cancel()
 	var errs []error
 	var saved []string

@@ -3,15 +3,19 @@ package browsertest
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // EnvChromium names the environment variable that, when set, points to the
@@ -105,13 +109,51 @@ func Shared(tb testing.TB) *Browser {
 	return shared.b
 }
 
+// EnvParallel names the environment variable that bounds how many tests
+// of a package that calls Main run at once (go test's -parallel), by
+// default DefaultParallel. An explicit -parallel flag wins.
+const EnvParallel = "PORTVAKT_BROWSER_PARALLEL"
+
+// DefaultParallel is how many browser tests of a package run at once when
+// neither -parallel nor PORTVAKT_BROWSER_PARALLEL says: each journey is a
+// server, a tab and a renderer, and more than two at a time only make
+// every one of them slower on the small shared machines the tests run on,
+// whatever GOMAXPROCS says.
+const DefaultParallel = 2
+
+// boundParallel sets go test's -parallel to the browser bound, unless the
+// command line set it.
+func boundParallel() error {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if explicit {
+		return nil
+	}
+	n := DefaultParallel
+	if v := os.Getenv(EnvParallel); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			return fmt.Errorf("%s=%q is not a positive number", EnvParallel, v)
+		}
+	}
+	return flag.Set("test.parallel", strconv.Itoa(n))
+}
+
 // Main runs the tests and then stops the browser that Shared started, if
-// any. Call it from TestMain:
+// any. It also bounds how many of them run at once (EnvParallel). Call it
+// from TestMain:
 //
 //	func TestMain(m *testing.M) { browsertest.Main(m) }
 //
 // Main does not return; it exits with the tests' exit code.
 func Main(m *testing.M) {
+	if err := boundParallel(); err != nil {
+		fmt.Fprintf(os.Stderr, "browsertest: %v\n", err)
+		os.Exit(2)
+	}
 	shared.mu.Lock()
 	shared.main = true
 	shared.mu.Unlock()
@@ -197,10 +239,10 @@ func launch() (*Browser, error) {
 
 	// The first Run allocates the browser and must get the long-lived
 	// context, so bound it with a watchdog instead of a deadline.
-	watchdog := time.AfterFunc(startTimeout, cancel)
+	watchdog := time.AfterFunc(testwait.D(startTimeout), cancel)
 	err = chromedp.Run(ctx)
 	if !watchdog.Stop() {
-		err = fmt.Errorf("no answer within %v", startTimeout)
+		err = fmt.Errorf("no answer within %v", testwait.D(startTimeout))
 	}
 	if err != nil {
 		cancel()
@@ -230,7 +272,7 @@ func (b *Browser) close() error {
 		p.cleanup()
 	}
 
-	ctx, cancel := context.WithTimeout(b.ctx, closeTimeout)
+	ctx, cancel := context.WithTimeout(b.ctx, testwait.D(closeTimeout))
 	err := chromedp.Cancel(ctx)
 	cancel()
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {

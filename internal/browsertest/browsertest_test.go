@@ -3,6 +3,7 @@ package browsertest_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"html/template"
 	"net"
@@ -22,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/portvakt/portvakt/internal/browsertest"
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 func TestMain(m *testing.M) { browsertest.Main(m) }
@@ -197,8 +199,9 @@ func TestPage_Fill_RejectsUnknownOption(t *testing.T) {
 	t.Setenv(browsertest.EnvArtifacts, t.TempDir())
 	srv := newFormServer(t)
 	fake := newFakeTB(t, "TestFill")
-	p := browsertest.Shared(t).NewPage(fake, browsertest.Timeout(2*time.Second))
+	p := browsertest.Shared(t).NewPage(fake)
 	p.Open(srv.URL)
+	p.SetTimeout(500 * time.Millisecond) // the call that must fail: no need to wait long
 	p.Fill("#colour", "green")
 	if len(fake.fatals) != 1 || !strings.Contains(fake.fatals[0], `Fill("#colour", "green")`) {
 		t.Errorf("Fill of an unknown option: failures = %q, want one naming the call", fake.fatals)
@@ -325,7 +328,7 @@ func TestPage_Context(t *testing.T) {
 	p.Open(strings.Replace(srv.URL, "127.0.0.1", "localhost", 1))
 
 	t.Run("a virtual authenticator creates a passkey", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(p.Context(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(p.Context(), testwait.D(10*time.Second))
 		defer cancel()
 		var id webauthn.AuthenticatorID
 		err := chromedp.Run(ctx, webauthn.Enable(), chromedp.ActionFunc(func(ctx context.Context) error {
@@ -376,9 +379,10 @@ func TestPage_FailureSavesArtifacts(t *testing.T) {
 
 	t.Run("a failing helper names the selector and saves a screenshot and the HTML", func(t *testing.T) {
 		fake := newFakeTB(t, "TestFake/missing button")
-		p := b.NewPage(fake, browsertest.Timeout(500*time.Millisecond))
+		p := b.NewPage(fake)
 		p.Open(srv.URL)
 		p.Eval(`console.log("hello from the page")`, nil)
+		p.SetTimeout(500 * time.Millisecond) // the call that must fail
 		p.Click("#missing")
 
 		if len(fake.fatals) != 1 {
@@ -401,14 +405,16 @@ func TestPage_FailureSavesArtifacts(t *testing.T) {
 
 	t.Run("a click on a covered element fails and names the cover", func(t *testing.T) {
 		fake := newFakeTB(t, "TestFake/covered")
-		p := b.NewPage(fake, browsertest.Timeout(500*time.Millisecond))
+		p := b.NewPage(fake)
 		p.Open(srv.URL)
 		p.Eval(`document.body.insertAdjacentHTML("beforeend",
 			'<div id="cookie-banner" style="position:fixed;inset:0;background:#fff8">Accept cookies?</div>')`, nil)
+		p.SetTimeout(500 * time.Millisecond) // the call that must fail; a slow page is asked once more, outside the budget
 		p.Click("#send")
 		if len(fake.fatals) != 1 || !strings.Contains(fake.fatals[0], "covered by <div#cookie-banner>") {
 			t.Errorf("Click of a covered button: failures = %q, want one naming the cover", fake.fatals)
 		}
+		p.SetTimeout(browsertest.DefaultTimeout)
 		p.Eval(`document.getElementById("cookie-banner").remove()`, nil)
 		p.Submit("#send")
 		if got, want := p.Text("#name-error"), "Name must be at least 3 characters."; got != want {
@@ -618,4 +624,43 @@ func (f *fakeTB) logged(s string) bool {
 		}
 	}
 	return false
+}
+
+// Main bounds the package's parallel tests: -parallel is
+// PORTVAKT_BROWSER_PARALLEL (default 2) unless the command line says, and
+// no more tests than that run at once however many ask to.
+func TestMain_BoundsParallelTests(t *testing.T) {
+	want := strconv.Itoa(browsertest.DefaultParallel)
+	if v := os.Getenv(browsertest.EnvParallel); v != "" {
+		want = v
+	}
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == "test.parallel" {
+			want = f.Value.String() // the command line's, which wins
+		}
+	})
+	if got := flag.Lookup("test.parallel").Value.String(); got != want {
+		t.Fatalf("-test.parallel = %s, want %s", got, want)
+	}
+	bound, _ := strconv.Atoi(want)
+	var mu sync.Mutex
+	running, most := 0, 0
+	t.Run("group", func(t *testing.T) {
+		for i := range 3 * bound {
+			t.Run(strconv.Itoa(i), func(t *testing.T) {
+				t.Parallel()
+				mu.Lock()
+				running++
+				most = max(most, running)
+				mu.Unlock()
+				time.Sleep(20 * time.Millisecond) // hold the slot a while, so that overlaps happen
+				mu.Lock()
+				running--
+				mu.Unlock()
+			})
+		}
+	})
+	if most > bound {
+		t.Errorf("%d tests ran at once, want at most %d", most, bound)
+	}
 }

@@ -43,6 +43,17 @@
 // timeout, 10 s by default, and then fail the test. They never return
 // errors. Waiting is done by polling, so no test needs a sleep.
 //
+// Every budget here (the page timeout, starting and stopping chromium,
+// saving artifacts) is multiplied by PORTVAKT_TEST_TIMEOUT_SCALE
+// (internal/testwait), so a loaded machine gets the same number of polls in
+// as an idle one; make test-stress runs the browser tests with it raised
+// beside two CPU hogs. A test that expects a helper to fail shortens the
+// wait for that call only (Page.SetTimeout), never for the steps before it.
+//
+// Main also bounds how many tests of the package run at once: go test's
+// -parallel becomes PORTVAKT_BROWSER_PARALLEL, 2 by default, unless the
+// command line sets it.
+//
 //   - Open(url) navigates and waits until the document is completely loaded.
 //   - Fill(sel, value) types into a text field (after clearing it), picks
 //     an option of a select by value or label, or sets another input's value.

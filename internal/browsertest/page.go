@@ -24,6 +24,8 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // DefaultTimeout is how long a Page helper waits before it fails the test.
@@ -91,9 +93,19 @@ func Viewport(width, height int) PageOption {
 }
 
 // Timeout sets how long each helper waits before it fails the test. The
-// default is DefaultTimeout.
+// default is DefaultTimeout. Both are scaled by PORTVAKT_TEST_TIMEOUT_SCALE
+// (internal/testwait), so that a loaded machine gets as many polls in as
+// an idle one.
 func Timeout(d time.Duration) PageOption {
 	return func(c *pageConfig) { c.timeout = d }
+}
+
+// SetTimeout changes how long the page's helpers wait from now on (d
+// scaled by PORTVAKT_TEST_TIMEOUT_SCALE). A test that expects a helper to
+// fail can shorten the wait for that one call, and keep the default for
+// the steps that must succeed before and after it.
+func (p *Page) SetTimeout(d time.Duration) {
+	p.timeout = testwait.D(d)
 }
 
 // A Page is one tab in its own browser context: it shares no cookies, storage
@@ -123,6 +135,7 @@ func (b *Browser) NewPage(tb testing.TB, opts ...PageOption) *Page {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	cfg.timeout = testwait.D(cfg.timeout)
 
 	b.mu.Lock()
 	if b.closed {
@@ -170,10 +183,10 @@ func (b *Browser) NewPage(tb testing.TB, opts ...PageOption) *Page {
 	if cfg.width > 0 && cfg.height > 0 {
 		setup = append(setup, chromedp.EmulateViewport(int64(cfg.width), int64(cfg.height)))
 	}
-	watchdog := time.AfterFunc(max(cfg.timeout, startTimeout), cancel)
+	watchdog := time.AfterFunc(max(cfg.timeout, testwait.D(startTimeout)), cancel)
 	err = chromedp.Run(ctx, setup...)
 	if !watchdog.Stop() {
-		err = fmt.Errorf("no answer within %v", max(cfg.timeout, startTimeout))
+		err = fmt.Errorf("no answer within %v", max(cfg.timeout, testwait.D(startTimeout)))
 	}
 	if err != nil {
 		p.close()
@@ -251,7 +264,7 @@ func (p *Page) cleanup() {
 // close closes the page's tab and disposes of its browser context.
 func (p *Page) close() {
 	p.cancel() // detaches from the tab and closes it
-	ctx, cancel := context.WithTimeout(p.b.ctx, closeTimeout)
+	ctx, cancel := context.WithTimeout(p.b.ctx, testwait.D(closeTimeout))
 	defer cancel()
 	err := target.DisposeBrowserContext(p.bctx).Do(cdp.WithExecutor(ctx, chromedp.FromContext(ctx).Browser))
 	if err != nil && p.b.ctx.Err() == nil {
@@ -262,7 +275,7 @@ func (p *Page) close() {
 // newWindow creates a browser context with one window and returns the
 // context and the window's tab.
 func (b *Browser) newWindow() (cdp.BrowserContextID, target.ID, error) {
-	ctx, cancel := context.WithTimeout(b.ctx, startTimeout)
+	ctx, cancel := context.WithTimeout(b.ctx, testwait.D(startTimeout))
 	defer cancel()
 	ctx = cdp.WithExecutor(ctx, chromedp.FromContext(ctx).Browser)
 	bctx, err := target.CreateBrowserContext().WithDisposeOnDetach(true).Do(ctx)
@@ -332,7 +345,7 @@ func (p *Page) failSel(call, sel string, err error) {
 
 // count returns how many elements match sel, without waiting.
 func (p *Page) count(sel string) (int, error) {
-	ctx, cancel := context.WithTimeout(p.ctx, artifactTimeout)
+	ctx, cancel := context.WithTimeout(p.ctx, testwait.D(artifactTimeout))
 	defer cancel()
 	var n int
 	err := chromedp.Run(ctx, chromedp.Evaluate(`document.querySelectorAll(`+jsString(sel)+`).length`, &n))
@@ -341,7 +354,7 @@ func (p *Page) count(sel string) (int, error) {
 
 // currentURL returns the page's URL for failure messages.
 func (p *Page) currentURL() string {
-	ctx, cancel := context.WithTimeout(p.ctx, artifactTimeout)
+	ctx, cancel := context.WithTimeout(p.ctx, testwait.D(artifactTimeout))
 	defer cancel()
 	var u string
 	if err := chromedp.Run(ctx, chromedp.Location(&u)); err != nil {
@@ -447,6 +460,14 @@ func click(selector string) chromedp.Action {
 			prev, t = t, now
 			return t.State == "ok" && t == prev, nil
 		})
+		if err != nil && t.State == "" {
+			// The budget ran out before the page answered once (a loaded
+			// machine): ask once more, outside it, so the failure still
+			// says why the element cannot be clicked.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), testwait.D(artifactTimeout))
+			_ = chromedp.Evaluate(clickJS+`(`+jsString(selector)+`)`, &t).Do(dctx)
+			cancel()
+		}
 		if err != nil {
 			switch t.State {
 			case "missing":
