@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/portvakt/portvakt/internal/browsertest"
+	"github.com/portvakt/portvakt/internal/testwait"
 	"github.com/portvakt/portvakt/internal/web"
 )
 
@@ -43,7 +44,7 @@ func openInbox(srv *server, addr string) *inbox {
 // contains subject ("" for any) and marks it read.
 func (in *inbox) next(t *testing.T, subject string) web.DevMailJSON {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testwait.D(10 * time.Second))
 	for {
 		msgs := in.srv.mails(t, in.addr)
 		for _, m := range slices.Backward(msgs) { // the mailbox lists newest first
@@ -57,7 +58,7 @@ func (in *inbox) next(t *testing.T, subject string) web.DevMailJSON {
 			for _, m := range msgs {
 				subjects = append(subjects, m.Subject)
 			}
-			t.Fatalf("no new mail to %s about %q within 10s; the mailbox has %q", in.addr, subject, subjects)
+			t.Fatalf("no new mail to %s about %q within %v; the mailbox has %q", in.addr, subject, testwait.D(10*time.Second), subjects)
 			return web.DevMailJSON{}
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -20,6 +20,7 @@ import (
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/notify"
 	"github.com/portvakt/portvakt/internal/notify/notifytest"
+	"github.com/portvakt/portvakt/internal/testwait"
 	"github.com/portvakt/portvakt/internal/web"
 )
 
@@ -123,13 +124,10 @@ func (s *server) mails(t *testing.T, to string) []web.DevMailJSON {
 // waitMail waits (bounded) for a message to to arrive.
 func (s *server) waitMail(t *testing.T, to string) web.DevMailJSON {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := s.mails(t, to); len(m) > 0 {
-			return m[0]
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("no mail to %s within 10s", to)
-	return web.DevMailJSON{}
+	var got []web.DevMailJSON
+	testwait.For(t, 10*time.Second, "a mail to "+to, func() bool {
+		got = s.mails(t, to)
+		return len(got) > 0
+	})
+	return got[0]
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/testwait"
 	"github.com/portvakt/portvakt/internal/upstream"
 	"github.com/portvakt/portvakt/internal/web"
 )
@@ -99,11 +100,8 @@ func (idp portvaktIDPorten) signIn(t *testing.T, p *browsertest.Page, pid, pw, s
 // browser back to the service at base, and its page has loaded.
 func backAt(t *testing.T, p *browsertest.Page, base string) {
 	t.Helper()
-	for i := 0; !strings.HasPrefix(p.URL(), base+"/"); i++ {
-		if i == 200 {
-			t.Fatalf("ID-porten's answer did not come back to %s; the browser is at %s", base, p.URL())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testwait.Until(10*time.Second, func() bool { return strings.HasPrefix(p.URL(), base+"/") }) {
+		t.Fatalf("ID-porten's answer did not come back to %s within %v; the browser is at %s", base, testwait.D(10*time.Second), p.URL())
 	}
 	p.WaitVisible("main h1")
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/portvakt/portvakt/internal/browsertest"
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/testwait"
 	"github.com/portvakt/portvakt/internal/upstream"
 	"github.com/portvakt/portvakt/internal/upstream/upstreamtest"
 )
@@ -51,7 +52,7 @@ func clickUpstream(t *testing.T, srv *server, p *browsertest.Page, id string) {
 // one of want.
 func mailAbout(t *testing.T, srv *server, to string, want ...string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testwait.D(10 * time.Second))
 	for {
 		for _, m := range srv.mails(t, to) {
 			ok := true
@@ -63,7 +64,7 @@ func mailAbout(t *testing.T, srv *server, to string, want ...string) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no mail to %s mentioning %q within 10s", to, want)
+			t.Fatalf("no mail to %s mentioning %q within %v", to, want, testwait.D(10*time.Second))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

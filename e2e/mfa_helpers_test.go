@@ -16,6 +16,7 @@ import (
 	"github.com/portvakt/portvakt/internal/browsertest"
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/testwait"
 	"github.com/portvakt/portvakt/internal/web"
 )
 
@@ -99,7 +100,7 @@ func mfaSMS(srv *server, phone string) *mfaMailbox {
 // subject ("" for any) and marks it read.
 func (b *mfaMailbox) next(t *testing.T, subject string) web.DevMailJSON {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testwait.D(10 * time.Second))
 	for {
 		msgs := b.srv.mails(t, b.to)
 		for _, m := range slices.Backward(msgs) { // newest first
@@ -114,7 +115,7 @@ func (b *mfaMailbox) next(t *testing.T, subject string) web.DevMailJSON {
 			for _, m := range msgs {
 				got = append(got, m.Channel+": "+m.Subject)
 			}
-			t.Fatalf("no new %s message to %s about %q within 10s; there are %q", b.channel, b.to, subject, got)
+			t.Fatalf("no new %s message to %s about %q within %v; there are %q", b.channel, b.to, subject, testwait.D(10*time.Second), got)
 		}
 		time.Sleep(25 * time.Millisecond)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/portvakt/portvakt/internal/browsertest"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/op"
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // ocVersion is the openid-client release the journey runs, as
@@ -36,7 +37,7 @@ const ocVersion = "6.8.9"
 // RP-initiated logout. `make test` installs it (scripts/install-test-deps.sh
 // runs npm ci in e2e/openid-client).
 func TestOpenIDClient(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), testwait.D(60*time.Second))
 	t.Cleanup(cancel)
 	rp := ocStartRP(ctx, t)
 
@@ -399,8 +400,8 @@ func (rp *ocRP) call(t *testing.T, cmd map[string]any, out any) {
 			t.Fatalf("rp.mjs %s: the process ended; stderr:\n%s", cmd["op"], rp.stderr)
 		}
 		line = l
-	case <-time.After(20 * time.Second):
-		t.Fatalf("rp.mjs %s: no answer within 20s; stderr:\n%s", cmd["op"], rp.stderr)
+	case <-time.After(testwait.D(20 * time.Second)):
+		t.Fatalf("rp.mjs %s: no answer within %v; stderr:\n%s", cmd["op"], testwait.D(20*time.Second), rp.stderr)
 	}
 	var e struct {
 		Error *string `json:"error"`

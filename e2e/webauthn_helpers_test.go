@@ -12,6 +12,7 @@ import (
 
 	"github.com/portvakt/portvakt/internal/browsertest"
 	"github.com/portvakt/portvakt/internal/config"
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // Steps of the security-key and passkey journeys. Every name here starts
@@ -102,7 +103,7 @@ func (a *waAuthenticator) credentials(t *testing.T) []*webauthn.Credential {
 
 // waRun runs raw CDP actions on the page, bounded.
 func waRun(p *browsertest.Page, actions ...chromedp.Action) error {
-	ctx, cancel := context.WithTimeout(p.Context(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(p.Context(), testwait.D(10*time.Second))
 	defer cancel()
 	return chromedp.Run(ctx, actions...)
 }
@@ -175,7 +176,7 @@ func waIgnoreAutofill(t *testing.T, p *browsertest.Page) (undo func()) {
 func waAutofillOffered(t *testing.T, p *browsertest.Page) {
 	t.Helper()
 	err := waRun(p, chromedp.Poll(`window.waAutofill && window.waAutofill.waiting === 1`, nil,
-		chromedp.WithPollingInterval(25*time.Millisecond), chromedp.WithPollingTimeout(5*time.Second)))
+		chromedp.WithPollingInterval(25*time.Millisecond), chromedp.WithPollingTimeout(testwait.D(5*time.Second))))
 	if err != nil {
 		var st map[string]int
 		p.Eval(`window.waAutofill || {}`, &st)
