@@ -248,12 +248,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 
 	var provider *op.Provider
 	if cfg.OIDC.Enabled {
-		provider, err = newProvider(ctx, cfg, db, sealer, now, logger)
+		provider, err = newProvider(ctx, cfg, db, sealer, now, logger, worker.Kick)
 		if err != nil {
 			db.Close()
 			return nil, err
 		}
 	}
+	// Back-channel logouts go through the outbox like mail (logout.go).
+	worker.Transport = logoutRouter{next: transport, op: provider}
 	if provider != nil {
 		// Every session that ends (sign-out, a password change ending
 		// the others, a reset) logs its apps out over the back channel.
@@ -359,7 +361,7 @@ func mailTransport(cfg config.Config) (notify.Transport, error) {
 
 // newProvider builds the OpenID Provider and makes sure it has signing
 // keys before anything is served (a key is never made on a request path).
-func newProvider(ctx context.Context, cfg config.Config, db *sqlstore.DB, sealer *secret.Sealer, now func() time.Time, logger *slog.Logger) (*op.Provider, error) {
+func newProvider(ctx context.Context, cfg config.Config, db *sqlstore.DB, sealer *secret.Sealer, now func() time.Time, logger *slog.Logger, logoutQueued func()) (*op.Provider, error) {
 	oc := op.Config{
 		Issuer:          cfg.PublicURL,
 		AccessTokenTTL:  cfg.OIDC.AccessTokenTTL.D(),
@@ -385,6 +387,7 @@ func newProvider(ctx context.Context, cfg config.Config, db *sqlstore.DB, sealer
 	p, err := op.New(oc, op.Deps{
 		Store: db, Sealer: sealer, Now: now, Logger: logger.With("component", "oidc"),
 		LoginURL: web.OIDCLoginURL(cfg.PublicURL), LogoutURL: web.OIDCLogoutURL(cfg.PublicURL),
+		LogoutQueued: logoutQueued,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)

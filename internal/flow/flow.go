@@ -35,6 +35,8 @@ type Store interface {
 	store.RecoveryCodes
 	store.TrustedBrowsers
 	store.WebAuthnCredentials
+	// Security makes a credential change in one transaction (credentials.go).
+	store.Security
 	GetSession(ctx context.Context, id string) (store.Session, error)
 }
 
@@ -181,8 +183,9 @@ type Result struct {
 	LostAuthenticator bool
 	// ReturnTo is where a reauth or step-up goes back to.
 	ReturnTo string
-	// CredentialsChanged says the sign-in changed the password (a reset):
-	// the caller revokes the account's app tokens too.
+	// CredentialsChanged says the sign-in changed the password (a reset).
+	// The reset's own transaction ended the other sessions and revoked
+	// every app token (secure); callers need do nothing more.
 	CredentialsChanged bool
 }
 
@@ -211,6 +214,13 @@ func (s *Service) loadFlow(ctx context.Context, c Client, id, kind string) (stor
 
 func (s *Service) checkFlow(f store.Flow, c Client) error {
 	if !f.ConsumedAt.IsZero() || !s.now().Before(f.ExpiresAt) {
+		return errFlowGone
+	}
+	if f.Data != "" && !json.Valid([]byte(f.Data)) {
+		// A flow whose server-side state does not parse would read as
+		// zero values (no pending password, no purpose, no remembered
+		// factor): it is refused, never half-understood.
+		s.log().Error("flow data does not parse; the flow is refused", "flow", f.ID, "kind", f.Kind)
 		return errFlowGone
 	}
 	if f.BrowserHash != nil && !secret.Equal(f.BrowserHash, c.Browser) {
@@ -476,10 +486,17 @@ func encodeJSON(v any) string {
 	return string(b)
 }
 
-func decodeJSON(s string, v any) {
-	if s != "" {
-		json.Unmarshal([]byte(s), v) // written by encodeJSON; a bad value reads as zero
+// decodeJSON reads what encodeJSON wrote. A flow whose data does not
+// parse never gets here (checkFlow refuses it); the error is for callers
+// that read data outside a checked flow.
+func decodeJSON(s string, v any) error {
+	if s == "" {
+		return nil
 	}
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return fmt.Errorf("flow data: %w", err)
+	}
+	return nil
 }
 
 // describeBrowser turns a User-Agent into "Firefox on Linux" for mails.

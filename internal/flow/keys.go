@@ -45,6 +45,8 @@ func (s *Service) webauthnUser(ctx context.Context, acct store.Account) (webauth
 	name := acct.Username
 	if e, err := s.primaryEmail(ctx, acct.ID); err == nil {
 		name = e
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return webauthn.User{}, err
 	}
 	if name == "" {
 		name = acct.ID

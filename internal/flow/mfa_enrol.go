@@ -122,6 +122,9 @@ func (s *Service) ConfirmEnrolEmail(ctx context.Context, c Client, flowID, code 
 		return Result{}, err
 	}
 	_, perr := s.primaryEmail(ctx, pf.Account.ID)
+	if perr != nil && !errors.Is(perr, store.ErrNotFound) {
+		return Result{}, perr
+	}
 	now := s.now()
 	e := store.Email{Address: d.Email, AccountID: pf.Account.ID, Primary: perr != nil, VerifiedAt: now, CreatedAt: now}
 	if err := s.Store.AddEmail(ctx, e); errors.Is(err, store.ErrConflict) {

@@ -87,6 +87,8 @@ func (s *Service) startTOTP(ctx context.Context, who Who) (TOTPEnrolment, error)
 	label := who.Account.Username
 	if e, err := s.primaryEmail(ctx, who.Account.ID); err == nil {
 		label = e
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return TOTPEnrolment{}, err
 	}
 	if label == "" {
 		label = who.Account.Name

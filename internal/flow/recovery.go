@@ -399,19 +399,33 @@ func (s *Service) finishRecovery(ctx context.Context, c Client, recoveryID strin
 }
 
 // applyReset stores the new password, consumes the flow (exactly once),
-// ends every session and remembered browser and every other pending
-// recovery of the account, mails the owner and signs this browser in.
+// ends every session, remembered browser, second step and other pending
+// recovery of the account, revokes every app token and queues the mail to
+// the owner, all in one transaction (secure), and signs this browser in.
+// The used flow is kept, used, until it expires, so that its link, opened
+// again, says it was used rather than that it is not valid.
 func (s *Service) applyReset(ctx context.Context, c Client, flowID string, acct store.Account, next store.Password, used []authn.Method) (Result, error) {
-	consumed, err := s.consume(ctx, c, flowID, store.FlowRecovery, func(f *store.Flow) error {
-		d := decodeData(*f)
-		d.Pending = nil
-		f.Data = encodeData(d)
-		return nil
-	})
+	methods, err := s.describeMethods(ctx, acct, mailLang(acct, c))
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.Store.SetPassword(ctx, next); err != nil {
+	_, err = s.secure(ctx, c, acct, store.SecurityChange{
+		Flow: flowID,
+		FlowUpdate: s.consumer(c, store.FlowRecovery, func(f *store.Flow) error {
+			d := decodeData(*f)
+			d.Pending = nil
+			f.Data = encodeData(d)
+			return nil
+		}),
+		Password: &next,
+		// A reset ends every other pending recovery too: if an attacker
+		// had a foothold, it is gone now.
+		DropFlows: []string{store.FlowRecovery},
+	}, notice{template: "password_changed", extra: map[string]any{"methods": methods, "security_url": s.link("/account/security")}})
+	if errors.Is(err, store.ErrNotFound) {
+		return Result{}, errFlowGone
+	}
+	if err != nil {
 		return Result{}, err
 	}
 	// The owner has recovered the account: a lock after consecutive
@@ -419,32 +433,6 @@ func (s *Service) applyReset(ctx context.Context, c Client, flowID string, acct 
 	if err := s.throttle().Reset(ctx, s.accountKey(acct.ID)); err != nil {
 		return Result{}, err
 	}
-	// A reset ends every session and every other pending recovery: if an
-	// attacker had a foothold, it is gone now.
-	if _, err := s.Sessions.RevokeOthers(ctx, acct.ID, ""); err != nil {
-		return Result{}, err
-	}
-	if _, err := s.Store.DeleteAccountFlows(ctx, acct.ID, store.FlowRecovery); err != nil {
-		return Result{}, err
-	}
-	// And every second step begun with the old password.
-	if _, err := s.Store.DeleteAccountFlows(ctx, acct.ID, FlowMFA); err != nil {
-		return Result{}, err
-	}
-	// The used flow went with them; keep it, used, until it expires, so
-	// that its link, opened again, says it was used rather than that it
-	// is not valid. Nothing can use it, so failing to keep it is no fault.
-	if err := s.Store.CreateFlow(ctx, consumed); err != nil {
-		s.log().Warn("used recovery flow not kept", "flow", consumed.ID, "err", err)
-	}
-	if err := s.ForgetAllBrowsers(ctx, acct.ID); err != nil {
-		return Result{}, err
-	}
-	methods, err := s.describeMethods(ctx, acct, mailLang(acct, c))
-	if err != nil {
-		return Result{}, err
-	}
-	s.notify(ctx, c, acct, "password_changed", map[string]any{"methods": methods, "security_url": s.link("/account/security")})
 	s.log().Info("password reset", "account", acct.ID, "methods", authn.Names(used))
 	res, err := s.finishLogin(ctx, c, acct, used)
 	res.CredentialsChanged = err == nil

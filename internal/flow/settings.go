@@ -16,9 +16,12 @@ type Who struct {
 	Session store.Session
 }
 
-// ChangePassword replaces the password after checking the current one,
-// ends every other session of the account, and mails a confirmation.
-// It returns the new token for this session, which is rotated.
+// ChangePassword replaces the password after checking the current one
+// and, in the same transaction (secure), ends every other session of the
+// account, forgets its remembered browsers (bound to the password that
+// opened them), drops second steps begun with the old password, revokes
+// every app token and queues the confirmation mail. It returns the new
+// token for this session, which is rotated.
 func (s *Service) ChangePassword(ctx context.Context, c Client, who Who, current, next string) (string, error) {
 	if err := s.requireFresh(ctx, who); err != nil {
 		return "", err
@@ -26,21 +29,22 @@ func (s *Service) ChangePassword(ctx context.Context, c Client, who Who, current
 	if err := s.reauthenticate(ctx, who.Account, current); err != nil {
 		return "", err
 	}
-	primary, _ := s.primaryEmail(ctx, who.Account.ID)
-	if err := s.setPassword(ctx, who.Account, primary, "password", next); err != nil {
+	primary, err := s.primaryEmail(ctx, who.Account.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return "", err
 	}
-	// Other sessions end, remembered browsers (bound to the password that
-	// opened them) are forgotten, and a second step begun with the old
-	// password cannot finish.
-	if err := s.contain(ctx, who); err != nil {
+	pw, err := s.newPassword(ctx, who.Account, primary, "password", next)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.secure(ctx, c, who.Account, store.SecurityChange{Keep: who.Session.ID, Password: &pw},
+		notice{template: "password_changed"}); err != nil {
 		return "", err
 	}
 	token, _, err := s.Sessions.Rotate(ctx, who.Session.ID, nil)
 	if err != nil {
 		return "", err
 	}
-	s.notifyPasswordChanged(ctx, c, who.Account)
 	s.log().Info("password changed", "account", who.Account.ID)
 	return token, nil
 }
@@ -79,12 +83,6 @@ func (s *Service) primaryEmail(ctx context.Context, accountID string) (string, e
 		}
 	}
 	return "", store.ErrNotFound
-}
-
-// notifyPasswordChanged tells every verified address (an account without
-// one, operator-made, has nowhere to be told).
-func (s *Service) notifyPasswordChanged(ctx context.Context, c Client, acct store.Account) {
-	s.notify(ctx, c, acct, "password_changed", nil)
 }
 
 // mailLang is the language for mails about an account: its preference,
@@ -149,41 +147,64 @@ func (s *Service) ResendEmailCode(ctx context.Context, c Client, who Who, flowID
 }
 
 // VerifyAddEmail checks the code and adds the address. If the flow asked
-// for it, the address becomes primary and the old primary address is told.
+// for it, the address becomes primary and every address is told. The
+// code is used up in the transaction that adds the address (secure): if
+// the address cannot be added (another account took it meanwhile, the
+// database failed), the proven flow stays open and a retry finishes it
+// without another code.
 func (s *Service) VerifyAddEmail(ctx context.Context, c Client, who Who, flowID, code string) (store.Email, error) {
 	if err := s.requireFresh(ctx, who); err != nil {
 		return store.Email{}, err
 	}
-	if _, err := s.EmailFlow(ctx, c, who, flowID); err != nil {
+	f, err := s.EmailFlow(ctx, c, who, flowID)
+	if err != nil {
 		return store.Email{}, err
 	}
-	f, err := s.checkCode(ctx, c, flowID, store.FlowVerifyEmail, "code", code, s.cfg().CodeTTL, func(f *store.Flow) {
-		f.State = stateVerified
-		f.ConsumedAt = s.now()
-	})
-	if err != nil {
+	if f.State != stateVerified || !f.ConsumedAt.IsZero() {
+		f, err = s.checkCode(ctx, c, flowID, store.FlowVerifyEmail, "code", code, s.cfg().CodeTTL, func(f *store.Flow) {
+			f.State = stateVerified
+		})
+		if err != nil {
+			return store.Email{}, err
+		}
+	}
+	old, err := s.primaryEmail(ctx, who.Account.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.Email{}, err
 	}
 	now := s.now()
 	e := store.Email{Address: f.Email, AccountID: who.Account.ID, VerifiedAt: now, CreatedAt: now}
-	if err := s.Store.AddEmail(ctx, e); errors.Is(err, store.ErrConflict) {
-		return store.Email{}, problem.New(problem.Conflict, "email", "email.taken", problem.Args{"email": f.Email})
-	} else if err != nil {
-		return store.Email{}, err
+	add := e // added as it is, then made primary (PrimaryEmail) if asked
+	ch := store.SecurityChange{
+		Keep: who.Session.ID, AddEmail: &add, Flow: flowID,
+		FlowUpdate: s.consumer(c, store.FlowVerifyEmail, func(f *store.Flow) error {
+			if f.State != stateVerified {
+				return errFlowGone
+			}
+			return nil
+		}),
 	}
-	if err := s.contain(ctx, who); err != nil {
+	// An address can sign in and reset the password: the addresses the
+	// account has hear of it.
+	notices := []notice{{template: "factor_added", extra: map[string]any{"factor": f.Email, "security_url": s.link("/account")}}}
+	if decodeData(f).MakePrim {
+		ch.PrimaryEmail = f.Email
+		e.Primary = true
+		if old != "" && !strings.EqualFold(old, f.Email) {
+			notices = append(notices, notice{template: "email_primary_changed", extra: map[string]any{"new_email": f.Email}, also: []string{f.Email}})
+		}
+	}
+	_, err = s.secure(ctx, c, who.Account, ch, notices...)
+	if errors.Is(err, store.ErrConflict) {
+		return store.Email{}, problem.New(problem.Conflict, "email", "email.taken", problem.Args{"email": f.Email})
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Email{}, errFlowGone
+	}
+	if err != nil {
 		return store.Email{}, err
 	}
 	s.log().Info("email added", "account", who.Account.ID)
-	// An address can sign in and reset the password: the primary address
-	// hears of it before anything else changes.
-	s.notify(ctx, c, who.Account, "factor_added", map[string]any{"factor": f.Email, "security_url": s.link("/account")})
-	if decodeData(f).MakePrim {
-		if err := s.setPrimaryEmail(ctx, c, who, f.Email); err != nil {
-			return store.Email{}, err
-		}
-		e.Primary = true
-	}
 	return e, nil
 }
 
@@ -197,20 +218,20 @@ func (s *Service) SetPrimaryEmail(ctx context.Context, c Client, who Who, addres
 }
 
 func (s *Service) setPrimaryEmail(ctx context.Context, c Client, who Who, address string) error {
-	old, _ := s.primaryEmail(ctx, who.Account.ID)
-	if err := s.Store.SetPrimaryEmail(ctx, who.Account.ID, address); errors.Is(err, store.ErrNotFound) {
-		return problem.New(problem.NotFound, "email", "email.not_yours", problem.Args{"email": address})
-	} else if err != nil {
+	old, err := s.primaryEmail(ctx, who.Account.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	if err := s.contain(ctx, who); err != nil {
-		return err
-	}
+	var notices []notice
 	if old != "" && !strings.EqualFold(old, address) {
 		// Every address hears of it, the old main one included.
-		s.notify(ctx, c, who.Account, "email_primary_changed", map[string]any{"new_email": address})
+		notices = append(notices, notice{template: "email_primary_changed", extra: map[string]any{"new_email": address}})
 	}
-	return nil
+	_, err = s.secure(ctx, c, who.Account, store.SecurityChange{Keep: who.Session.ID, PrimaryEmail: address}, notices...)
+	if errors.Is(err, store.ErrNotFound) {
+		return problem.New(problem.NotFound, "email", "email.not_yours", problem.Args{"email": address})
+	}
+	return err
 }
 
 // RemoveEmail removes an address after checking the current password. The
@@ -233,35 +254,11 @@ func (s *Service) RemoveEmail(ctx context.Context, c Client, who Who, address, c
 	if e.Primary {
 		return problem.New(problem.Conflict, "email", "email.remove_primary", problem.Args{"email": e.Address})
 	}
-	if err := s.Store.DeleteEmail(ctx, who.Account.ID, e.Address); err != nil {
-		return err
+	// The removed address is told, and the addresses that remain.
+	_, err = s.secure(ctx, c, who.Account, store.SecurityChange{Keep: who.Session.ID, DeleteEmail: e.Address},
+		notice{template: "email_removed", also: []string{e.Address}})
+	if errors.Is(err, store.ErrNotFound) {
+		return problem.New(problem.NotFound, "email", "email.not_yours", problem.Args{"email": address})
 	}
-	if err := s.contain(ctx, who); err != nil {
-		return err
-	}
-	data := s.requestFacts(c)
-	data["name"] = who.Account.Name
-	data["recover_url"] = s.link("/recover")
-	if err := s.Mailer.Send(ctx, e.Address, mailLang(who.Account, c), "email_removed", data); err != nil {
-		s.log().Error("security mail not queued", "template", "email_removed", "account", who.Account.ID, "err", err)
-	}
-	// And the addresses that remain.
-	s.notify(ctx, c, who.Account, "email_removed", nil)
-	return nil
-}
-
-// contain is what every change to how the account signs in or is
-// recovered does besides the change itself: the account's other sessions
-// end (this one, if any, stays) and every remembered browser is
-// forgotten, and second steps under way are dropped, so an intruder's
-// foothold does not outlive the owner's fix.
-func (s *Service) contain(ctx context.Context, who Who) error {
-	if _, err := s.Sessions.RevokeOthers(ctx, who.Account.ID, who.Session.ID); err != nil {
-		return err
-	}
-	// A second step someone began with the password must not finish now.
-	if _, err := s.Store.DeleteAccountFlows(ctx, who.Account.ID, FlowMFA); err != nil {
-		return err
-	}
-	return s.ForgetAllBrowsers(ctx, who.Account.ID)
+	return err
 }

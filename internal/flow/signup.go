@@ -145,7 +145,11 @@ func (s *Service) CompleteSignup(ctx context.Context, c Client, flowID, name, pw
 		return Result{}, err
 	}
 	s.log().Info("account created", "account", acct.ID, "via", "signup")
-	s.Mailer.Send(ctx, f.Email, c.Lang, "welcome", map[string]any{"name": name, "login_url": s.link("/login")})
+	// The account exists: a welcome that cannot be queued does not undo
+	// it, but it is not dropped unseen either.
+	if err := s.Mailer.Send(ctx, f.Email, c.Lang, "welcome", map[string]any{"name": name, "login_url": s.link("/login")}); err != nil {
+		s.log().Error("welcome mail not queued", "account", acct.ID, "err", err)
+	}
 	// The sign-up proved the mailbox (its code) and chose the password in
 	// one flow: both count, so a required authenticator is set up next
 	// without proving the address again.

@@ -173,3 +173,47 @@ func checkRecipient(to string) error {
 func newID() string {
 	return strings.ToLower(rand.Text())
 }
+
+// Sealer is an outbox that seals a message's subject and bodies on the
+// way in (SealedOutbox); Compose seals with it.
+type Sealer interface {
+	Seal(m store.Message) store.Message
+}
+
+// Compose renders template name in lang for to, as Send does, and returns
+// the message as the outbox stores it (sealed if the Mailer's outbox
+// seals) without queueing it: for a caller that queues it in its own
+// transaction (store.SecurityChange.Messages) and then calls Queued.
+func (m *Mailer) Compose(to, lang, name string, data map[string]any) (store.Message, error) {
+	if err := checkRecipient(to); err != nil {
+		return store.Message{}, err
+	}
+	c, err := m.r.render(lang, name, data)
+	if err != nil {
+		return store.Message{}, err
+	}
+	now := m.now()
+	msg := store.Message{
+		ID:            newID(),
+		Channel:       store.ChannelEmail,
+		To:            to,
+		Subject:       c.Subject,
+		Text:          c.Text,
+		HTML:          c.HTML,
+		Locale:        c.Locale,
+		CreatedAt:     now,
+		NextAttemptAt: now,
+	}
+	if s, ok := m.outbox.(Sealer); ok {
+		msg = s.Seal(msg)
+	}
+	return msg, nil
+}
+
+// Queued tells the worker that messages were queued outside Send (see
+// Compose), so that delivery starts at once.
+func (m *Mailer) Queued() {
+	if m.enqueued != nil {
+		m.enqueued()
+	}
+}

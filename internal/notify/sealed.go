@@ -68,10 +68,16 @@ func (o SealedOutbox) openAll(msgs []store.Message) []store.Message {
 
 // EnqueueMessage seals m's subject and bodies and queues it.
 func (o SealedOutbox) EnqueueMessage(ctx context.Context, m store.Message) error {
+	return o.Outbox.EnqueueMessage(ctx, o.Seal(m))
+}
+
+// Seal returns m with its subject and bodies sealed as EnqueueMessage
+// stores them, for a caller that queues it in a transaction of its own.
+func (o SealedOutbox) Seal(m store.Message) store.Message {
 	m.Subject = o.seal(m.ID, "subject", m.Subject)
 	m.Text = o.seal(m.ID, "text", m.Text)
 	m.HTML = o.seal(m.ID, "html", m.HTML)
-	return o.Outbox.EnqueueMessage(ctx, m)
+	return m
 }
 
 // ClaimMessages claims due messages and opens them for delivery.

@@ -223,6 +223,14 @@ type Deps struct {
 	// HTTPClient delivers back-channel logout tokens. Default: a client
 	// with BackChannelLogoutTimeout.
 	HTTPClient *http.Client
+	// LogoutQueued, when set, makes back-channel logout durable: each
+	// logout goes to the store's outbox as a store.ChannelLogout message
+	// (in the same transaction as the change that ended the session,
+	// where there is one), the worker delivers it through
+	// Provider.DeliverLogout with retries, and LogoutQueued is called
+	// after each is queued (the worker's Kick). Nil sends them at once,
+	// on the caller's context.
+	LogoutQueued func()
 }
 
 // Grant types.

@@ -66,6 +66,7 @@ type envOptions struct {
 	driver    string // "sqlite" (default) or "postgres"
 	algs      []string
 	configure func(cfg *op.Config)
+	deps      func(d *op.Deps)
 }
 
 func newEnv(tb testing.TB, opts envOptions) *env {
@@ -135,13 +136,17 @@ func newEnv(tb testing.TB, opts envOptions) *env {
 	if opts.configure != nil {
 		opts.configure(&cfg)
 	}
-	e.p, err = op.New(cfg, op.Deps{
+	deps := op.Deps{
 		Store:     db,
 		Sealer:    sealer,
 		Now:       e.now,
 		LoginURL:  func(id string) string { return u + "/login?id=" + url.QueryEscape(id) },
 		LogoutURL: func(req string) string { return u + "/signed-out?req=" + url.QueryEscape(req) },
-	})
+	}
+	if opts.deps != nil {
+		opts.deps(&deps)
+	}
+	e.p, err = op.New(cfg, deps)
 	if err != nil {
 		tb.Fatalf("op.New: %v", err)
 	}

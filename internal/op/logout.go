@@ -2,6 +2,7 @@ package op
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -181,7 +182,8 @@ func (p *Provider) endBrowserSession(ctx context.Context, sessionID string) erro
 // not for offline access (offline_access outlives the session, OIDC Core
 // §11), and posts a logout token (typ logout+jwt, with sub, sid and the
 // back-channel logout event, no nonce) to every such client that has a
-// BackChannelLogoutURI, in parallel, each bounded by
+// BackChannelLogoutURI: through the outbox, with retries, when
+// Deps.LogoutQueued is set, else at once, in parallel, each bounded by
 // BackChannelLogoutTimeout. Call it whenever a browser session ends other
 // than through EndSession (sign-out button, "sign out this device",
 // expiry sweep). The error joins the deliveries that failed; the others
@@ -204,6 +206,16 @@ func (p *Provider) BackChannelLogout(ctx context.Context, sessionID string) erro
 		if !slices.Contains(targets, t) {
 			targets = append(targets, t)
 		}
+	}
+	if p.logoutQueued != nil {
+		var errs []error
+		for _, t := range targets {
+			if err := p.queueLogout(ctx, t.clientID, t.subject, sessionID); err != nil {
+				errs = append(errs, fmt.Errorf("client %q: %w", t.clientID, err))
+			}
+		}
+		p.logoutQueued()
+		return errors.Join(errs...)
 	}
 	var (
 		wg   sync.WaitGroup
@@ -270,6 +282,64 @@ func (p *Provider) sendLogoutToken(ctx context.Context, c *client, subject, sess
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNoContent {
 		return fmt.Errorf("%s answered %s", c.c.BackChannelLogoutURI, resp.Status)
+	}
+	return nil
+}
+
+// LogoutGiveUp is how long a queued back-channel logout is retried: a
+// client that has not taken it within a day has long since timed the
+// session out itself, and the token would be stale.
+const LogoutGiveUp = 24 * time.Hour
+
+// queueLogout puts a back-channel logout for the client in the outbox.
+func (p *Provider) queueLogout(ctx context.Context, clientID, subject, sessionID string) error {
+	c, err := p.client(ctx, clientID)
+	if err != nil || c.c.BackChannelLogoutURI == "" {
+		return nil
+	}
+	body, err := json.Marshal(store.Logout{Subject: subject, SessionID: sessionID})
+	if err != nil {
+		return err
+	}
+	now := p.now()
+	return p.st.EnqueueMessage(ctx, store.Message{
+		ID: strings.ToLower(rand.Text()), Channel: store.ChannelLogout, To: clientID, Text: string(body),
+		CreatedAt: now, NextAttemptAt: now,
+	})
+}
+
+// DeliverLogout delivers a store.ChannelLogout message from the outbox
+// (a notify.Transport for that channel): it signs a fresh logout token and
+// posts it to the client's BackChannelLogoutURI. An error makes the worker
+// retry with backoff. A message for a client that is gone or has no
+// back-channel URI any more, or older than LogoutGiveUp, is dropped
+// (logged) rather than retried.
+func (p *Provider) DeliverLogout(ctx context.Context, m store.Message) error {
+	if m.Channel != store.ChannelLogout {
+		return fmt.Errorf("op: not a back-channel logout message (channel %q)", m.Channel)
+	}
+	var l store.Logout
+	if err := json.Unmarshal([]byte(m.Text), &l); err != nil || l.Subject == "" || l.SessionID == "" {
+		p.log.Warn("back-channel logout dropped: unreadable message", "message_id", m.ID)
+		return nil
+	}
+	if p.now().Sub(m.CreatedAt) > LogoutGiveUp {
+		p.log.Warn("back-channel logout dropped: not delivered in time", "message_id", m.ID, "client", m.To,
+			"attempts", m.Attempts, "last_error", m.LastError)
+		return nil
+	}
+	c, err := p.client(ctx, m.To)
+	if errors.Is(err, ErrUnknownClient) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("op: back-channel logout: %w", err)
+	}
+	if c.c.BackChannelLogoutURI == "" {
+		return nil
+	}
+	if err := p.sendLogoutToken(ctx, c, l.Subject, l.SessionID); err != nil {
+		return fmt.Errorf("op: back-channel logout to %q: %w", m.To, err)
 	}
 	return nil
 }

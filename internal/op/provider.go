@@ -30,6 +30,8 @@ type Provider struct {
 	loginURL   func(string) string
 	logoutURL  func(string) string
 	httpClient *http.Client
+	// logoutQueued: see Deps.LogoutQueued.
+	logoutQueued func()
 
 	statics map[string]*client
 	clients clientCache
@@ -88,17 +90,18 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		return nil, fmt.Errorf("op: %w", errors.Join(errs...))
 	}
 	p := &Provider{
-		cfg:        cfg,
-		st:         deps.Store,
-		sealer:     deps.Sealer,
-		nowFunc:    deps.Now,
-		log:        deps.Logger,
-		loginURL:   deps.LoginURL,
-		logoutURL:  deps.LogoutURL,
-		httpClient: deps.HTTPClient,
-		statics:    map[string]*client{},
-		acr:        newACRTable(cfg.ACR),
-		up:         newUpstreamTable(cfg.UpstreamACR),
+		cfg:          cfg,
+		st:           deps.Store,
+		sealer:       deps.Sealer,
+		nowFunc:      deps.Now,
+		log:          deps.Logger,
+		loginURL:     deps.LoginURL,
+		logoutURL:    deps.LogoutURL,
+		httpClient:   deps.HTTPClient,
+		logoutQueued: deps.LogoutQueued,
+		statics:      map[string]*client{},
+		acr:          newACRTable(cfg.ACR),
+		up:           newUpstreamTable(cfg.UpstreamACR),
 	}
 	if p.nowFunc == nil {
 		p.nowFunc = time.Now

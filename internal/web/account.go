@@ -66,9 +66,6 @@ func (s *Server) changePasswordSubmit(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	if err := s.credentialsChanged(r, who.Account.ID); err != nil {
-		return err
-	}
 	s.setSessionCookie(w, token)
 	http.Redirect(w, r, "/account?notice=password-changed", http.StatusSeeOther)
 	return nil
@@ -128,9 +125,6 @@ func (s *Server) apiChangePassword(w http.ResponseWriter, r *http.Request) error
 	}
 	token, err := s.Flows.ChangePassword(r.Context(), s.apiClient(r, ""), who, in.Current, in.Password)
 	if err != nil {
-		return err
-	}
-	if err := s.credentialsChanged(r, who.Account.ID); err != nil {
 		return err
 	}
 	s.setSessionCookie(w, token)

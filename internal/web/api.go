@@ -88,11 +88,6 @@ func (s *Server) apiSignedIn(w http.ResponseWriter, r *http.Request, res flow.Re
 	if res.Pending != "" {
 		return writeJSON(w, http.StatusOK, FlowJSON{FlowID: res.Pending, FlowToken: flowToken, Next: "factor"})
 	}
-	if res.CredentialsChanged {
-		if err := s.credentialsChanged(r, res.Account.ID); err != nil {
-			return err
-		}
-	}
 	if err := s.signIn(w, r, res); err != nil {
 		return err
 	}

@@ -148,12 +148,3 @@ func localPath(p string) string {
 	}
 	return p
 }
-
-// credentialsChanged revokes every app token of the account after its
-// password was changed or reset: whoever knew the old one loses access.
-func (s *Server) credentialsChanged(r *http.Request, accountID string) error {
-	if s.OP == nil {
-		return nil
-	}
-	return s.OP.RevokeAccount(r.Context(), accountID)
-}

@@ -335,8 +335,8 @@ func (s *Server) apiRecoveryPassword(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	// Nothing changed while a second step is pending; apiSignedIn revokes
-	// the app tokens once the password is stored (CredentialsChanged).
+	// Nothing changed while a second step is pending; the reset, once
+	// stored, revoked every app token in its transaction (flow.secure).
 	return s.apiSignedIn(w, r, res, in.FlowToken)
 }
 

@@ -56,11 +56,6 @@ func (s *Server) land(w http.ResponseWriter, r *http.Request, res flow.Result, d
 		http.Redirect(w, r, "/login/factor?flow="+res.Pending, http.StatusSeeOther)
 		return nil
 	}
-	if res.CredentialsChanged {
-		if err := s.credentialsChanged(r, res.Account.ID); err != nil {
-			return err
-		}
-	}
 	if err := s.signIn(w, r, res); err != nil {
 		return err
 	}
