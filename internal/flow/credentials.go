@@ -68,6 +68,7 @@ func (s *Service) secure(ctx context.Context, c Client, acct store.Account, ch s
 			for k, v := range n.extra {
 				data[k] = v
 			}
+			delete(data, auditKindKey)
 			to := slices.Clone(verified)
 			for _, a := range n.also {
 				if !slices.ContainsFunc(to, func(v string) bool { return strings.EqualFold(v, a) }) {
@@ -92,6 +93,9 @@ func (s *Service) secure(ctx context.Context, c Client, acct store.Account, ch s
 	res, err := s.Store.ChangeSecurity(ctx, ch)
 	if err != nil {
 		return res, err
+	}
+	for _, n := range notices {
+		s.recordNotice(ctx, acct, n.template, n.extra, &ch)
 	}
 	if compose {
 		if len(ch.Messages) > 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/store"
 )
@@ -32,7 +33,7 @@ func (s *Service) linkIdentity(ctx context.Context, c Client, who Who, provider 
 	if err := s.contain(ctx, who); err != nil {
 		return err
 	}
-	s.notify(ctx, c, who.Account, "factor_added", map[string]any{"factor": describeIdentity(label, fi.Masked, fi.Email), "security_url": s.link("/account/security")})
+	s.notify(ctx, c, who.Account, "factor_added", map[string]any{"factor": describeIdentity(label, fi.Masked, fi.Email), "security_url": s.link("/account/security"), auditKindKey: audit.IdentityLinked})
 	s.log().Info("upstream identity linked", "account", who.Account.ID, "provider", provider)
 	return nil
 }
@@ -112,7 +113,7 @@ func (s *Service) Unlink(ctx context.Context, c Client, who Who, provider, subje
 	}
 	up, _ := s.Upstreams.Find(provider)
 	name := describeIdentity(up.Config.ButtonLabel(s.lang(who.Account, c)), list[i].NationalIDMasked, list[i].Email)
-	s.notify(ctx, c, who.Account, "factor_removed", map[string]any{"factor": name, "security_url": s.link("/account/security")})
+	s.notify(ctx, c, who.Account, "factor_removed", map[string]any{"factor": name, "security_url": s.link("/account/security"), auditKindKey: audit.IdentityUnlinked})
 	s.log().Info("upstream identity unlinked", "account", who.Account.ID, "provider", provider)
 	return nil
 }

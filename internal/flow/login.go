@@ -178,6 +178,7 @@ func (s *Service) checkPassword(ctx context.Context, c Client, key, pw string, l
 		return store.Account{}, err
 	}
 	if acct.Disabled {
+		s.recordRefused(ctx, acct, "locked")
 		return store.Account{}, problem.New(problem.Forbidden, "", "login.disabled", nil)
 	}
 	if rehash {

@@ -86,6 +86,7 @@ func (s *Service) openSessionVia(ctx context.Context, c Client, acct store.Accou
 		return Result{}, err
 	}
 	s.log().Info("signed in", "account", acct.ID, "session", sess.ID, "amr", strings.Join(a.AMR, " "), "level", sess.Level)
+	s.recordSignIn(ctx, acct, sess, via)
 	return Result{Token: token, Session: sess, Account: acct}, nil
 }
 
@@ -115,5 +116,6 @@ func (s *Service) upgradeSession(ctx context.Context, acct store.Account, sessio
 		return Result{}, err
 	}
 	s.log().Info("session upgraded", "account", acct.ID, "session", sess.ID, "amr", strings.Join(a.AMR, " "), "level", a.Level)
+	s.recordUpgrade(ctx, acct, sess, methods, replace)
 	return Result{Token: token, Session: sess, Account: acct}, nil
 }

@@ -15,6 +15,7 @@ import (
 // event: an intruder who added an address of their own cannot keep the
 // owner's other addresses from hearing of it.
 func (s *Service) notify(ctx context.Context, c Client, acct store.Account, template string, extra map[string]any) {
+	s.recordNotice(ctx, acct, template, extra, nil)
 	emails, err := s.Store.ListEmails(ctx, acct.ID)
 	if err != nil {
 		s.log().Error("security mail not queued: addresses unreadable", "template", template, "account", acct.ID, "err", err)
@@ -26,6 +27,7 @@ func (s *Service) notify(ctx context.Context, c Client, acct store.Account, temp
 	for k, v := range extra {
 		data[k] = v
 	}
+	delete(data, auditKindKey)
 	for _, e := range emails {
 		if e.VerifiedAt.IsZero() {
 			continue

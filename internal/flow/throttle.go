@@ -59,6 +59,7 @@ func (s *Service) throttled(field string, d throttle.Decision) error {
 // took the last free place), and mails the owner when this failure locked
 // the account.
 func (s *Service) failed(ctx context.Context, c Client, acct *store.Account, field string, keys ...throttle.Key) error {
+	s.recordFailure(ctx, acct, field)
 	fs, err := s.throttle().Failed(ctx, keys...)
 	if err != nil {
 		return err

@@ -91,6 +91,15 @@ type Audit interface {
 	PseudonymiseAuditEvents(ctx context.Context, accountID, pseudonym string) (int, error)
 }
 
+// AccountSearch finds accounts by what support is told on the phone,
+// for the console's exact-match search (an address is store.Emails'
+// GetEmail, a username Accounts' GetAccountByUsername).
+type AccountSearch interface {
+	// FindAccountsByPhone returns the IDs of the accounts with a second
+	// factor on that number (E.164), sorted; none is an empty list.
+	FindAccountsByPhone(ctx context.Context, phone string) ([]string, error)
+}
+
 // Roles stores the operator roles of accounts ("support", "admin"): a
 // table of its own, so a role is never mistaken for a policy group
 // (Account.Groups) and the holders of a role can be listed.

@@ -234,6 +234,7 @@ type Store interface {
 	Systems
 	Audit
 	Roles
+	AccountSearch
 	// Ping checks that the database answers; used by /readyz.
 	Ping(ctx context.Context) error
 	// Close releases the database.

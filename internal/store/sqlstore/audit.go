@@ -15,6 +15,8 @@ import (
 var (
 	_ store.Audit = (*DB)(nil)
 	_ store.Roles = (*DB)(nil)
+
+	_ store.AccountSearch = (*DB)(nil)
 )
 
 const auditColumns = "seq, id, at, kind, actor_kind, actor_id, subject, target, outcome, reason, ip, user_agent, request_id, data"
@@ -209,6 +211,19 @@ func (db *DB) RevokeRole(ctx context.Context, accountID, role string) error {
 		return fmt.Errorf("sqlstore: revoke %q from %q: %w", role, accountID, err)
 	}
 	return nil
+}
+
+// FindAccountsByPhone implements store.AccountSearch.
+func (db *DB) FindAccountsByPhone(ctx context.Context, phone string) ([]string, error) {
+	if phone == "" {
+		return []string{}, nil
+	}
+	list, err := queryAll(ctx, db.reader(), scanString,
+		"SELECT DISTINCT account_id FROM factors WHERE phone = ? ORDER BY account_id LIMIT 100", phone)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: accounts by phone: %w", err)
+	}
+	return nonNil(list), nil
 }
 
 func scanString(r rowScanner) (string, error) {

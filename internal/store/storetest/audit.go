@@ -203,4 +203,28 @@ var auditTests = []subtest{
 		must(t, "ListRoles(nobody)", err)
 		wantEqual(t, "roles of nobody", roles, []string{})
 	}},
+	{"accounts are found by a factor's phone number", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		for _, id := range []string{"a", "b", "c"} {
+			must(t, "CreateAccount", s.CreateAccount(ctx, newAccount(id, "")))
+		}
+		for i, f := range []store.Factor{
+			{ID: "f1", AccountID: "b", Kind: "sms", Phone: "+4791234567"},
+			{ID: "f2", AccountID: "a", Kind: "sms", Phone: "+4791234567"},
+			{ID: "f3", AccountID: "a", Kind: "sms", Phone: "+4791234567"},
+			{ID: "f4", AccountID: "c", Kind: "sms", Phone: "+4799999999"},
+		} {
+			f.Name, f.CreatedAt = fmt.Sprint("phone ", i), T0
+			must(t, "CreateFactor", s.CreateFactor(ctx, f))
+		}
+		got, err := s.FindAccountsByPhone(ctx, "+4791234567")
+		must(t, "FindAccountsByPhone", err)
+		wantEqual(t, "accounts with the number", got, []string{"a", "b"})
+		got, err = s.FindAccountsByPhone(ctx, "+4700000000")
+		must(t, "FindAccountsByPhone", err)
+		wantEqual(t, "no account", got, []string{})
+		got, err = s.FindAccountsByPhone(ctx, "")
+		must(t, "FindAccountsByPhone(empty)", err)
+		wantEqual(t, "empty number", got, []string{})
+	}},
 }

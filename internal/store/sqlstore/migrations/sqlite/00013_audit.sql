@@ -43,6 +43,10 @@ CREATE TABLE account_roles (
 ) STRICT;
 CREATE INDEX account_roles_by_role ON account_roles (role, account_id);
 
+-- The console's search by phone number (exact match).
+CREATE INDEX factors_by_phone ON factors (phone);
+
 -- +goose Down
+DROP INDEX factors_by_phone;
 DROP TABLE account_roles;
 DROP TABLE audit_events;
