@@ -152,7 +152,53 @@ async function finish(cmd) {
   }
 }
 
-const ops = { discover, start, finish }
+// code redeems the code of the last start and returns the tokens and the
+// validated ID token's claims, without going on (representation journey).
+async function code(cmd) {
+  if (!config || !pending) throw new Error('code before start')
+  const { pkceCodeVerifier, state, nonce } = pending
+  pending = undefined
+  const tokens = await client.authorizationCodeGrant(config, new URL(cmd.callback), {
+    pkceCodeVerifier,
+    expectedState: state,
+    expectedNonce: nonce,
+    idTokenExpected: true,
+  })
+  const claims = tokens.claims()
+  const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub)
+  return { ok: true, access_token: tokens.access_token, scope: tokens.scope, claims, userinfo }
+}
+
+// exchange is RFC 8693 token exchange through openid-client's generic
+// grant: {"op":"exchange","subject_token":…,"scope":…} → the token
+// response, and the new token's introspection.
+async function exchange(cmd) {
+  if (!config) throw new Error('exchange before discover')
+  const params = {
+    subject_token: cmd.subject_token,
+    subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+  }
+  if (cmd.scope) params.scope = cmd.scope
+  if (cmd.audience) params.audience = cmd.audience
+  const r = await client.genericGrantRequest(config, 'urn:ietf:params:oauth:grant-type:token-exchange', params)
+  const introspection = await client.tokenIntrospection(config, r.access_token)
+  return {
+    ok: true,
+    access_token: r.access_token,
+    issued_token_type: r.issued_token_type ?? null,
+    token_type: r.token_type,
+    scope: r.scope ?? null,
+    introspection,
+  }
+}
+
+// introspect asks about any token: {"op":"introspect","token":…}.
+async function introspect(cmd) {
+  if (!config) throw new Error('introspect before discover')
+  return await client.tokenIntrospection(config, cmd.token)
+}
+
+const ops = { discover, start, finish, code, exchange, introspect }
 
 const rl = createInterface({ input: process.stdin, crlfDelay: Infinity })
 for await (const line of rl) {
