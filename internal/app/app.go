@@ -239,6 +239,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Sealer:   sealer,
 		Texts:    catalog,
 		WebAuthn: keys,
+		Ops:      opsConfig(cfg),
 	}
 	flows.Audit = rec
 	if flows.Upstreams, err = openUpstreams(cfg, db); err != nil {

@@ -54,6 +54,7 @@ func (a *App) Scheduler() *jobs.Scheduler {
 	s.Every("gc-sent-mail", MailGCPeriod, gc("sent messages", func(ctx context.Context) (int, error) {
 		return a.DB.DeleteSentMessages(ctx, a.now().Add(-SentMailKept))
 	}))
+	s.Every("lifecycle", LifecyclePeriod, a.runLifecycle)
 	s.Every("outbox", OutboxPeriod, func(ctx context.Context) error {
 		_, _, err := a.Worker.DeliverDue(ctx)
 		return err

@@ -90,6 +90,10 @@ type Config struct {
 	// Rights and Systems: named rights and end-user systems (systems.go).
 	Rights  Rights  `yaml:"rights"`
 	Systems Systems `yaml:"systems"`
+	// Lifecycle and Alerts: deleting unused accounts, the grace of a
+	// requested deletion, new-device mails (lifecycle.go, alerts.go).
+	Lifecycle Lifecycle `yaml:"lifecycle"`
+	Alerts    Alerts    `yaml:"alerts"`
 }
 
 // OIDC configures the OpenID Provider for the organisation's apps.
@@ -586,6 +590,10 @@ func Default() Config {
 			ReauthAfter: Duration(10 * time.Minute),
 			Levels:      Levels{Password: 1, Email: 1, SMS: 2, TOTP: 3, Recovery: 3, Support: 3, WebAuthn: 4},
 		},
+
+		Lifecycle: defaultLifecycle(),
+		Alerts:    defaultAlerts(),
+
 		Captcha: Captcha{Provider: "off", At: []string{"signup", "recovery", "login_after_failures"},
 			LoginAfterFailures: 3, MaxNumber: 100_000, TTL: Duration(10 * time.Minute), NoJSBudget: 5},
 		SMS:  SMS{Sender: "dev", DefaultRegion: "NO", PerNumber: 5, PerAccount: 10, PerIP: 20, Global: 500},
@@ -1033,6 +1041,8 @@ func (c Config) Validate() (warnings []string, err error) {
 	c.validateAudit(add)
 	c.validateSystems(add)
 	c.validateRepresentation(add)
+	es = append(es, c.Lifecycle.validate()...)
+	es = append(es, c.Alerts.validate()...)
 	_, brandErrs := c.Branding.Load()
 	es = append(es, brandErrs...)
 	for _, e := range c.Password.Validate() {

@@ -87,7 +87,8 @@ func (s *Service) openSessionVia(ctx context.Context, c Client, acct store.Accou
 	}
 	s.log().Info("signed in", "account", acct.ID, "session", sess.ID, "amr", strings.Join(a.AMR, " "), "level", sess.Level)
 	s.recordSignIn(ctx, acct, sess, via)
-	return Result{Token: token, Session: sess, Account: acct}, nil
+	cancelled := s.afterSignIn(ctx, c, acct, sess) // activity, new-device mail (alerts.go)
+	return Result{Token: token, Session: sess, Account: acct, DeletionCancelled: cancelled}, nil
 }
 
 // upgradeSession rotates a session after a reauth or step-up: a new

@@ -26,45 +26,121 @@ func (s *Service) SendFactorCode(ctx context.Context, c Client, flowID, key stri
 		return err
 	}
 	o, ok := findOption(pf.Options, key)
-	if !ok || (o.Method != authn.SMS && o.Method != authn.Email) {
-		return problem.New(problem.Invalid, "method", "mfa.choose", nil)
+	if !ok {
+		return errChoose()
 	}
+	k, ok := kindOf(o.Method)
+	if !ok || k.send == nil {
+		return errChoose()
+	}
+	return k.send(s, ctx, c, pf, o)
+}
+
+func init() {
+	registerSecondFactor(secondFactorKind{
+		method: authn.SMS, order: 20, factor: store.FactorSMS,
+		fromFactor: func(f store.Factor) Option {
+			return Option{Method: authn.SMS, Target: f.ID, Label: MaskPhone(f.Phone)}
+		},
+		send: (*Service).sendSMSFactor,
+		verify: func(s *Service, ctx context.Context, c Client, pf PendingFactor, o Option, code string) error {
+			return smsWording(s.verifySentCode(ctx, c, pf, o, code, s.mfa().SMSTTL))
+		},
+		view: func(s *Service, o Option) FactorView {
+			return FactorView{Title: "mfa.sms.title", SendText: "mfa.sms.send_text", SendButton: "mfa.send", SendAgain: "mfa.send_again",
+				Sent: "mfa.sms.sent", Args: map[string]any{"phone": o.Label}}
+		},
+	})
+	registerSecondFactor(secondFactorKind{
+		method: authn.Email, order: 30,
+		options: (*Service).emailOptions,
+		send:    (*Service).sendEmailFactor,
+		verify: func(s *Service, ctx context.Context, c Client, pf PendingFactor, o Option, code string) error {
+			return s.verifySentCode(ctx, c, pf, o, code, s.mfa().EmailTTL)
+		},
+		view: func(s *Service, o Option) FactorView {
+			return FactorView{Title: "mfa.email.title", SendText: "mfa.email.send_text", SendButton: "mfa.email.send_button",
+				SendAgain: "mfa.email.send_again", Sent: "mfa.email.sent_detail",
+				Args: map[string]any{"email": o.Label, "count": int(s.mfa().EmailTTL.Minutes())}}
+		},
+	})
+}
+
+// emailOptions are the account's addresses, as a second step only on an
+// account with nothing stronger whose operator requires one (IDEP); never
+// a fallback for an authenticator, a phone or a key (the mailbox alone
+// would beat them).
+func (s *Service) emailOptions(ctx context.Context, acct store.Account) ([]Option, error) {
+	strong, err := s.enrolledStrong(ctx, acct.ID)
+	if err != nil || len(strong) > 0 || !s.requiredFor(acct) {
+		return nil, err
+	}
+	emails, err := s.Store.ListEmails(ctx, acct.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Option
+	for _, e := range emails {
+		out = append(out, Option{Method: authn.Email, Target: e.Address, Label: MaskEmail(e.Address), key: emailKey(acct.ID, e.Address)})
+	}
+	return out, nil
+}
+
+// sendSMSFactor texts a code for an SMS option, within the SMS limits.
+func (s *Service) sendSMSFactor(ctx context.Context, c Client, pf PendingFactor, o Option) error {
 	m := s.mfa()
-	switch o.Method {
-	case authn.SMS:
-		factor, err := s.Store.GetFactor(ctx, o.Target)
-		if err != nil {
-			return err
-		}
-		if err := s.smsAllowed(ctx, c, pf.Account.ID, factor.Phone); err != nil {
-			return err
-		}
-		code := newCode()
-		if err := s.armCode(ctx, c, flowID, key, code, nil, m.SMSTTL); err != nil {
-			return err
-		}
-		lang := s.lang(pf.Account, c)
-		text := s.Texts.Lang(lang).T("sms.code", "code", code, "service", s.ServiceName, "count", int(m.SMSTTL.Minutes()))
-		return s.SMS.Send(ctx, factor.Phone, text)
-	default:
-		// The mail budgets (per address and kind, per client address,
-		// global) before a code is made, as for every emailed code.
-		if err := s.mailAllowed(ctx, c, o.Target, "mfa_email"); err != nil {
-			return err
-		}
-		code := newCode()
-		token := secret.Token()
-		if err := s.armCode(ctx, c, flowID, key, code, secret.Hash(token), m.EmailTTL); err != nil {
-			return err
-		}
-		data := s.requestFacts(c)
-		data["name"] = pf.Account.Name
-		data["code"] = code
-		data["link"] = s.link("/login/factor/link/" + url.PathEscape(token))
-		data["count"] = int(m.EmailTTL.Minutes())
-		data["recover_url"] = s.link("/recover")
-		return s.Mailer.Send(ctx, o.Target, s.lang(pf.Account, c), "mfa_email", data)
+	factor, err := s.Store.GetFactor(ctx, o.Target)
+	if err != nil {
+		return err
 	}
+	if err := s.smsAllowed(ctx, c, pf.Account.ID, factor.Phone); err != nil {
+		return err
+	}
+	code := newCode()
+	if err := s.armCode(ctx, c, pf.Flow.ID, o.Key(), code, nil, m.SMSTTL); err != nil {
+		return err
+	}
+	lang := s.lang(pf.Account, c)
+	text := s.Texts.Lang(lang).T("sms.code", "code", code, "service", s.ServiceName, "count", int(m.SMSTTL.Minutes()))
+	return s.SMS.Send(ctx, factor.Phone, text)
+}
+
+// sendEmailFactor mails a link and a code for an email option.
+func (s *Service) sendEmailFactor(ctx context.Context, c Client, pf PendingFactor, o Option) error {
+	m := s.mfa()
+	// The mail budgets (per address and kind, per client address,
+	// global) before a code is made, as for every emailed code.
+	if err := s.mailAllowed(ctx, c, o.Target, "mfa_email"); err != nil {
+		return err
+	}
+	code := newCode()
+	token := secret.Token()
+	if err := s.armCode(ctx, c, pf.Flow.ID, o.Key(), code, secret.Hash(token), m.EmailTTL); err != nil {
+		return err
+	}
+	data := s.requestFacts(c)
+	data["name"] = pf.Account.Name
+	data["code"] = code
+	data["link"] = s.link("/login/factor/link/" + url.PathEscape(token))
+	data["count"] = int(m.EmailTTL.Minutes())
+	data["recover_url"] = s.link("/recover")
+	return s.Mailer.Send(ctx, o.Target, s.lang(pf.Account, c), "mfa_email", data)
+}
+
+// smsWording names the SMS in a wrong SMS code's message: the flows share
+// "code.wrong" ("check the newest email") with emailed codes.
+func smsWording(err error) error {
+	p, ok := problem.As(err)
+	if !ok {
+		return err
+	}
+	p = &problem.Problem{Kind: p.Kind, Details: slices.Clone(p.Details)} // never change a shared problem
+	for i, d := range p.Details {
+		if d.Key == "code.wrong" {
+			p.Details[i].Key = "mfa.sms.code_wrong"
+		}
+	}
+	return p
 }
 
 // armCode puts a fresh code (and, for email, a link) on the flow, within

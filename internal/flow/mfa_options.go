@@ -131,56 +131,33 @@ func (s *Service) options(ctx context.Context, acct store.Account, used []authn.
 		if minLevel > 0 && s.assess(append(slices.Clone(used), o.Method)).Level < minLevel {
 			return
 		}
-		if lost && o.Method == authn.TOTP {
+		if k, _ := kindOf(o.Method); lost && k.lostWith {
 			return
 		}
 		out = append(out, o)
 	}
+	// The account's authenticators and phones, in the order it has them;
+	// then the methods not held as factors, in the table's order.
 	factors, err := s.Store.ListFactors(ctx, acct.ID)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range factors {
-		if f.ConfirmedAt.IsZero() {
+		if k, ok := kindOfFactor(f.Kind); ok && !f.ConfirmedAt.IsZero() {
+			add(k.fromFactor(f))
+		}
+	}
+	for _, k := range secondFactorKinds {
+		if k.options == nil || !m.allowed(k.method) {
 			continue
 		}
-		switch f.Kind {
-		case store.FactorTOTP:
-			add(Option{Method: authn.TOTP, Target: f.ID, Label: f.Name})
-		case store.FactorSMS:
-			add(Option{Method: authn.SMS, Target: f.ID, Label: MaskPhone(f.Phone)})
-		}
-	}
-	// The mailbox is a second step only on an account with nothing
-	// stronger whose operator requires one (IDEP); never a fallback for an
-	// authenticator, a phone or a key (the mailbox alone would beat them).
-	strong, err := s.enrolledStrong(ctx, acct.ID)
-	if err != nil {
-		return nil, err
-	}
-	if len(strong) == 0 && s.requiredFor(acct) {
-		emails, err := s.Store.ListEmails(ctx, acct.ID)
+		opts, err := k.options(s, ctx, acct)
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range emails {
-			add(Option{Method: authn.Email, Target: e.Address, Label: MaskEmail(e.Address), key: emailKey(acct.ID, e.Address)})
+		for _, o := range opts {
+			add(o)
 		}
-	}
-	if has, err := s.hasKeys(ctx, acct.ID); err != nil {
-		return nil, err
-	} else if has && s.WebAuthn != nil {
-		add(Option{Method: authn.WebAuthn})
-	}
-	if unused, _, err := s.Store.CountRecoveryCodes(ctx, acct.ID); err != nil {
-		return nil, err
-	} else if unused > 0 {
-		add(Option{Method: authn.Recovery})
-	}
-	if has, err := s.hasSupportCode(ctx, acct.ID); err != nil {
-		return nil, err
-	} else if has {
-		add(Option{Method: authn.Support})
 	}
 	slices.SortStableFunc(out, func(a, b Option) int { return b.Level - a.Level })
 	return out, nil

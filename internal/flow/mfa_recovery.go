@@ -69,3 +69,25 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, c Client, who Who
 	s.notify(ctx, c, who.Account, "recovery_codes_new", map[string]any{"security_url": s.link("/account/security")})
 	return codes, nil
 }
+
+func init() {
+	registerSecondFactor(secondFactorKind{
+		method: authn.Recovery, order: 50,
+		options: func(s *Service, ctx context.Context, acct store.Account) ([]Option, error) {
+			unused, _, err := s.Store.CountRecoveryCodes(ctx, acct.ID)
+			if err != nil || unused == 0 {
+				return nil, err
+			}
+			return []Option{{Method: authn.Recovery}}, nil
+		},
+		verify: func(s *Service, ctx context.Context, c Client, pf PendingFactor, _ Option, code string) error {
+			if err := s.useRecoveryCode(ctx, c, pf.Account, code); err != nil {
+				return s.countWrongFactor(ctx, c, pf.Account, err, "recovery.wrong")
+			}
+			return nil
+		},
+		view: func(*Service, Option) FactorView {
+			return FactorView{Title: "mfa.recovery.title", CodeLabel: "mfa.recovery.label", CodeHint: "mfa.recovery.hint", Text: true}
+		},
+	})
+}

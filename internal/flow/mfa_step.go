@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/portvakt/portvakt/internal/authn"
-	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/store"
 )
 
@@ -162,36 +161,14 @@ func (s *Service) VerifyFactor(ctx context.Context, c Client, flowID, key, code 
 	}
 	o, ok := findOption(pf.Options, key)
 	if !ok {
-		return Result{}, problem.New(problem.Invalid, "method", "mfa.choose", nil)
+		return Result{}, errChoose()
 	}
-	m := s.mfa()
-	switch o.Method {
-	case authn.TOTP:
-		if err := s.verifyTOTP(ctx, o.Target, code); err != nil {
-			return Result{}, s.countWrongFactor(ctx, c, pf.Account, err, "totp.wrong")
-		}
-	case authn.Recovery:
-		if err := s.useRecoveryCode(ctx, c, pf.Account, code); err != nil {
-			return Result{}, s.countWrongFactor(ctx, c, pf.Account, err, "recovery.wrong")
-		}
-	case authn.Support:
-		if err := s.useSupportCode(ctx, pf.Account.ID, code); err != nil {
-			return Result{}, err
-		}
-	case authn.SMS, authn.Email:
-		d := decodeMFA(pf.Flow)
-		if d.Sent != key {
-			return Result{}, problem.New(problem.Invalid, "code", "mfa.send_first", nil)
-		}
-		ttl := m.SMSTTL
-		if o.Method == authn.Email {
-			ttl = m.EmailTTL
-		}
-		if _, err := s.checkFactorCode(ctx, c, flowID, code, ttl); err != nil {
-			return Result{}, err
-		}
-	default:
-		return Result{}, problem.New(problem.Invalid, "method", "mfa.choose", nil)
+	k, ok := kindOf(o.Method)
+	if !ok || k.verify == nil {
+		return Result{}, errChoose()
+	}
+	if err := k.verify(s, ctx, c, pf, o, code); err != nil {
+		return Result{}, err
 	}
 	return s.completeFactor(ctx, c, flowID, o.Method, remember)
 }

@@ -185,3 +185,19 @@ func (s *Service) confirmTOTP(ctx context.Context, c Client, who Who, factorID, 
 	}
 	return nil, nil
 }
+
+func init() {
+	registerSecondFactor(secondFactorKind{
+		method: authn.TOTP, order: 10, factor: store.FactorTOTP, lostWith: true,
+		fromFactor: func(f store.Factor) Option { return Option{Method: authn.TOTP, Target: f.ID, Label: f.Name} },
+		verify: func(s *Service, ctx context.Context, c Client, pf PendingFactor, o Option, code string) error {
+			if err := s.verifyTOTP(ctx, o.Target, code); err != nil {
+				return s.countWrongFactor(ctx, c, pf.Account, err, "totp.wrong")
+			}
+			return nil
+		},
+		view: func(*Service, Option) FactorView {
+			return FactorView{Title: "mfa.totp.title", CodeHint: "mfa.totp.hint"}
+		},
+	})
+}

@@ -23,14 +23,21 @@ func (s *Service) trusted(ctx context.Context, c Client, accountID string) (bool
 	if err != nil {
 		return false, err
 	}
-	return b.AccountID == accountID && s.now().Before(b.ExpiresAt), nil
+	if b.AccountID != accountID || !s.now().Before(b.ExpiresAt) {
+		return false, nil
+	}
+	// Its last use, for the list of remembered browsers (devices.go).
+	if err := s.Store.TouchTrustedBrowser(ctx, accountID, b.ID, s.now()); err != nil {
+		s.log().Warn("remembered browser's use not recorded", "account", accountID, "err", err)
+	}
+	return true, nil
 }
 
 func (s *Service) rememberBrowser(ctx context.Context, c Client, accountID string) (string, error) {
 	token := secret.Token()
 	now := s.now()
 	err := s.Store.CreateTrustedBrowser(ctx, store.TrustedBrowser{
-		ID: secret.ID(), AccountID: accountID, TokenHash: secret.Hash(token), UserAgent: describeBrowser(c.UserAgent), IP: c.IP,
+		ID: secret.ID(), AccountID: accountID, TokenHash: secret.Hash(token), UserAgent: truncateUA(c.UserAgent), IP: c.IP,
 		CreatedAt: now, ExpiresAt: now.AddDate(0, 0, s.mfa().RememberDays),
 	})
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/web/ui"
@@ -15,29 +14,24 @@ import (
 // the page, sending a code, checking it, the emailed link; and its JSON
 // twin (/api/v1/login/factor).
 
-// choice describes an option for the page.
+// choice describes an option for the page, as the flow's table of second
+// factors says to show it (flow.FactorView): no method is named here.
 func (s *Server) choice(b ui.Base, pf flow.PendingFactor, o flow.Option, to string) ui.FactorChoice {
-	c := ui.FactorChoice{Key: o.Key(), AskCode: true, Numeric: true, CodeLabel: b.T("code.label"), CodeHint: b.T("code.hint")}
-	switch o.Method {
-	case authn.TOTP:
-		c.Title = b.T("mfa.totp.title")
-		c.CodeHint = b.T("mfa.totp.hint")
-	case authn.SMS:
-		c.Title = b.T("mfa.sms.title", "phone", o.Label)
-		c.NeedsSend, c.SendText = true, b.T("mfa.sms.send_text", "phone", o.Label)
-		c.SendButton, c.SendAgain = b.T("mfa.send"), b.T("mfa.send_again")
-	case authn.Email:
-		c.Title = b.T("mfa.email.title", "email", o.Label)
-		c.NeedsSend, c.SendText = true, b.T("mfa.email.send_text", "email", o.Label, "count", int(s.Flows.MFA.EmailTTL.Minutes()))
-		c.SendButton, c.SendAgain = b.T("mfa.email.send_button"), b.T("mfa.email.send_again")
-	case authn.Recovery:
-		c.Title, c.CodeLabel, c.CodeHint, c.Numeric = b.T("mfa.recovery.title"), b.T("mfa.recovery.label"), b.T("mfa.recovery.hint"), false
-	case authn.Support:
-		c.Title, c.CodeLabel, c.CodeHint, c.Numeric = b.T("mfa.support.title"), b.T("mfa.support.label"), b.T("mfa.support.hint"), false
-	case authn.WebAuthn:
-		c.Title, c.IsKey, c.AskCode = b.T("mfa.webauthn.title"), true, false
+	v := s.Flows.View(o)
+	if v.Args == nil {
+		v.Args = map[string]any{}
 	}
-	if c.NeedsSend {
+	t := func(key, def string) string {
+		if key == "" {
+			key = def
+		}
+		return b.T(key, v.Args)
+	}
+	c := ui.FactorChoice{Key: o.Key(), Title: t(v.Title, ""), AskCode: !v.Key, IsKey: v.Key, Numeric: !v.Text,
+		CodeLabel: t(v.CodeLabel, "code.label"), CodeHint: t(v.CodeHint, "code.hint")}
+	if v.Sends() {
+		c.NeedsSend, c.SendText = true, t(v.SendText, "")
+		c.SendButton, c.SendAgain = t(v.SendButton, ""), t(v.SendAgain, "")
 		// The masked address or number is never split across lines.
 		if lead, tail, ok := strings.Cut(c.Title, o.Label); ok && o.Label != "" {
 			c.TitleLead, c.TitleTarget, c.TitleTail = lead, o.Label, tail
@@ -45,11 +39,7 @@ func (s *Server) choice(b ui.Base, pf flow.PendingFactor, o flow.Option, to stri
 		c.Sent = pf.Sent == c.Key
 		c.AskCode = c.Sent
 		if c.Sent {
-			if o.Method == authn.Email {
-				c.SentText = b.T("mfa.email.sent_detail", "email", o.Label, "count", int(s.Flows.MFA.EmailTTL.Minutes()))
-			} else {
-				c.SentText = b.T("mfa.sms.sent", "phone", o.Label)
-			}
+			c.SentText = t(v.Sent, "")
 		}
 	}
 	return c
@@ -91,11 +81,7 @@ func (s *Server) factorPage(r *http.Request, pf flow.PendingFactor, key string) 
 		p.Current = &c
 		p.Others = p.Others[1:]
 	}
-	for _, o := range pf.Options {
-		if o.Method == authn.TOTP && !pf.Lost && pf.Purpose == "login" && len(pf.Options) > 1 {
-			p.OfferLost = true
-		}
-	}
+	p.OfferLost = pf.OfferLost()
 	return p
 }
 
@@ -155,7 +141,6 @@ func (s *Server) factorSubmit(w http.ResponseWriter, r *http.Request) error {
 	c := s.client(w, r)
 	id, key := r.PostFormValue("flow"), r.PostFormValue("method")
 	res, err := s.Flows.VerifyFactor(r.Context(), c, id, key, r.PostFormValue("code"), r.PostFormValue("remember") != "")
-	err = smsWording(err, key)
 	if p := asProblem(err); p != nil {
 		return s.factorError(w, r, c, id, key, p)
 	}
@@ -280,7 +265,7 @@ func (s *Server) apiFactorVerify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := s.Flows.VerifyFactor(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Method, in.Code, in.Remember)
-	if err := smsWording(err, in.Method); err != nil {
+	if err != nil {
 		return err
 	}
 	return s.apiSignedIn(w, r, res, in.FlowToken)

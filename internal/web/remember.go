@@ -2,12 +2,7 @@ package web
 
 import (
 	"net/http"
-	"slices"
-	"strings"
 	"time"
-
-	"github.com/portvakt/portvakt/internal/authn"
-	"github.com/portvakt/portvakt/internal/problem"
 )
 
 // rememberChoiceCookie holds, for the length of one second step, that the
@@ -40,20 +35,4 @@ func rememberCookie(r *http.Request) (string, bool) {
 func rememberChosen(r *http.Request, id string) bool {
 	got, ok := rememberCookie(r)
 	return ok && id != "" && got == id
-}
-
-// smsWording names the SMS in a wrong SMS code's message: the flows share
-// "code.wrong" ("check the newest email") with emailed codes.
-func smsWording(err error, method string) error {
-	p := asProblem(err)
-	if p == nil || !strings.HasPrefix(method, string(authn.SMS)) {
-		return err
-	}
-	p = &problem.Problem{Kind: p.Kind, Details: slices.Clone(p.Details)} // never change a shared problem
-	for i, d := range p.Details {
-		if d.Key == "code.wrong" {
-			p.Details[i].Key = "mfa.sms.code_wrong"
-		}
-	}
-	return p
 }

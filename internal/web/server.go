@@ -241,6 +241,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/session", s.api(s.apiSession))
 	mux.Handle("DELETE /api/v1/session", s.api(s.apiLogout))
 	s.federationRoutes(mux)
+	s.opsRoutes(mux)
 	mux.Handle("/api/", s.api(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 
 	// Operations.

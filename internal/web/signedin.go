@@ -76,6 +76,9 @@ func (s *Server) land(w http.ResponseWriter, r *http.Request, res flow.Result, d
 				dest = localPath(v)
 			}
 			s.setReturnTo(w, "")
+		} else if res.DeletionCancelled {
+			// Signing in cancelled the deletion the user had asked for.
+			dest = "/account?notice=deletion-cancelled"
 		}
 	}
 	http.Redirect(w, r, dest, http.StatusSeeOther)
