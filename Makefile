@@ -36,6 +36,15 @@ fuzz:
 	  done; \
 	done
 
+# The browser harness and the e2e journeys beside two CPU hogs, with every
+# test budget scaled by PORTVAKT_TEST_TIMEOUT_SCALE (4 unless set): they must
+# pass on a loaded machine too (docs/testing.md). One journey:
+#   make test-stress STRESS='-run TestJourney_ResetByCode ./e2e/'
+.PHONY: test-stress
+STRESS ?=
+test-stress: test-deps
+	./scripts/test-stress.sh $(STRESS)
+
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/portvakt ./cmd/portvakt
 

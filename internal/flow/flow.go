@@ -37,6 +37,10 @@ type Store interface {
 	store.WebAuthnCredentials
 	// Security makes a credential change in one transaction (credentials.go).
 	store.Security
+	// Devices and Lifecycles serve the session list, new-device mails
+	// and account deletion (devices.go, lifecycle.go).
+	store.Devices
+	store.Lifecycles
 	GetSession(ctx context.Context, id string) (store.Session, error)
 }
 
@@ -130,6 +134,9 @@ type Service struct {
 	// Audit records what the flows do (internal/audit); nil records
 	// nothing.
 	Audit *audit.Recorder
+	// Ops configures new-device mails and account deletion (alerts.go,
+	// lifecycle.go); the zero value is the default.
+	Ops OpsConfig
 }
 
 // SMSSender sends a text message (package sms).
@@ -187,6 +194,9 @@ type Result struct {
 	// The reset's own transaction ended the other sessions and revoked
 	// every app token (secure); callers need do nothing more.
 	CredentialsChanged bool
+	// DeletionCancelled says the sign-in cancelled the deletion of the
+	// account the user had asked for (lifecycle.go): tell them.
+	DeletionCancelled bool
 }
 
 // Problems shared by the flows.

@@ -41,7 +41,8 @@ var deviceTests = []subtest{
 		must(t, "SeeDevice(laptop)", err)
 		wantEqual(t, "SeeDevice(laptop) first: known, before", [2]any{known, before}, [2]any{false, 0})
 		later := newDevice("acct-1", "laptop", T0.Add(time.Hour))
-		later.IP = "198.51.100.9"
+		const laterIP = "198.51.100.9"
+		later.IP = laterIP
 		known, before, err = o.SeeDevice(t.Context(), later)
 		must(t, "SeeDevice(laptop) again", err)
 		wantEqual(t, "SeeDevice(laptop) again: known, before", [2]any{known, before}, [2]any{true, 1})
@@ -59,7 +60,7 @@ var deviceTests = []subtest{
 			t.Fatalf("ListDevices(acct-1) = %d devices, want 2", len(list))
 		}
 		wantEqual(t, "ListDevices(acct-1)[0].Hash (last seen first)", list[0].Hash, hash("device phone"))
-		wantEqual(t, "laptop's first and last seen, IP", []any{list[1].FirstSeenAt, list[1].LastSeenAt, list[1].IP}, []any{T0, T0.Add(time.Hour), "198.51.100.9"})
+		wantEqual(t, "laptop's first and last seen, IP", []any{list[1].FirstSeenAt, list[1].LastSeenAt, list[1].IP}, []any{T0, T0.Add(time.Hour), laterIP})
 		// An older sighting never moves last seen back.
 		_, _, err = o.SeeDevice(t.Context(), newDevice("acct-1", "laptop", T0.Add(-time.Hour)))
 		must(t, "SeeDevice(laptop) earlier", err)
