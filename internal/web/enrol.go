@@ -57,8 +57,12 @@ func (s *Server) enrolEmailConfirm(w http.ResponseWriter, r *http.Request) error
 			return s.flowProblem(w, r, p, "/login")
 		}
 		pf, lerr := s.Flows.Factor(r.Context(), c, id)
+		if lp := asProblem(lerr); lp != nil {
+			return s.flowProblem(w, r, lp, "/login")
+		}
 		if lerr != nil {
-			return s.flowProblem(w, r, asProblem(lerr), "/login")
+			// A fault (the database), not a problem with the flow.
+			return lerr
 		}
 		page := s.enrolPage(r, pf, "", true)
 		page.Problem = p

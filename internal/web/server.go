@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,6 +88,8 @@ type Server struct {
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// metricsOnce registers requests and duration on the first Handler.
+	metricsOnce sync.Once
 	readiness
 }
 
@@ -251,16 +254,20 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if s.Metrics != nil {
-		s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "portvakt_http_requests_total",
-			Help: "HTTP requests by route pattern and status code.",
-		}, []string{"route", "code"})
-		s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "portvakt_http_request_duration_seconds",
-			Help:    "HTTP request latency by route pattern.",
-			Buckets: prometheus.DefBuckets,
-		}, []string{"route"})
-		s.Metrics.MustRegister(s.requests, s.duration)
+		// Registered once: Handler may be called again (a second
+		// listener, a test), and a second registration panics.
+		s.metricsOnce.Do(func() {
+			s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "portvakt_http_requests_total",
+				Help: "HTTP requests by route pattern and status code.",
+			}, []string{"route", "code"})
+			s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+				Name:    "portvakt_http_request_duration_seconds",
+				Help:    "HTTP request latency by route pattern.",
+				Buckets: prometheus.DefBuckets,
+			}, []string{"route"})
+			s.Metrics.MustRegister(s.requests, s.duration)
+		})
 		mux.Handle("GET /metrics", s.metricsGuard(promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{})))
 	}
 
