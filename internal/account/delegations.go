@@ -464,8 +464,8 @@ func (s *Delegations) Pending(ctx context.Context, limit int) ([]store.Delegatio
 	return s.Store.ListDelegations(ctx, store.DelegationFilter{PendingApproval: true, Limit: limit})
 }
 
-// Overview is what a person's representation page shows.
-type Overview struct {
+// RepresentationOverview is what a person's representation page shows.
+type RepresentationOverview struct {
 	// ActsFor are those the person represents or asked to (not revoked).
 	ActsFor []store.Delegation
 	// ActedForBy are those who may act, or asked to act, for the person.
@@ -473,8 +473,8 @@ type Overview struct {
 }
 
 // Overview lists both sides of accountID's representation.
-func (s *Delegations) Overview(ctx context.Context, accountID string) (Overview, error) {
-	var o Overview
+func (s *Delegations) Overview(ctx context.Context, accountID string) (RepresentationOverview, error) {
+	var o RepresentationOverview
 	var err error
 	if o.ActsFor, err = s.Store.ListDelegations(ctx, store.DelegationFilter{AgentID: accountID}); err != nil {
 		return o, err
