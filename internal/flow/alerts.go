@@ -181,8 +181,9 @@ type NotMeResult struct {
 	RecoveryErr error
 }
 
-// NotMe uses a "this wasn't me" link once: the session it names ends at
-// once (its browser is signed out at its next request), the device is
+// NotMe uses a "this wasn't me" link once: the session it names, and any
+// session the same browser (user agent and IP address) opened on the
+// account since, end at once (signed out at their next request), the device is
 // forgotten, and a password reset starts for the account's main address,
 // in a recovery flow bound to c. Nobody is signed in.
 func (s *Service) NotMe(ctx context.Context, c Client, token string) (NotMeResult, error) {
@@ -206,13 +207,22 @@ func (s *Service) NotMe(ctx context.Context, c Client, token string) (NotMeResul
 	var d notMeData
 	decodeJSON(f.Data, &d)
 	res := NotMeResult{}
-	if x, err := s.Store.GetSession(ctx, f.State); err == nil && x.AccountID == f.AccountID {
+	// That session, and any the same browser (user agent and address)
+	// opened on the account since: signing in again from it must not
+	// escape the link.
+	list, err := s.Sessions.Store.ListSessions(ctx, f.AccountID)
+	if err != nil {
+		return NotMeResult{}, err
+	}
+	for _, x := range list {
+		same := x.ID == f.State || (!x.CreatedAt.Before(f.CreatedAt) && x.UserAgent == d.UA && x.IP == d.IP)
+		if !same || x.AccountID != f.AccountID {
+			continue
+		}
 		if err := s.Sessions.Revoke(ctx, x.ID); err != nil {
 			return NotMeResult{}, err
 		}
 		res.Ended = true
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return NotMeResult{}, err
 	}
 	if dev, err := hex.DecodeString(d.Device); err == nil && len(dev) > 0 {
 		if err := s.Store.ForgetDevice(ctx, f.AccountID, dev); err != nil && !errors.Is(err, store.ErrNotFound) {
