@@ -326,7 +326,6 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	srv.Representation = reps
 	srv.Audit = rec
-	wireSystems(cfg, srv, flows, provider, db, rec)
 	return &App{
 		Config:   cfg,
 		Logger:   logger,

@@ -98,7 +98,8 @@ func (s *Service) secure(ctx context.Context, c Client, acct store.Account, ch s
 		s.recordNotice(ctx, acct, n.template, n.extra, &ch)
 	}
 	if compose {
-		if len(ch.Messages) > 0 {
+		if len(ch.Messages) > 0 || res.Logouts > 0 {
+			// The worker delivers back-channel logouts too.
 			composer.Queued()
 		}
 		return res, nil

@@ -42,8 +42,7 @@ func init() {
 		fromFactor: func(f store.Factor) Option {
 			return Option{Method: authn.SMS, Target: f.ID, Label: MaskPhone(f.Phone)}
 		},
-		describe: func(f store.Factor) (string, []any) { return "methods.sms", []any{"phone", MaskPhone(f.Phone)} },
-		send:     (*Service).sendSMSFactor,
+		send: (*Service).sendSMSFactor,
 		verify: func(s *Service, ctx context.Context, c Client, pf PendingFactor, o Option, code string) error {
 			return smsWording(s.verifySentCode(ctx, c, pf, o, code, s.mfa().SMSTTL))
 		},
