@@ -123,7 +123,7 @@ func TestInactivity_warnOnceDeleteAtTwoYearsSignInCancels(t *testing.T) {
 		}
 		return out
 	}
-	day := func(n int) { clock.Advance(lifecycleStart.Add(time.Duration(n)*24*time.Hour).Sub(clock.Now())) }
+	day := func(n int) { clock.Advance(lifecycleStart.Add(time.Duration(n) * 24 * time.Hour).Sub(clock.Now())) }
 
 	day(690)
 	if trySignIn(t, a, "ida@example.no", "not her password") { // a failed try is no activity
