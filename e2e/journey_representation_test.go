@@ -197,6 +197,17 @@ func TestJourney_Representation(t *testing.T) {
 	if claims["sub"] != acct.ID || claims["represented"] != "" || claims["act"] != "" {
 		t.Errorf("after removal the ID token has sub %q act %q represented %q; want Kari alone", claims["sub"], claims["act"], claims["represented"])
 	}
+
+	// A token of Kari acting for herself cannot be exchanged for anyone.
+	rp.call(t, map[string]any{"op": "start", "redirect_uri": app.URL + "/callback", "scope": "openid represent"}, &start)
+	p.Open(start.URL)
+	if !strings.HasPrefix(p.URL(), app.URL+"/callback?") {
+		t.Fatalf("the app's sign-in is at %s (%q), want its callback", p.URL(), p.Text("h1"))
+	}
+	rp.call(t, map[string]any{"op": "code", "callback": app.last(t, "/callback")}, &code)
+	if msg := ocCallErr(t, rp, map[string]any{"op": "exchange", "subject_token": code.AccessToken}); !strings.Contains(msg, "invalid_grant") || !strings.Contains(msg, "does not act for anyone") {
+		t.Errorf("exchange of a token acting for nobody: %s, want invalid_grant", msg)
+	}
 }
 
 // fodselsnummer makes a valid Norwegian fødselsnummer for the birth date
