@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // freeAddr returns a loopback address that was free a moment ago.
@@ -37,7 +39,7 @@ func TestServeWithNoConfiguration(t *testing.T) {
 	go func() { done <- run(ctx, []string{"serve", "--listen", addr}, nil, nil, io.Discard, &stderr) }()
 
 	var resp *http.Response
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(testwait.D(20 * time.Second))
 	for {
 		req, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
 		req.Header.Set("Accept-Language", "nb-NO,nb;q=0.9")
@@ -66,7 +68,7 @@ func TestServeWithNoConfiguration(t *testing.T) {
 		if code != 0 {
 			t.Errorf("serve exited %d:\n%s", code, stderr.String())
 		}
-	case <-time.After(15 * time.Second):
+	case <-time.After(testwait.D(15 * time.Second)):
 		t.Fatal("serve did not shut down")
 	}
 	if !strings.Contains(stderr.String(), `"msg":"shutting down"`) {

@@ -14,23 +14,21 @@ import (
 
 	"github.com/portvakt/portvakt"
 	"github.com/portvakt/portvakt/examples/profiles"
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
-// waitGet polls url until the server answers, at most 200 times.
+// waitGet polls url until the server answers, for a budget of 10 s
+// (scaled: testwait).
 func waitGet(t *testing.T, url string, stderr *syncBuffer) (int, string) {
 	t.Helper()
-	for i := 0; ; i++ {
-		resp, err := http.Get(url)
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			return resp.StatusCode, string(body)
-		}
-		if i == 200 {
-			t.Fatalf("GET %s: %v\n%s", url, err, stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	var resp *http.Response
+	var err error
+	if !testwait.Until(10*time.Second, func() bool { resp, err = http.Get(url); return err == nil }) {
+		t.Fatalf("GET %s: %v\n%s", url, err, stderr.String())
 	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(body)
 }
 
 // Every seed profile runs as shipped, with nothing but its name: SQLite in

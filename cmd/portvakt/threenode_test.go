@@ -33,6 +33,7 @@ import (
 
 	"github.com/portvakt/portvakt/internal/notify/notifytest"
 	"github.com/portvakt/portvakt/internal/pgtest"
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // nodeEnv marks a child process of this test binary that runs the real
@@ -64,16 +65,16 @@ func (n *node) start() error {
 	if err := n.cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %v", n.name, err)
 	}
-	// Ready within at most 400 polls.
-	for range 400 {
+	// Ready within a budget of 10 s (scaled: testwait).
+	if testwait.Until(10*time.Second, func() bool {
 		resp, err := http.Get("http://" + n.addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
+		if err != nil {
+			return false
 		}
-		time.Sleep(25 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}) {
+		return nil
 	}
 	return fmt.Errorf("%s did not get ready; its log:\n%s", n.name, readFile(n.log.Name()))
 }
@@ -264,23 +265,21 @@ oidc:
 		return false
 	}
 	codeRE := regexp.MustCompile(`\b\d{6}\b`)
-	// mailTo waits for the mails to addr whose subject contains what, at
-	// most 1200 polls (the outbox lease a dead node held runs
+	// mailTo waits for the mails to addr whose subject contains what,
+	// for a budget of 30 s, scaled (the outbox lease a dead node held runs
 	// out within about 25 s).
 	mailTo := func(addr, what string) []notifytest.Received {
-		for range 1200 {
-			var got []notifytest.Received
+		var got []notifytest.Received
+		testwait.Until(30*time.Second, func() bool {
+			got = nil
 			for _, m := range sink.Messages() {
 				if len(m.To) == 1 && m.To[0] == addr && strings.Contains(m.Subject, what) {
 					got = append(got, m)
 				}
 			}
-			if len(got) > 0 {
-				return got
-			}
-			time.Sleep(25 * time.Millisecond)
-		}
-		return nil
+			return len(got) > 0
+		})
+		return got
 	}
 	sessionOf := func(u *user) *http.Cookie {
 		base, _ := url.Parse(front.URL)
