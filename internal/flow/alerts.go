@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/store"
@@ -65,6 +66,8 @@ func (s *Service) afterSignIn(ctx context.Context, c Client, acct store.Account,
 	} else if !before.DeletionDueAt.IsZero() {
 		deletionCancelled = true
 		s.log().Info("account deletion cancelled by a sign-in", "account", acct.ID)
+		s.record(ctx, audit.Event{Kind: audit.DeletionCancelled, Actor: audit.Account(acct.ID), Subject: acct.ID,
+			Data: map[string]string{"due": before.DeletionDueAt.UTC().Format(time.RFC3339)}})
 		s.notify(ctx, c, acct, "deletion_cancelled", map[string]any{"security_url": s.link("/account/security")})
 	}
 	dev := deviceHash(c)
@@ -105,6 +108,8 @@ func (s *Service) alertNewDevice(ctx context.Context, c Client, acct store.Accou
 		return err
 	}
 	s.log().Info("new device", "account", acct.ID, "session", sess.ID)
+	s.record(ctx, audit.Event{Kind: audit.NewDeviceAlerted, Actor: audit.System("alerts"), Subject: acct.ID,
+		Data: map[string]string{"session": sess.ID}})
 	s.notify(ctx, c, acct, "new_device", map[string]any{
 		"device":       s.DescribeAgent(s.lang(acct, c), useragent.Parse(c.UserAgent)),
 		"not_me_url":   s.link("/not-me/" + url.PathEscape(token)),
@@ -230,6 +235,8 @@ func (s *Service) NotMe(ctx context.Context, c Client, token string) (NotMeResul
 		}
 	}
 	s.log().Warn("new device reported as not the user's", "account", f.AccountID, "session", f.State, "ended", res.Ended)
+	s.record(ctx, audit.Event{Kind: audit.SessionEnded, Actor: audit.Anonymous, Subject: f.AccountID,
+		Data: map[string]string{"session": f.State, "scope": "not_me"}})
 	addr, err := s.primaryEmail(ctx, f.AccountID)
 	if err != nil {
 		res.RecoveryErr = problem.New(problem.Conflict, "", "not_me.no_address", nil)

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"time"
 
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/store"
@@ -140,6 +142,12 @@ func (s *Service) EndSession(ctx context.Context, c Client, who Who, id string) 
 		return false, err
 	}
 	s.log().Info("session ended by its user", "account", who.Account.ID, "session", id, "own", id == who.Session.ID)
+	scope := "one"
+	if id == who.Session.ID {
+		scope = "own"
+	}
+	s.record(ctx, audit.Event{Kind: audit.SessionEnded, Actor: audit.Account(who.Account.ID), Subject: who.Account.ID,
+		Data: map[string]string{"session": id, "scope": scope}})
 	return id == who.Session.ID, nil
 }
 
@@ -151,6 +159,8 @@ func (s *Service) EndOtherSessions(ctx context.Context, c Client, who Who) (int,
 		return 0, err
 	}
 	s.log().Info("other sessions ended by their user", "account", who.Account.ID, "count", n)
+	s.record(ctx, audit.Event{Kind: audit.SessionEnded, Actor: audit.Account(who.Account.ID), Subject: who.Account.ID,
+		Data: map[string]string{"scope": "others", "count": strconv.Itoa(n)}})
 	return n, nil
 }
 
@@ -226,6 +236,8 @@ func (s *Service) ForgetOtherBrowsers(ctx context.Context, who Who, trust []byte
 		}
 		n++
 	}
+	s.record(ctx, audit.Event{Kind: audit.BrowserForgotten, Actor: audit.Account(who.Account.ID), Subject: who.Account.ID,
+		Data: map[string]string{"scope": "others", "count": strconv.Itoa(n)}})
 	return n, nil
 }
 

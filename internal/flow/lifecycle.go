@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/store"
 	"github.com/portvakt/portvakt/internal/useragent"
 )
@@ -44,6 +45,8 @@ func (s *Service) RequestDeletion(ctx context.Context, c Client, who Who) (time.
 		"date": due.UTC().Format("2006-01-02"), "days": int(s.Ops.grace() / (24 * time.Hour)), "login_url": s.link("/login"),
 	})
 	s.log().Warn("account deletion requested", "account", who.Account.ID, "due", due)
+	s.record(ctx, audit.Event{Kind: audit.DeletionRequested, Actor: audit.Account(who.Account.ID), Subject: who.Account.ID,
+		Data: map[string]string{"due": due.UTC().Format(time.RFC3339)}})
 	return due, nil
 }
 
@@ -266,5 +269,6 @@ func (s *Service) ExportData(ctx context.Context, who Who) (Export, error) {
 		return Export{}, err
 	}
 	out.Events = events
+	s.record(ctx, audit.Event{Kind: audit.DataExported, Actor: audit.Account(id), Subject: id})
 	return out, nil
 }
