@@ -20,28 +20,14 @@
 package config
 
 import (
-	"bytes"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/netip"
-	"net/url"
-	"os"
-	"reflect"
 	"runtime"
-	"slices"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/portvakt/portvakt/internal/authn/password"
-	"github.com/portvakt/portvakt/internal/authn/webauthn"
-	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/upstream"
 )
 
@@ -160,38 +146,6 @@ type WebAuthn struct {
 	Origins []string `yaml:"origins"`
 	// Attestation is none (the default), indirect or direct.
 	Attestation string `yaml:"attestation"`
-}
-
-// WebAuthnEnabled reports whether security keys and passkeys are on:
-// always when webauthn.rp_id is set, otherwise when the public URL's host
-// is a domain name (WebAuthn has no place for an IP address).
-func (c Config) WebAuthnEnabled() bool {
-	if c.WebAuthn.RPID != "" {
-		return true
-	}
-	u, err := url.Parse(c.PublicURL)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && net.ParseIP(u.Hostname()) == nil
-}
-
-// WebAuthnConfig returns the WebAuthn settings with the defaults from the
-// public URL filled in.
-func (c Config) WebAuthnConfig() webauthn.Config {
-	w := webauthn.Config{RPID: c.WebAuthn.RPID, RPName: c.WebAuthn.RPName, Origins: c.WebAuthn.Origins, Attestation: c.WebAuthn.Attestation}
-	if u, err := url.Parse(c.PublicURL); err == nil {
-		if w.RPID == "" {
-			w.RPID = u.Hostname()
-		}
-		if len(w.Origins) == 0 {
-			w.Origins = []string{u.Scheme + "://" + u.Host}
-		}
-	}
-	if w.RPName == "" {
-		w.RPName = c.ServiceName
-	}
-	if w.Attestation == "" {
-		w.Attestation = "none"
-	}
-	return w
 }
 
 // MFA configures second factors.
@@ -372,36 +326,6 @@ type Server struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
-// TrustedProxyPrefixes returns TrustedProxies parsed; a single address is
-// its own /32 or /128. Entries that do not parse are left out (Validate
-// reports them).
-func (s Server) TrustedProxyPrefixes() []netip.Prefix {
-	var out []netip.Prefix
-	for _, v := range s.TrustedProxies {
-		if p, err := parseProxy(v); err == nil {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func parseProxy(v string) (netip.Prefix, error) {
-	v = strings.TrimSpace(v)
-	if strings.Contains(v, "/") {
-		p, err := netip.ParsePrefix(v)
-		if err != nil {
-			return netip.Prefix{}, err
-		}
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(v)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
-}
-
 // Database selects the store and sizes its connection pool.
 type Database struct {
 	// Driver is "sqlite" (embedded, the default) or "postgres".
@@ -434,20 +358,6 @@ type Database struct {
 // is 0: four connections per core (a request waits on the database far
 // more than it computes), at least 8 and at most 32.
 func DefaultMaxOpenConns() int { return min(32, max(8, 4*runtime.GOMAXPROCS(0))) }
-
-// Pool returns the pool size with the defaults resolved: open and idle
-// connections.
-func (d Database) Pool() (maxOpen, maxIdle int) {
-	maxOpen = d.MaxOpenConns
-	if maxOpen <= 0 {
-		maxOpen = DefaultMaxOpenConns()
-	}
-	maxIdle = d.MaxIdleConns
-	if maxIdle <= 0 || maxIdle > maxOpen {
-		maxIdle = maxOpen
-	}
-	return maxOpen, maxIdle
-}
 
 // Session holds browser session lifetimes.
 type Session struct {
@@ -511,23 +421,6 @@ type Metrics struct {
 	TokenSHA256 string `yaml:"token_sha256"`
 }
 
-// MetricsServed reports whether /metrics is served on the listener: when
-// enabled, and either behind a token or on a loopback listener.
-func (c Config) MetricsServed() bool {
-	return c.Metrics.Enabled && (c.Metrics.TokenSHA256 != "" || c.ListenIsLoopback())
-}
-
-// ListenIsLoopback reports whether the listen address is a loopback one
-// (127.0.0.1:8080, [::1]:8080, localhost:8080); an empty host (":8080",
-// every interface) is not.
-func (c Config) ListenIsLoopback() bool {
-	host, _, err := net.SplitHostPort(c.Listen)
-	if err != nil {
-		host = c.Listen
-	}
-	return host != "" && IsLoopbackHost(host)
-}
-
 // Duration is a time.Duration written as "30m" or "12h" in YAML.
 type Duration time.Duration
 
@@ -568,8 +461,8 @@ func Default() Config {
 			From:      "Portvakt <no-reply@localhost>",
 			SMTP:      SMTP{Port: 587, TLS: "starttls"},
 		},
-		Audit:   defaultAudit(),
 		Systems: defaultSystems(),
+		Audit:   defaultAudit(),
 		I18n:    I18n{DefaultLanguage: "en"},
 		Log:     Log{Level: "info", Format: "json"},
 		Dev:     Dev{Mailbox: "auto", Demo: "auto"},
@@ -601,455 +494,31 @@ func Default() Config {
 	}
 }
 
-// Load reads the file at path (none if path is ""), applies the
-// environment (from environ, in os.Environ form) and returns the result
-// with defaults for what neither set. It does not validate; call Validate.
-// Errors name the file, line and key.
-func Load(path string, environ []string) (Config, error) {
-	cfg := Default()
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return cfg, fmt.Errorf("read config: %w", err)
-		}
-		if err := decodeYAML(b, &cfg); err != nil {
-			return cfg, fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	if err := applyEnv(&cfg, environ); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
-}
-
-func decodeYAML(b []byte, cfg *Config) error {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return err
-	}
-	return nil
-}
-
-// EnvName returns the environment variable for a YAML path such as
-// "database.dsn".
-func EnvName(path string) string {
-	return "PORTVAKT_" + strings.ToUpper(strings.ReplaceAll(path, ".", "_"))
-}
-
-// Keys returns every scalar key path, sorted, for documentation and tests.
-func Keys() []string {
-	var out []string
-	walk(reflect.ValueOf(new(Config)).Elem(), "", func(path string, _ reflect.Value) {
-		out = append(out, path)
-	})
-	sort.Strings(out)
-	return out
-}
-
-func walk(v reflect.Value, prefix string, fn func(path string, f reflect.Value)) {
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		sf := t.Field(i)
-		name := strings.Split(sf.Tag.Get("yaml"), ",")[0]
-		if name == "" || name == "-" {
-			continue
-		}
-		path := name
-		if prefix != "" {
-			path = prefix + "." + name
-		}
-		f := v.Field(i)
-		if f.Kind() == reflect.Struct {
-			walk(f, path, fn)
-			continue
-		}
-		fn(path, f)
-	}
-}
-
-func applyEnv(cfg *Config, environ []string) error {
-	env := map[string]string{}
-	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "PORTVAKT_") {
-			env[k] = v
-		}
-	}
-	var errs []string
-	walk(reflect.ValueOf(cfg).Elem(), "", func(path string, f reflect.Value) {
-		raw, ok := env[EnvName(path)]
-		if !ok {
-			return
-		}
-		if err := setScalar(f, raw); err != nil {
-			errs = append(errs, fmt.Sprintf("%s (%s): %v", EnvName(path), path, err))
-		}
-	})
-	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "\n"))
-	}
-	return nil
-}
-
-func setScalar(f reflect.Value, raw string) error {
-	if f.Type() == reflect.TypeOf(Duration(0)) {
-		d, err := time.ParseDuration(raw)
-		if err != nil {
-			return fmt.Errorf("%q is not a duration such as 30m or 12h", raw)
-		}
-		f.SetInt(int64(d))
-		return nil
-	}
-	switch f.Kind() {
-	case reflect.String:
-		f.SetString(raw)
-	case reflect.Int, reflect.Int64:
-		n, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil {
-			return fmt.Errorf("%q is not a whole number", raw)
-		}
-		f.SetInt(n)
-	case reflect.Bool:
-		b, err := strconv.ParseBool(raw)
-		if err != nil {
-			return fmt.Errorf("%q is not true or false", raw)
-		}
-		f.SetBool(b)
-	case reflect.Slice:
-		if f.Type().Elem().Kind() != reflect.String {
-			return fmt.Errorf("unsupported list type")
-		}
-		var items []string
-		for _, s := range strings.Split(raw, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				items = append(items, s)
-			}
-		}
-		f.Set(reflect.ValueOf(items))
-	default:
-		return fmt.Errorf("unsupported type %s", f.Type())
-	}
-	return nil
-}
-
-// Error is one configuration mistake.
-type Error struct {
-	Path    string
-	Message string
-}
-
-func (e Error) String() string { return e.Path + ": " + e.Message }
-
-// Errors is every mistake found by Validate.
-type Errors []Error
-
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.String()
-	}
-	return strings.Join(lines, "\n")
-}
-
 // Validate checks the whole configuration and returns every mistake (as
 // Errors), or nil. Warnings (allowed but worth a second look) come back
 // separately and do not make the configuration invalid.
 func (c Config) Validate() (warnings []string, err error) {
-	var es Errors
-	add := func(path, format string, args ...any) {
-		es = append(es, Error{Path: path, Message: fmt.Sprintf(format, args...)})
+	k := &checker{}
+	// One validator per section, each in validate_<section>.go.
+	for _, v := range []func(*checker){
+		c.validateServer, c.validateDatabase, c.validateSession, c.validateMail, c.validateOps,
+		c.validateOIDC, c.validateLogin, c.validateMFA, c.validateSMS, c.validateCaptcha, c.validateSecrets,
+	} {
+		v(k)
 	}
-	oneOf := func(path, v string, allowed ...string) {
-		for _, a := range allowed {
-			if v == a {
-				return
-			}
-		}
-		add(path, "must be one of %s, but is %q", strings.Join(allowed, ", "), v)
-	}
-
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		add("listen", "must be host:port such as 127.0.0.1:8080, but is %q", c.Listen)
-	}
-	u, err := url.Parse(c.PublicURL)
-	switch {
-	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
-		add("public_url", "must be an absolute http or https URL such as https://login.example.org, but is %q", c.PublicURL)
-	case u.RawQuery != "" || u.Fragment != "":
-		add("public_url", "must not have a query or fragment, but is %q", c.PublicURL)
-	case u.Scheme == "http" && !IsLoopbackHost(u.Hostname()):
-		add("public_url", "must use https unless the host is localhost or a loopback address, but is %q", c.PublicURL)
-	}
-	if strings.TrimSpace(c.ServiceName) == "" {
-		add("service_name", "must not be empty")
-	}
-
-	oneOf("database.driver", c.Database.Driver, "sqlite", "postgres")
-	if c.Database.DSN == "" {
-		add("database.dsn", "must be set: a file path for sqlite, a postgres:// URL for postgres")
-	} else if c.Database.Driver == "postgres" && !strings.HasPrefix(c.Database.DSN, "postgres://") && !strings.HasPrefix(c.Database.DSN, "postgresql://") && !strings.Contains(c.Database.DSN, "host=") {
-		add("database.dsn", "must be a postgres:// URL or a key=value connection string for driver postgres")
-	}
-
-	if c.Database.MaxOpenConns < 0 || c.Database.MaxOpenConns > 1000 {
-		add("database.max_open_conns", "must be between 0 (4 per core, 8 to 32) and 1000, but is %d", c.Database.MaxOpenConns)
-	}
-	if c.Database.MaxIdleConns < 0 {
-		add("database.max_idle_conns", "must be 0 (as many as max_open_conns) or more, but is %d", c.Database.MaxIdleConns)
-	} else if c.Database.MaxOpenConns > 0 && c.Database.MaxIdleConns > c.Database.MaxOpenConns {
-		add("database.max_idle_conns", "must not exceed database.max_open_conns (%d), but is %d", c.Database.MaxOpenConns, c.Database.MaxIdleConns)
-	}
-	if c.Database.ConnMaxIdleTime.D() < 0 {
-		add("database.conn_max_idle_time", "must be 0s (keep idle connections) or more, but is %s", c.Database.ConnMaxIdleTime)
-	}
-	if c.Database.ConnMaxLifetime.D() < 0 {
-		add("database.conn_max_lifetime", "must be 0s (keep connections) or more, but is %s", c.Database.ConnMaxLifetime)
-	} else if l := c.Database.ConnMaxLifetime.D(); l > 0 && l < time.Minute {
-		add("database.conn_max_lifetime", "must be 0s or at least 1m (shorter reconnects all the time), but is %s", c.Database.ConnMaxLifetime)
-	}
-	if q := c.Database.QueryTimeout.D(); q < 100*time.Millisecond || q > 5*time.Minute {
-		add("database.query_timeout", "must be between 100ms and 5m, but is %s", c.Database.QueryTimeout)
-	}
-	if d := c.Server.DrainTimeout.D(); d < 0 || d > 10*time.Minute {
-		add("server.drain_timeout", "must be between 0s and 10m, but is %s", c.Server.DrainTimeout)
-	}
-	for i, v := range c.Server.TrustedProxies {
-		if _, err := parseProxy(v); err != nil {
-			add(fmt.Sprintf("server.trusted_proxies[%d]", i), "must be an address or a CIDR such as 10.0.0.0/8 or fd00::/8, but is %q", v)
-		}
-	}
-
-	if c.Session.IdleTimeout.D() < time.Minute || c.Session.IdleTimeout.D() > 24*time.Hour {
-		add("session.idle_timeout", "must be between 1m and 24h, but is %s", c.Session.IdleTimeout)
-	}
-	if c.Session.AbsoluteTimeout.D() < c.Session.IdleTimeout.D() || c.Session.AbsoluteTimeout.D() > 30*24*time.Hour {
-		add("session.absolute_timeout", "must be at least session.idle_timeout (%s) and at most 720h, but is %s", c.Session.IdleTimeout, c.Session.AbsoluteTimeout)
-	}
-	if c.Session.IdleTimeout.D() > time.Hour {
-		warnings = append(warnings, "session.idle_timeout: "+c.Session.IdleTimeout.String()+" is longer than the 1h NIST SP 800-63B-4 allows at AAL2")
-	}
-	if c.Session.AbsoluteTimeout.D() > 24*time.Hour {
-		warnings = append(warnings, "session.absolute_timeout: "+c.Session.AbsoluteTimeout.String()+" is longer than the 24h NIST SP 800-63B-4 allows at AAL2")
-	}
-
-	oneOf("mail.transport", c.Mail.Transport, "dev", "smtp")
-	if c.Mail.From == "" {
-		add("mail.from", "must be set, e.g. \"Portvakt <no-reply@example.org>\"")
-	}
-	if c.Mail.Transport == "smtp" {
-		if c.Mail.SMTP.Host == "" {
-			add("mail.smtp.host", "must be set when mail.transport is smtp")
-		}
-		if c.Mail.SMTP.Port < 1 || c.Mail.SMTP.Port > 65535 {
-			add("mail.smtp.port", "must be between 1 and 65535, but is %d", c.Mail.SMTP.Port)
-		}
-		oneOf("mail.smtp.tls", c.Mail.SMTP.TLS, "starttls", "implicit", "none")
-		if c.Mail.SMTP.TLS == "none" && c.Mail.SMTP.Host != "" && !IsLoopbackHost(c.Mail.SMTP.Host) {
-			add("mail.smtp.tls", "none is allowed only for a loopback host, but mail.smtp.host is %q", c.Mail.SMTP.Host)
-		}
-		if (c.Mail.SMTP.Username == "") != (c.Mail.SMTP.Password == "") {
-			add("mail.smtp.password", "mail.smtp.username and mail.smtp.password must be set together")
-		}
-	}
-
-	oneOf("i18n.default_language", c.I18n.DefaultLanguage, "en", "nb", "sv")
-	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
-	oneOf("log.format", c.Log.Format, "json", "text")
-	oneOf("dev.mailbox", c.Dev.Mailbox, "auto", "on", "off")
-	oneOf("dev.demo", c.Dev.Demo, "auto", "on", "off")
-	if c.OIDC.AccessTokenTTL.D() < time.Minute || c.OIDC.AccessTokenTTL.D() > 24*time.Hour {
-		add("oidc.access_token_ttl", "must be between 1m and 24h, but is %s", c.OIDC.AccessTokenTTL)
-	}
-	if c.OIDC.RefreshTokenTTL.D() < time.Hour || c.OIDC.RefreshTokenTTL.D() > 365*24*time.Hour {
-		add("oidc.refresh_token_ttl", "must be between 1h and 8760h, but is %s", c.OIDC.RefreshTokenTTL)
-	}
-	if c.OIDC.KeyRotation.D() < 24*time.Hour {
-		add("oidc.key_rotation", "must be at least 24h, but is %s", c.OIDC.KeyRotation)
-	}
-	for i, cl := range c.OIDC.Clients {
-		path := fmt.Sprintf("oidc.clients[%d]", i)
-		if cl.ID == "" {
-			add(path+".id", "must be set")
-		}
-		if !cl.Public && cl.SecretSHA256 == "" {
-			add(path+".secret_sha256", "must be set for a confidential client (or set public: true)")
-		}
-		if f := cl.AccessTokenFormat; f != "" && f != "opaque" && f != "jwt" {
-			add(path+".access_token_format", "must be opaque or jwt, but is %q", f)
-		}
-	}
-	es = append(es, c.oidcProblems()...)
-	if c.Dev.Mailbox != "off" && !c.ListenIsLoopback() {
-		warnings = append(warnings, "dev.mailbox: off, because listen ("+c.Listen+") is not a loopback address: the mailbox would show every code and link to anyone who can reach it")
-	}
-	if c.Dev.Demo == "on" && !c.ListenIsLoopback() {
-		warnings = append(warnings, "dev.demo: off, because listen ("+c.Listen+") is not a loopback address")
-	}
-	if c.Metrics.Enabled && !c.MetricsServed() {
-		warnings = append(warnings, "metrics: /metrics is not served, because listen ("+c.Listen+") is not a loopback address and metrics.token_sha256 is empty")
-	}
-	if c.Metrics.TokenSHA256 != "" {
-		if b, err := hex.DecodeString(c.Metrics.TokenSHA256); err != nil || len(b) != 32 {
-			add("metrics.token_sha256", "must be 64 hex digits (the SHA-256 of the token)")
-		}
-	}
-	if c.Dev.Mailbox == "on" && !c.PublicIsLoopback() {
-		warnings = append(warnings, "dev.mailbox: on while public_url is not on localhost shows every sent mail, codes included, to anyone")
-	}
-	if len(c.Login.Methods) == 0 {
-		add("login.methods", "must list at least one of email, username")
-	}
-	for _, m := range c.Login.Methods {
-		if m != "email" && m != "username" {
-			add("login.methods", "must list only email and username, but has %q", m)
-		}
-	}
-	if c.Login.UsernameNationalID != "" {
-		oneOf("login.username_national_id", c.Login.UsernameNationalID, "no", "se")
-	}
-	if c.Login.Failures < 1 || c.Login.Failures > 100 {
-		add("login.failures", "must be between 1 and 100 (NIST SP 800-63B-4 allows at most 100 failures), but is %d", c.Login.Failures)
-	}
-	if c.Login.Window.D() < time.Minute {
-		add("login.window", "must be at least 1m, but is %s", c.Login.Window)
-	}
-	if c.Flows.CodeTTL.D() < time.Minute || c.Flows.CodeTTL.D() > time.Hour {
-		add("flows.code_ttl", "must be between 1m and 1h, but is %s", c.Flows.CodeTTL)
-	}
-	if c.Flows.CodeTTL.D() > 10*time.Minute {
-		warnings = append(warnings, "flows.code_ttl: "+c.Flows.CodeTTL.String()+" is longer than the 10 minutes NIST SP 800-63B-4 allows for an emailed code")
-	}
-	if c.Flows.CodeAttempts < 1 || c.Flows.CodeAttempts > 10 {
-		add("flows.code_attempts", "must be between 1 and 10, but is %d", c.Flows.CodeAttempts)
-	}
-	if c.Flows.ResendAfter.D() < 0 || c.Flows.ResendAfter.D() > 10*time.Minute {
-		add("flows.resend_after", "must be between 0s and 10m, but is %s", c.Flows.ResendAfter)
-	}
-	if c.Flows.LinkTTL.D() < 5*time.Minute || c.Flows.LinkTTL.D() > 24*time.Hour {
-		add("flows.link_ttl", "must be between 5m and 24h, but is %s", c.Flows.LinkTTL)
-	}
-	if t := c.Admin.TokenSHA256; t != "" {
-		if b, err := hex.DecodeString(t); err != nil || len(b) != 32 {
-			add("admin.token_sha256", "must be 64 hexadecimal characters (a SHA-256 digest)")
-		}
-	}
-	oneOf("mfa.mode", c.MFA.Mode, "off", "optional", "required")
-	for _, m := range c.MFA.Methods {
-		switch m {
-		case "webauthn", "totp", "recovery", "sms", "email", "support":
-		default:
-			add("mfa.methods", "must list only webauthn, totp, recovery, sms, email and support, but has %q", m)
-		}
-	}
-	if c.MFA.Mode == "required" && len(c.MFA.Methods) == 0 {
-		add("mfa.methods", "must list at least one method when mfa.mode is required")
-	}
-	if c.MFA.RememberDays < 0 || c.MFA.RememberDays > 90 {
-		add("mfa.remember_days", "must be between 0 and 90, but is %d", c.MFA.RememberDays)
-	}
-	if c.MFA.RememberDays > 30 {
-		warnings = append(warnings, fmt.Sprintf("mfa.remember_days: %d days without a second factor is longer than the 30 days NIST SP 800-63B-4 allows for a remembered device at AAL2", c.MFA.RememberDays))
-	}
-	if c.MFA.SMSTTL.D() < time.Minute || c.MFA.SMSTTL.D() > 10*time.Minute {
-		add("mfa.sms_ttl", "must be between 1m and 10m, but is %s", c.MFA.SMSTTL)
-	}
-	if c.MFA.EmailTTL.D() < time.Minute || c.MFA.EmailTTL.D() > 24*time.Hour {
-		add("mfa.email_ttl", "must be between 1m and 24h, but is %s", c.MFA.EmailTTL)
-	}
-	if c.MFA.ReauthAfter.D() < time.Minute || c.MFA.ReauthAfter.D() > 12*time.Hour {
-		add("mfa.reauth_after", "must be between 1m and 12h, but is %s", c.MFA.ReauthAfter)
-	}
-	// The assurance model (docs/security/assurance.md): a password or an
-	// emailed code is one factor, level 1, whatever is configured; a
-	// second factor makes a two-factor sign-in, level 2 at least.
-	for name, lvl := range map[string]int{"password": c.MFA.Levels.Password, "email": c.MFA.Levels.Email} {
-		if lvl != 1 {
-			add("mfa.levels."+name, "must be 1 (alone it is one factor; see docs/security/assurance.md), but is %d", lvl)
-		}
-	}
-	for name, lvl := range map[string]int{"sms": c.MFA.Levels.SMS, "totp": c.MFA.Levels.TOTP, "recovery": c.MFA.Levels.Recovery, "support": c.MFA.Levels.Support, "webauthn": c.MFA.Levels.WebAuthn} {
-		if lvl < 2 || lvl > 4 {
-			add("mfa.levels."+name, "must be between 2 and 4 (a second factor makes two), but is %d", lvl)
-		}
-	}
-	for name, a := range c.MFA.Actions {
-		if a.MinLevel < 1 || a.MinLevel > 4 {
-			add("mfa.actions."+name+".min_level", "must be between 1 and 4, but is %d", a.MinLevel)
-		}
-	}
-	oneOf("sms.sender", c.SMS.Sender, "off", "dev", "http", "twilio")
-	switch c.SMS.Sender {
-	case "http":
-		if c.SMS.HTTP.URL == "" {
-			add("sms.http.url", "must be set when sms.sender is http")
-		}
-	case "twilio":
-		if c.SMS.Twilio.AccountSID == "" {
-			add("sms.twilio.account_sid", "must be set when sms.sender is twilio")
-		}
-		if c.SMS.Twilio.AuthToken == "" {
-			add("sms.twilio.auth_token", "must be set when sms.sender is twilio")
-		}
-		if c.SMS.Twilio.From == "" {
-			add("sms.twilio.from", "must be set when sms.sender is twilio (an E.164 number or a messaging service)")
-		}
-	case "dev":
-		// Only where SMS codes are a method: IDEP's profile sends none.
-		if !c.PublicIsLoopback() && slices.Contains(c.MFA.Methods, "sms") {
-			warnings = append(warnings, "sms.sender: dev keeps SMS codes in the development mailbox; nobody receives them on a public server")
-		}
-	}
-	for name, n := range map[string]int{"per_number_hour": c.SMS.PerNumber, "per_account_hour": c.SMS.PerAccount, "per_ip_hour": c.SMS.PerIP, "global_hour": c.SMS.Global} {
-		if n < 1 {
-			add("sms."+name, "must be at least 1, but is %d", n)
-		}
-	}
-	oneOf("captcha.provider", c.Captcha.Provider, "altcha", "off", "turnstile", "hcaptcha", "recaptcha")
-	for _, at := range c.Captcha.At {
-		oneOf("captcha.at", at, "signup", "recovery", "login_after_failures")
-	}
-	if c.Captcha.LoginAfterFailures < 1 {
-		add("captcha.login_after_failures", "must be at least 1, but is %d", c.Captcha.LoginAfterFailures)
-	}
-	if c.Captcha.MaxNumber < 1000 || c.Captcha.MaxNumber > 10_000_000 {
-		add("captcha.max_number", "must be between 1000 and 10000000, but is %d", c.Captcha.MaxNumber)
-	}
-	if c.Captcha.TTL.D() < time.Minute {
-		add("captcha.ttl", "must be at least 1m")
-	}
-	if c.Captcha.NoJSBudget < 0 {
-		add("captcha.nojs_budget", "must not be negative")
-	}
-	if slices.Contains([]string{"turnstile", "hcaptcha", "recaptcha"}, c.Captcha.Provider) && (c.Captcha.SiteKey == "" || c.Captcha.Secret == "") {
-		add("captcha", "provider %s needs site_key and secret", c.Captcha.Provider)
-	}
-	if c.Secrets.Key != "" {
-		if _, err := secret.ParseKey(c.Secrets.Key); err != nil {
-			add("secrets.key", "must be 32 bytes in base64 (e.g. the output of: head -c 32 /dev/urandom | base64)")
-		}
-	} else if c.Database.Driver == "postgres" {
-		add("secrets.key", "must be set for driver postgres, the same on every node (e.g. the output of: head -c 32 /dev/urandom | base64)")
-	}
-	if c.WebAuthnEnabled() {
-		for _, e := range c.WebAuthnConfig().Validate() {
-			path, msg, _ := strings.Cut(e, ": ")
-			add("webauthn."+path, "%s", msg)
-		}
-	} else if u, err := url.Parse(c.PublicURL); err == nil && net.ParseIP(u.Hostname()) != nil {
-		warnings = append(warnings, "webauthn: security keys and passkeys are off, because public_url's host is an IP address and WebAuthn needs a domain; set webauthn.rp_id (and webauthn.origins) to use them")
-	}
-	c.validateAudit(add)
+	add := k.add
 	c.validateSystems(add)
+	c.validateAudit(add)
 	c.validateRepresentation(add)
-	es = append(es, c.Lifecycle.validate()...)
-	es = append(es, c.Alerts.validate()...)
+	k.es = append(k.es, c.Lifecycle.validate()...)
+	k.es = append(k.es, c.Alerts.validate()...)
 	_, brandErrs := c.Branding.Load()
-	es = append(es, brandErrs...)
+	k.es = append(k.es, brandErrs...)
 	for _, e := range c.Password.Validate() {
 		add("password."+e.Path, "%s", e.Message)
 	}
 	for _, d := range c.Password.Deviations() {
-		warnings = append(warnings, "password: "+d)
+		k.warn("password: " + d)
 	}
 	for _, e := range upstream.ValidateServices(c.Services, c.Upstreams) {
 		path, msg, _ := strings.Cut(e, ": ")
@@ -1059,76 +528,8 @@ func (c Config) Validate() (warnings []string, err error) {
 		path, msg, _ := strings.Cut(e, ": ")
 		add(path, "%s", msg)
 	}
-	if len(es) > 0 {
-		return warnings, es
+	if len(k.es) > 0 {
+		return k.warnings, k.es
 	}
-	return warnings, nil
-}
-
-// LoginMethod reports whether sign-in method m is enabled.
-func (c Config) LoginMethod(m string) bool {
-	for _, x := range c.Login.Methods {
-		if x == m {
-			return true
-		}
-	}
-	return false
-}
-
-// PublicIsLoopback reports whether the public URL's host is localhost or a
-// loopback address.
-func (c Config) PublicIsLoopback() bool {
-	u, err := url.Parse(c.PublicURL)
-	return err == nil && IsLoopbackHost(u.Hostname())
-}
-
-// DevMailbox reports whether /dev/mail is served.
-//
-// Never on a listener that is not loopback, whatever dev.mailbox says:
-// the mailbox shows every code and link sent (issue 10, finding 9).
-func (c Config) DevMailbox() bool {
-	if !c.ListenIsLoopback() {
-		return false
-	}
-	switch c.Dev.Mailbox {
-	case "on":
-		return true
-	case "off":
-		return false
-	}
-	return c.PublicIsLoopback()
-}
-
-// DevDemo reports whether /demo is served.
-func (c Config) DevDemo() bool {
-	if !c.ListenIsLoopback() {
-		return false
-	}
-	switch c.Dev.Demo {
-	case "on":
-		return c.OIDC.Enabled
-	case "off":
-		return false
-	}
-	return c.OIDC.Enabled && c.DevMailbox()
-}
-
-// IsLoopbackHost reports whether host is "localhost" or a loopback IP.
-func IsLoopbackHost(host string) bool {
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// Marshal returns the configuration as YAML, with secrets replaced.
-func (c Config) Marshal() ([]byte, error) {
-	if c.Mail.SMTP.Password != "" {
-		c.Mail.SMTP.Password = "(set)"
-	}
-	if c.Captcha.Secret != "" {
-		c.Captcha.Secret = "(set)"
-	}
-	return yaml.Marshal(c)
+	return k.warnings, nil
 }
