@@ -31,6 +31,7 @@ var commands = []struct {
 	{"policy check", "< password", "print every rule the password on standard input breaks"},
 	{"upstream list", "", "list the upstream identity providers, in the order of the sign-in buttons"},
 	{"upstream check", "ID", "validate an upstream's configuration and fetch its discovery document"},
+	{"lifecycle run", "", "warn and delete unused accounts, delete those whose user asked, now (--dry-run: only list)"},
 	{"healthcheck", "", "exit 0 when the server's /readyz answers 200 (for a container HEALTHCHECK)"},
 	{"version", "", "print the version"},
 }

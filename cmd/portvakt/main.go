@@ -92,6 +92,8 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		return healthcheck(ctx, args[1:], environ, stdout, stderr)
 	case "upstream":
 		return upstreamCmd(ctx, args[1:], environ, stdout, stderr)
+	case "lifecycle":
+		return lifecycleCmd(ctx, args[1:], environ, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "portvakt", versionString())
 		return 0
