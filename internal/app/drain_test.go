@@ -15,6 +15,7 @@ import (
 
 	"github.com/portvakt/portvakt/internal/app"
 	"github.com/portvakt/portvakt/internal/config"
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // serving starts an App on a loopback port with drain as its drain
@@ -67,13 +68,7 @@ func startSlowRequest(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 // eventually polls cond for a bounded time.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 30s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.For(t, 30*time.Second, what, cond)
 }
 
 // TestDrainLetsInFlightRequestsFinish is the shutdown of issue 12: at
@@ -81,7 +76,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // request in flight gets its answer, and only then does Serve return
 // (and the database close) with no error.
 func TestDrainLetsInFlightRequestsFinish(t *testing.T) {
-	a, addr, cancel, errc := serving(t, 30*time.Second)
+	a, addr, cancel, errc := serving(t, testwait.D(30*time.Second))
 	c, r := startSlowRequest(t, addr)
 
 	cancel() // SIGTERM
@@ -117,7 +112,7 @@ func TestDrainLetsInFlightRequestsFinish(t *testing.T) {
 		if err != nil {
 			t.Errorf("Serve = %v, want nil", err)
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(testwait.D(30 * time.Second)):
 		t.Fatal("Serve did not return after the last request")
 	}
 	if err := a.DB.Ping(t.Context()); err != nil {
@@ -141,10 +136,10 @@ func TestDrainTimeoutCutsOffAndStillExitsCleanly(t *testing.T) {
 		if took := time.Since(start); took < drain {
 			t.Errorf("Serve returned after %s, before the %s drain timeout", took, drain)
 		}
-	case <-time.After(drain + 30*time.Second):
+	case <-time.After(drain + testwait.D(30*time.Second)):
 		t.Fatal("Serve did not return after the drain timeout")
 	}
-	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	c.SetReadDeadline(time.Now().Add(testwait.D(30 * time.Second)))
 	if _, err := http.ReadResponse(r, nil); err == nil {
 		t.Error("the request that outlived the drain got an answer, want its connection closed")
 	}

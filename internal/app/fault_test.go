@@ -12,6 +12,7 @@ import (
 	"github.com/portvakt/portvakt/internal/app"
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/pgtest"
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // TestPostgresOutage is the fault test of issue 12: PostgreSQL stops for a
@@ -62,13 +63,7 @@ func TestPostgresOutage(t *testing.T) {
 	}
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within 60s", what)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		testwait.For(t, 60*time.Second, what, cond)
 	}
 
 	if code, body := get("/readyz"); code != 200 {
@@ -89,7 +84,7 @@ func TestPostgresOutage(t *testing.T) {
 		t.Errorf("POST /signup with PostgreSQL down = %d (Retry-After %q), want the Norwegian 503 page:\n%s",
 			resp.StatusCode, resp.Header.Get("Retry-After"), page)
 	}
-	if bound := 20*queryTimeout + 10*time.Second; took > bound {
+	if bound := 20*queryTimeout + testwait.D(10*time.Second); took > bound {
 		t.Errorf("POST /signup with PostgreSQL down took %s, want it bounded by the %s query timeout", took, queryTimeout)
 	}
 	waitFor("/readyz turns 503", func() bool { code, _ := get("/readyz"); return code == 503 })

@@ -10,6 +10,7 @@ import (
 	"github.com/portvakt/portvakt/internal/notify"
 	"github.com/portvakt/portvakt/internal/store"
 	"github.com/portvakt/portvakt/internal/store/sqlstore"
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // openOutbox returns a migrated SQLite store: the hand-over depends on
@@ -111,7 +112,7 @@ func TestLeaseIsRenewedWhileSending(t *testing.T) {
 // waitRenewed waits (boundedly) until msg-1's lease ends after now.
 func waitRenewed(t *testing.T, db *sqlstore.DB, now time.Time) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testwait.D(30 * time.Second))
 	for {
 		msgs, err := db.ListMessages(t.Context(), store.MessageFilter{})
 		if err != nil {

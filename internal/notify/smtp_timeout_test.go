@@ -10,6 +10,7 @@ import (
 
 	"github.com/portvakt/portvakt/internal/notify"
 	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // stallingServer accepts SMTP connections on loopback and answers until
@@ -96,7 +97,7 @@ func TestSMTPServerThatStopsAnsweringFailsTheDelivery(t *testing.T) {
 			}
 			// Dial, then the conversation: at most two timeouts, and far
 			// more slack than that for a loaded machine.
-			if bound := 2*timeout + 20*time.Second; took > bound {
+			if bound := 2*timeout + testwait.D(20*time.Second); took > bound {
 				t.Errorf("Deliver took %s, want it bounded by the timeout", took)
 			}
 		})

@@ -14,6 +14,7 @@ import (
 	"github.com/portvakt/portvakt/internal/notify"
 	"github.com/portvakt/portvakt/internal/notify/notifytest"
 	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // transportFunc adapts a function to notify.Transport.
@@ -302,7 +303,7 @@ func TestWorker_Run_deliversAfterKick(t *testing.T) {
 			if err != nil {
 				t.Errorf("Run = %v, want nil", err)
 			}
-		case <-time.After(10 * time.Second):
+		case <-time.After(testwait.D(10 * time.Second)):
 			t.Error("Run did not return after cancel")
 		}
 	}()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/portvakt/portvakt/internal/op"
 	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // TestLogout covers RP-initiated logout and back-channel logout.
@@ -37,7 +38,7 @@ func TestLogout(t *testing.T) {
 				c["nonce"] != nil || c["iss"] != e.srv.URL || events["http://schemas.openid.net/event/backchannel-logout"] == nil {
 				t.Errorf("logout token header %v claims %v", hdr, c)
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(testwait.D(5 * time.Second)):
 			t.Fatalf("no back-channel logout token arrived")
 		}
 		if e.active("web", webSecret, tr.AccessToken) {
@@ -64,7 +65,7 @@ func TestLogout(t *testing.T) {
 			if _, c := claims(t, lt); c["sid"] != sess.ID {
 				t.Errorf("logout token sid %v, want %s", c["sid"], sess.ID)
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(testwait.D(5 * time.Second)):
 			t.Fatalf("no back-channel logout token arrived")
 		}
 	})

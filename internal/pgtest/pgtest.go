@@ -25,6 +25,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // EnvDSN names the environment variable that points the tests at an
@@ -140,7 +142,7 @@ func (c *Cluster) StartServer() error {
 	if c.external {
 		return errors.New("pgtest: cannot start an existing server (" + EnvDSN + ")")
 	}
-	out, err := c.run(c.pgCtl, "-D", c.data, "-o", c.opts, "-l", c.logFile, "-w", "-t", "60", "start")
+	out, err := c.run(c.pgCtl, "-D", c.data, "-o", c.opts, "-l", c.logFile, "-w", "-t", startWait(), "start")
 	if err != nil {
 		log, _ := os.ReadFile(c.logFile)
 		return fmt.Errorf("pgtest: pg_ctl start: %w\n%s\nserver log:\n%s", err, out, log)
@@ -318,7 +320,7 @@ func (c *Cluster) start(bin string) error {
 		// The cluster is thrown away, so durability is traded for speed.
 		opts := fmt.Sprintf("-p %d -k %s -h 127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
 			port, shellQuote(dir))
-		out, err := c.run(c.pgCtl, "-D", data, "-o", opts, "-l", logFile, "-w", "-t", "60", "start")
+		out, err := c.run(c.pgCtl, "-D", data, "-o", opts, "-l", logFile, "-w", "-t", startWait(), "start")
 		if err == nil {
 			c.dsn = fmt.Sprintf("postgres://%s@127.0.0.1:%d/postgres?sslmode=disable", superuser, port)
 			c.data, c.opts, c.logFile = data, opts, logFile
@@ -429,6 +431,10 @@ func (c *Cluster) removeDir() error {
 	return nil
 }
 
+// startWait is how many seconds pg_ctl start waits for the server: a
+// minute, scaled by PORTVAKT_TEST_TIMEOUT_SCALE (internal/testwait).
+func startWait() string { return strconv.Itoa(int(testwait.D(time.Minute).Seconds())) }
+
 // connect opens the admin pool and reads the server version.
 func (c *Cluster) connect() error {
 	db, err := sql.Open("pgx", c.dsn)
@@ -436,7 +442,7 @@ func (c *Cluster) connect() error {
 		return fmt.Errorf("pgtest: open %s: %w", redact(c.dsn), err)
 	}
 	db.SetMaxOpenConns(4)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.D(30*time.Second))
 	defer cancel()
 	var v string
 	if err := db.QueryRowContext(ctx, "SHOW server_version").Scan(&v); err != nil {
@@ -462,13 +468,13 @@ func newDatabase(tb testing.TB, admin *sql.DB, dsn string) string {
 	var b [8]byte
 	rand.Read(b[:])
 	name := "t_" + hex.EncodeToString(b[:])
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.D(time.Minute))
 	defer cancel()
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		tb.Fatalf("pgtest: CREATE DATABASE %s: %v", name, err)
 	}
 	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), testwait.D(time.Minute))
 		defer cancel()
 		// FORCE ends sessions a test forgot to close.
 		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portvakt/portvakt/internal/config"
+	"github.com/portvakt/portvakt/internal/testwait"
 	"github.com/portvakt/portvakt/internal/web"
 )
 
@@ -61,7 +62,7 @@ func within(t *testing.T, what string, fn func()) {
 	t.Helper()
 	start := time.Now()
 	fn()
-	if took, bound := time.Since(start), 20*queryTimeout+10*time.Second; took > bound {
+	if took, bound := time.Since(start), 20*queryTimeout+testwait.D(10*time.Second); took > bound {
 		t.Errorf("%s took %s, want it bounded by the query timeout (%s)", what, took, queryTimeout)
 	}
 }
@@ -176,7 +177,7 @@ func TestDrainingTurnsReadinessOffFirst(t *testing.T) {
 // (readiness results are reused for a second), and returns that answer.
 func poll(t *testing.T, e *env, path string, want int) (*http.Response, string) {
 	t.Helper()
-	deadline := time.Now().Add(20*queryTimeout + 20*time.Second)
+	deadline := time.Now().Add(20*queryTimeout + testwait.D(20*time.Second))
 	for {
 		r, b := e.do(t, "GET", path, nil, nil)
 		if r.StatusCode == want {

@@ -29,6 +29,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/portvakt/portvakt/internal/notify"
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // Received is one message the server accepted.
@@ -104,8 +105,8 @@ func StartSMTP(tb testing.TB, opts ...Option) *Server {
 
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = "localhost"
-	srv.ReadTimeout = 10 * time.Second
-	srv.WriteTimeout = 10 * time.Second
+	srv.ReadTimeout = testwait.D(10 * time.Second)
+	srv.WriteTimeout = testwait.D(10 * time.Second)
 	srv.MaxMessageBytes = 10 << 20
 	srv.MaxRecipients = 50
 	srv.ErrorLog = log.New(io.Discard, "", 0)
@@ -176,7 +177,7 @@ func (s *Server) SMTPConfig() notify.SMTPConfig {
 		Password: s.cfg.pass,
 		TLS:      mode,
 		From:     "Portvakt <no-reply@portvakt.test>",
-		Timeout:  10 * time.Second,
+		Timeout:  testwait.D(10 * time.Second),
 		RootCAs:  s.pool,
 	}
 }
@@ -207,10 +208,12 @@ func (s *Server) Messages() []Received {
 
 // WaitFor returns the oldest message to the address to (compared without
 // regard to case) that WaitFor has not returned before, waiting up to
-// timeout for it to arrive. It fails the test on timeout. Successive calls
-// thus read a mailbox one message at a time.
+// timeout (scaled by PORTVAKT_TEST_TIMEOUT_SCALE, internal/testwait) for
+// it to arrive. It fails the test on timeout. Successive calls thus read
+// a mailbox one message at a time.
 func (s *Server) WaitFor(tb testing.TB, to string, timeout time.Duration) Received {
 	tb.Helper()
+	timeout = testwait.D(timeout) // a budget: scaled on a loaded machine
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
