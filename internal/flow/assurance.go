@@ -43,7 +43,7 @@ func (s *Service) enrolledStrong(ctx context.Context, accountID string) ([]authn
 			add(authn.WebAuthn)
 		}
 	}
-	for _, kind := range []string{store.FactorTOTP, store.FactorSMS} {
+	for _, kind := range factorKinds() {
 		for _, f := range factors {
 			if f.Kind == kind && !f.ConfirmedAt.IsZero() {
 				add(authn.Method(kind))
@@ -232,12 +232,9 @@ func (s *Service) describeMethods(ctx context.Context, acct store.Account, lang 
 		return nil, err
 	}
 	for _, f := range factors {
-		switch {
-		case f.ConfirmedAt.IsZero():
-		case f.Kind == store.FactorTOTP:
-			out = append(out, t.T("methods.totp", "name", f.Name))
-		case f.Kind == store.FactorSMS:
-			out = append(out, t.T("methods.sms", "phone", MaskPhone(f.Phone)))
+		if k, ok := kindOfFactor(f.Kind); ok && !f.ConfirmedAt.IsZero() {
+			key, args := k.describe(f)
+			out = append(out, t.T(key, args...))
 		}
 	}
 	keys, err := s.Store.ListWebAuthnCredentials(ctx, acct.ID)

@@ -386,40 +386,13 @@ func (s *Service) sendCode(ctx context.Context, c Client, id, kind, template str
 	// The mail budgets (a few mails of a kind per address and hour, per
 	// client address, global) come before the code is made, so a refused
 	// mail makes no code; the flow's own limits (below) answer first.
-	if before, err := s.Store.GetFlow(ctx, id); err == nil && before.Kind == kind && before.Sends < cfg.MaxSends &&
-		(before.Sends == 0 || !s.now().Before(before.LastSentAt.Add(cfg.ResendAfter))) {
+	if before, err := s.Store.GetFlow(ctx, id); err == nil && before.Kind == kind && s.sendAllowed(before) == nil {
 		if err := s.mailAllowed(ctx, c, before.Email, kind); err != nil {
 			return err
 		}
 	}
-	var code string
-	var wait time.Duration
-	f, err := s.Store.UpdateFlow(ctx, id, func(f store.Flow) (store.Flow, error) {
-		if f.Kind != kind {
-			return f, errFlowGone
-		}
-		if err := s.checkFlow(f, c); err != nil {
-			return f, err
-		}
-		if f.Sends >= cfg.MaxSends {
-			return f, problem.New(problem.TooManyAttempts, "", "code.send_limit", problem.Args{"max": cfg.MaxSends})
-		}
-		if f.Sends > 0 {
-			if wait = f.LastSentAt.Add(cfg.ResendAfter).Sub(s.now()); wait > 0 {
-				return f, problem.New(problem.TooManyAttempts, "", "code.resend_wait", problem.Args{"count": int((wait + time.Second - 1) / time.Second)})
-			}
-		}
-		code = newCode()
-		if live {
-			f.CodeHash = codeHash(f.ID, code)
-		}
-		f.Sends++
-		f.LastSentAt = s.now()
-		return f, nil
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return errFlowGone
-	}
+	code := newCode()
+	f, err := s.armFlowCode(ctx, c, id, kind, code, live, nil)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,8 @@ func init() {
 		fromFactor: func(f store.Factor) Option {
 			return Option{Method: authn.SMS, Target: f.ID, Label: MaskPhone(f.Phone)}
 		},
-		send: (*Service).sendSMSFactor,
+		describe: func(f store.Factor) (string, []any) { return "methods.sms", []any{"phone", MaskPhone(f.Phone)} },
+		send:     (*Service).sendSMSFactor,
 		verify: func(s *Service, ctx context.Context, c Client, pf PendingFactor, o Option, code string) error {
 			return smsWording(s.verifySentCode(ctx, c, pf, o, code, s.mfa().SMSTTL))
 		},
@@ -146,37 +147,15 @@ func smsWording(err error) error {
 // armCode puts a fresh code (and, for email, a link) on the flow, within
 // the send cap and cool-down of the flow configuration.
 func (s *Service) armCode(ctx context.Context, c Client, flowID, key, code string, linkHash []byte, ttl time.Duration) error {
-	cfg := s.cfg()
-	_, err := s.Store.UpdateFlow(ctx, flowID, func(f store.Flow) (store.Flow, error) {
-		if f.Kind != FlowMFA {
-			return f, errFlowGone
-		}
-		if err := s.checkFlow(f, c); err != nil {
-			return f, err
-		}
-		if f.Sends >= cfg.MaxSends {
-			return f, problem.New(problem.TooManyAttempts, "", "code.send_limit", problem.Args{"max": cfg.MaxSends})
-		}
-		if f.Sends > 0 {
-			if wait := f.LastSentAt.Add(cfg.ResendAfter).Sub(s.now()); wait > 0 {
-				return f, problem.New(problem.TooManyAttempts, "", "code.resend_wait", problem.Args{"count": int((wait + time.Second - 1) / time.Second)})
-			}
-		}
-		d := decodeMFA(f)
+	_, err := s.armFlowCode(ctx, c, flowID, FlowMFA, code, true, func(f *store.Flow) {
+		d := decodeMFA(*f)
 		d.Sent = key
 		f.Data = encodeMFA(d)
-		f.CodeHash = codeHash(f.ID, code)
 		f.LinkHash = linkHash
-		f.Sends++
-		f.LastSentAt = s.now()
 		if exp := s.now().Add(ttl); exp.After(f.ExpiresAt) {
 			f.ExpiresAt = exp
 		}
-		return f, nil
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return errFlowGone
-	}
 	return err
 }
 

@@ -30,6 +30,9 @@ type secondFactorKind struct {
 	// confirmed factor of that kind.
 	factor     string
 	fromFactor func(f store.Factor) Option
+	// describe names one such factor in the list of an account's ways in
+	// (the mail after a reset): a message key and its arguments.
+	describe func(f store.Factor) (key string, args []any)
 	// options, for a method not held as a store.Factor, lists the
 	// account's options of this method (none when it has none).
 	options func(s *Service, ctx context.Context, acct store.Account) ([]Option, error)
@@ -83,6 +86,9 @@ func registerSecondFactor(k secondFactorKind) {
 	}
 	if k.view == nil {
 		panic("flow: second factor without a view: " + string(k.method))
+	}
+	if k.factor != "" && (k.fromFactor == nil || k.describe == nil) {
+		panic("flow: factor-held second factor without fromFactor or describe: " + string(k.method))
 	}
 	secondFactorKinds = append(secondFactorKinds, k)
 	slices.SortStableFunc(secondFactorKinds, func(a, b secondFactorKind) int { return a.order - b.order })

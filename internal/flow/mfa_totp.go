@@ -190,6 +190,7 @@ func init() {
 	registerSecondFactor(secondFactorKind{
 		method: authn.TOTP, order: 10, factor: store.FactorTOTP, lostWith: true,
 		fromFactor: func(f store.Factor) Option { return Option{Method: authn.TOTP, Target: f.ID, Label: f.Name} },
+		describe:   func(f store.Factor) (string, []any) { return "methods.totp", []any{"name", f.Name} },
 		verify: func(s *Service, ctx context.Context, c Client, pf PendingFactor, o Option, code string) error {
 			if err := s.verifyTOTP(ctx, o.Target, code); err != nil {
 				return s.countWrongFactor(ctx, c, pf.Account, err, "totp.wrong")

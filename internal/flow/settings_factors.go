@@ -16,8 +16,11 @@ import (
 
 // Security is what the "Sign-in and security" page shows.
 type Security struct {
-	Mode           string
-	Allowed        []authn.Method
+	Mode    string
+	Allowed []authn.Method
+	// Factors are the account's confirmed factors by method; TOTP and
+	// Phones are its authenticators and phones, for the page's sections.
+	Factors        map[authn.Method][]store.Factor
 	TOTP           []store.Factor
 	Phones         []store.Factor
 	Emails         []store.Email
@@ -32,7 +35,8 @@ type Security struct {
 // SecurityOverview gathers the account's factors.
 func (s *Service) SecurityOverview(ctx context.Context, accountID string) (Security, error) {
 	m := s.mfa()
-	out := Security{Mode: m.Mode, Allowed: m.Methods, RememberDays: m.RememberDays, Levels: m.Levels, Actions: m.Actions}
+	out := Security{Mode: m.Mode, Allowed: m.Methods, RememberDays: m.RememberDays, Levels: m.Levels, Actions: m.Actions,
+		Factors: map[authn.Method][]store.Factor{}}
 	factors, err := s.Store.ListFactors(ctx, accountID)
 	if err != nil {
 		return out, err
@@ -41,13 +45,11 @@ func (s *Service) SecurityOverview(ctx context.Context, accountID string) (Secur
 		if f.ConfirmedAt.IsZero() {
 			continue
 		}
-		switch f.Kind {
-		case store.FactorTOTP:
-			out.TOTP = append(out.TOTP, f)
-		case store.FactorSMS:
-			out.Phones = append(out.Phones, f)
+		if k, ok := kindOfFactor(f.Kind); ok {
+			out.Factors[k.method] = append(out.Factors[k.method], f)
 		}
 	}
+	out.TOTP, out.Phones = out.Factors[authn.TOTP], out.Factors[authn.SMS]
 	if out.Emails, err = s.Store.ListEmails(ctx, accountID); err != nil {
 		return out, err
 	}

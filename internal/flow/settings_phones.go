@@ -3,7 +3,6 @@ package flow
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/authn/sms"
@@ -53,27 +52,8 @@ func (s *Service) textCode(ctx context.Context, c Client, acct store.Account, fl
 	if err := s.smsAllowed(ctx, c, acct.ID, phone); err != nil {
 		return err
 	}
-	cfg := s.cfg()
 	code := newCode()
-	_, err := s.Store.UpdateFlow(ctx, flowID, func(f store.Flow) (store.Flow, error) {
-		if f.Kind != kind {
-			return f, errFlowGone
-		}
-		if err := s.checkFlow(f, c); err != nil {
-			return f, err
-		}
-		if f.Sends >= cfg.MaxSends {
-			return f, problem.New(problem.TooManyAttempts, "", "code.send_limit", problem.Args{"max": cfg.MaxSends})
-		}
-		if f.Sends > 0 {
-			if wait := f.LastSentAt.Add(cfg.ResendAfter).Sub(s.now()); wait > 0 {
-				return f, problem.New(problem.TooManyAttempts, "", "code.resend_wait", problem.Args{"count": int((wait + time.Second - 1) / time.Second)})
-			}
-		}
-		f.CodeHash, f.Sends, f.LastSentAt = codeHash(f.ID, code), f.Sends+1, s.now()
-		return f, nil
-	})
-	if err != nil {
+	if _, err := s.armFlowCode(ctx, c, flowID, kind, code, true, nil); err != nil {
 		return err
 	}
 	m := s.mfa()
