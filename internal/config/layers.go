@@ -18,7 +18,7 @@ import (
 func LoadProfile(name string, profile []byte, path string, environ []string) (Config, error) {
 	cfg := Default()
 	if profile != nil {
-		if err := decodeYAML(profile, &cfg); err != nil {
+		if err := decodeYAML(profile, &cfg, environ); err != nil {
 			return cfg, fmt.Errorf("profile %s: %w", name, err)
 		}
 	}
@@ -27,7 +27,7 @@ func LoadProfile(name string, profile []byte, path string, environ []string) (Co
 		if err != nil {
 			return cfg, fmt.Errorf("read config: %w", err)
 		}
-		if err := decodeYAML(b, &cfg); err != nil {
+		if err := decodeYAML(b, &cfg, environ); err != nil {
 			return cfg, fmt.Errorf("%s: %w", path, err)
 		}
 	}
