@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 	"github.com/portvakt/portvakt/internal/app"
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/web"
 )
 
 // volatile matches what differs between any two responses (flow IDs,
@@ -84,10 +87,60 @@ func countHashes(e *env, fn func()) hashes {
 // address costs one real one (SECURITY.md §7 item 8). The time itself is
 // measured by BenchmarkEnumerationTiming.
 func TestNoAccountEnumeration(t *testing.T) {
-	e := newEnv(t)
-	if _, err := e.app.Flows.CreateAccount(t.Context(), flow.NewAccount{Name: "Kari", Email: "known@example.no", Password: "correct horse battery staple"}); err != nil {
+	e := newEnv(t, func(c *config.Config) { c.Login.Methods = []string{"email", "username"} })
+	if _, err := e.app.Flows.CreateAccount(t.Context(), flow.NewAccount{Username: "known", Name: "Kari", Email: "known@example.no", Password: "correct horse battery staple"}); err != nil {
 		t.Fatal(err)
 	}
+
+	// Username and password on one page, and the JSON twins: the same
+	// answer and the same work for a known and an unknown name.
+	t.Run("username sign-in", func(t *testing.T) {
+		var bodies [2]string
+		var statuses [2]int
+		var cost [2]hashes
+		for j, name := range [2]string{"known", "unknown"} {
+			b := newBrowser(t, e)
+			var body string
+			cost[j] = countHashes(e, func() {
+				statuses[j], body = b.post("/login/username", url.Values{"username": {name}, "password": {"wrong horse battery staple"}})
+			})
+			bodies[j] = normalize(strings.ReplaceAll(body, name, "NAME"))
+		}
+		if statuses[0] != statuses[1] || statuses[0] != http.StatusUnauthorized || bodies[0] != bodies[1] {
+			t.Errorf("username sign-in: known %d, unknown %d; the pages differ: %v", statuses[0], statuses[1], bodies[0] != bodies[1])
+		}
+		if cost[0] != (hashes{1, 0}) || cost[1] != (hashes{1, 1}) {
+			t.Errorf("hashes for a wrong password by username: known %+v, unknown %+v; want one verification each, the unknown one a dummy", cost[0], cost[1])
+		}
+	})
+	t.Run("JSON API", func(t *testing.T) {
+		var problems [2]string
+		var statuses [2]int
+		var cost [2]hashes
+		for j, addr := range addresses {
+			c := newAPIClient(t, e, "en")
+			var f web.FlowJSON
+			if status, body := c.call("POST", "/api/v1/login", map[string]string{"email": addr}, &f); status != 201 || f.Next != "password" {
+				t.Fatalf("API email step for %s = %d %s", addr, status, body)
+			}
+			var body string
+			cost[j] = countHashes(e, func() {
+				statuses[j], body = c.call("POST", "/api/v1/login/password", map[string]string{"flow_id": f.FlowID, "flow_token": f.FlowToken, "password": "wrong horse battery staple"}, nil)
+			})
+			var p web.ProblemJSON
+			if err := json.Unmarshal([]byte(body), &p); err != nil {
+				t.Fatalf("API password step for %s: %v in %s", addr, err, body)
+			}
+			p.RequestID = ""
+			problems[j] = strings.ReplaceAll(fmt.Sprintf("%+v", p), addr, "ADDRESS")
+		}
+		if statuses[0] != statuses[1] || statuses[0] != http.StatusUnauthorized || problems[0] != problems[1] {
+			t.Errorf("API sign-in: known %d %s\nunknown %d %s", statuses[0], problems[0], statuses[1], problems[1])
+		}
+		if cost[0] != (hashes{1, 0}) || cost[1] != (hashes{1, 1}) {
+			t.Errorf("API hashes for a wrong password: known %+v, unknown %+v; want one verification each, the unknown one a dummy", cost[0], cost[1])
+		}
+	})
 
 	t.Run("sign-in", func(t *testing.T) {
 		var bodies [2]string
