@@ -37,7 +37,47 @@
 //
 // # Sessions
 //
-// finishLogin is the one place a journey turns into a session. Second
-// factors attach there, so no path (password, recovery, magic link) can
-// skip them.
+// finishLogin (login_finish.go) is the one place a journey turns into a
+// session. Second factors attach there, so no path (password, recovery,
+// magic link) can skip them.
+//
+// # Second factors
+//
+// Each second-factor method lives in one file and registers one entry in
+// the table of second-factor kinds (mfa_kinds.go): its options for an
+// account, an optional send, its verify, and its view (FactorView, the
+// message keys the step shows). The step (mfa_step.go, mfa_options.go)
+// and the web page go through the table and name no method:
+//
+//	mfa_totp.go      authenticator apps (and setting one up from the settings)
+//	mfa_code.go      SMS and email codes (send within the limits, verify, the email link)
+//	mfa_recovery.go  recovery codes          mfa_key.go  security keys and passkeys
+//	mfa_support.go   a code from support     mfa_enrol.go  setting one up inside a sign-in
+//
+// Adding a second-factor method touches one file in flow (its entry and
+// its checks, mfa_<method>.go), one in web (the settings page's handlers
+// and JSON twins that set it up) and one template (that page), plus its
+// message keys; the second-factor step needs no change. Arming a code
+// within a flow's send cap and cool-down is one helper (core.go
+// armFlowCode) for every journey that sends one.
+//
+// # Faces
+//
+// Service is one core (store, sessions, mailer, clock, configuration)
+// under several faces (faces.go): Login (sign-up and sign-in), Recovery,
+// MFA (the second-factor step, re-authentication and step-up) and
+// Settings (the user's own credentials). web drives each journey through
+// its face (web/faces.go); admin and support operations are moving to
+// internal/account.
+//
+// # Files
+//
+// One file per journey or method: flow.go and core.go (loading, checking
+// and consuming flows, codes, arming them), login.go, login_finish.go,
+// signup.go, recovery.go, mfa_step.go, mfa_options.go, mfa_kinds.go,
+// mfa_*.go (one per method), stepup.go, settings.go (password and
+// addresses), settings_factors.go, settings_phones.go,
+// settings_browsers.go, keys.go (WebAuthn ceremonies), federate*.go and
+// link.go (upstream sign-in and linked identities), notify.go (security
+// mail and masks).
 package flow

@@ -11,7 +11,7 @@ func (s *Server) forgetBrowser(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return nil
 	}
-	if err := s.Flows.ForgetBrowser(r.Context(), who, r.PostFormValue("id")); err != nil {
+	if err := s.settings().ForgetBrowser(r.Context(), who, r.PostFormValue("id")); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/account/security?notice=browser-forgotten#browsers", http.StatusSeeOther)
@@ -23,7 +23,7 @@ func (s *Server) forgetAllBrowsers(w http.ResponseWriter, r *http.Request) error
 	if !ok {
 		return nil
 	}
-	if err := s.Flows.ForgetAllBrowsers(r.Context(), who.Account.ID); err != nil {
+	if err := s.settings().ForgetAllBrowsers(r.Context(), who.Account.ID); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/account/security?notice=browser-forgotten#browsers", http.StatusSeeOther)

@@ -34,28 +34,28 @@ func (s *Server) codeSteps() (signup, recovery, email codeStep) {
 		next: func(id string) string { return "/signup/details?flow=" + id },
 		done: func(f store.Flow) (string, bool) { return "/signup/details?flow=" + f.ID, f.State == "verified" },
 		load: func(r *http.Request, c flow.Client, _ flow.Who, id string) (store.Flow, error) {
-			return s.Flows.SignupFlow(r.Context(), c, id)
+			return s.login().SignupFlow(r.Context(), c, id)
 		},
 		verify: func(r *http.Request, c flow.Client, _ flow.Who, id, code string) error {
-			_, err := s.Flows.VerifySignupCode(r.Context(), c, id, code)
+			_, err := s.login().VerifySignupCode(r.Context(), c, id, code)
 			return err
 		},
 		again: func(r *http.Request, c flow.Client, _ flow.Who, id string) error {
-			return s.Flows.ResendSignupCode(r.Context(), c, id)
+			return s.login().ResendSignupCode(r.Context(), c, id)
 		},
 	}
 	recovery = codeStep{heading: "recover.code.title", action: "/recover/code", resend: "/recover/resend", restart: "/recover",
 		next: func(id string) string { return "/recover/password?flow=" + id },
 		done: func(f store.Flow) (string, bool) { return "/recover/password?flow=" + f.ID, f.State == "verified" },
 		load: func(r *http.Request, c flow.Client, _ flow.Who, id string) (store.Flow, error) {
-			return s.Flows.RecoveryFlow(r.Context(), c, id)
+			return s.recovery().RecoveryFlow(r.Context(), c, id)
 		},
 		verify: func(r *http.Request, c flow.Client, _ flow.Who, id, code string) error {
-			_, err := s.Flows.VerifyRecoveryCode(r.Context(), c, id, code)
+			_, err := s.recovery().VerifyRecoveryCode(r.Context(), c, id, code)
 			return err
 		},
 		again: func(r *http.Request, c flow.Client, _ flow.Who, id string) error {
-			return s.Flows.ResendRecoveryCode(r.Context(), c, id)
+			return s.recovery().ResendRecoveryCode(r.Context(), c, id)
 		},
 	}
 	email = codeStep{heading: "account.emails.verify", action: "/account/emails/verify", resend: "/account/emails/resend", restart: "/account/emails/add",
@@ -63,14 +63,14 @@ func (s *Server) codeSteps() (signup, recovery, email codeStep) {
 		next:     func(string) string { return "/account?notice=email-added" },
 		done:     func(store.Flow) (string, bool) { return "", false },
 		load: func(r *http.Request, c flow.Client, who flow.Who, id string) (store.Flow, error) {
-			return s.Flows.EmailFlow(r.Context(), c, who, id)
+			return s.settings().EmailFlow(r.Context(), c, who, id)
 		},
 		verify: func(r *http.Request, c flow.Client, who flow.Who, id, code string) error {
-			_, err := s.Flows.VerifyAddEmail(r.Context(), c, who, id, code)
+			_, err := s.settings().VerifyAddEmail(r.Context(), c, who, id, code)
 			return err
 		},
 		again: func(r *http.Request, c flow.Client, who flow.Who, id string) error {
-			return s.Flows.ResendEmailCode(r.Context(), c, who, id)
+			return s.settings().ResendEmailCode(r.Context(), c, who, id)
 		},
 	}
 	return

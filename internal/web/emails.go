@@ -28,7 +28,7 @@ func (s *Server) addEmailSubmit(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	email, primary := r.PostFormValue("email"), r.PostFormValue("primary") != ""
-	f, err := s.Flows.StartAddEmail(r.Context(), s.client(w, r), who, email, r.PostFormValue("current_password"), primary)
+	f, err := s.settings().StartAddEmail(r.Context(), s.client(w, r), who, email, r.PostFormValue("current_password"), primary)
 	if p := asProblem(err); p != nil {
 		page := s.addEmailPage(r, email, primary)
 		page.Problem = p
@@ -46,7 +46,7 @@ func (s *Server) setPrimaryEmail(w http.ResponseWriter, r *http.Request) error {
 	if !ok || !s.fresh(w, r, who, "/account") {
 		return nil
 	}
-	if err := s.Flows.SetPrimaryEmail(r.Context(), s.client(w, r), who, r.PostFormValue("email")); err != nil {
+	if err := s.settings().SetPrimaryEmail(r.Context(), s.client(w, r), who, r.PostFormValue("email")); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/account?notice=primary-changed", http.StatusSeeOther)
@@ -71,7 +71,7 @@ func (s *Server) removeEmailSubmit(w http.ResponseWriter, r *http.Request) error
 		return nil
 	}
 	email := r.PostFormValue("email")
-	err := s.Flows.RemoveEmail(r.Context(), s.client(w, r), who, email, r.PostFormValue("current_password"))
+	err := s.settings().RemoveEmail(r.Context(), s.client(w, r), who, email, r.PostFormValue("current_password"))
 	if p := asProblem(err); p != nil {
 		page := s.removeEmailPage(r, email)
 		page.Problem = p
@@ -104,7 +104,7 @@ func (s *Server) apiAddEmail(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	tok := newFlowToken()
-	f, err := s.Flows.StartAddEmail(r.Context(), s.apiClient(r, tok), who, in.Email, in.Current, in.Primary)
+	f, err := s.settings().StartAddEmail(r.Context(), s.apiClient(r, tok), who, in.Email, in.Current, in.Primary)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (s *Server) apiVerifyEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	e, err := s.Flows.VerifyAddEmail(r.Context(), s.apiClient(r, in.FlowToken), who, in.FlowID, in.Code)
+	e, err := s.settings().VerifyAddEmail(r.Context(), s.apiClient(r, in.FlowToken), who, in.FlowID, in.Code)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (s *Server) apiSetPrimaryEmail(w http.ResponseWriter, r *http.Request) erro
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if err := s.Flows.SetPrimaryEmail(r.Context(), s.apiClient(r, ""), who, in.Email); err != nil {
+	if err := s.settings().SetPrimaryEmail(r.Context(), s.apiClient(r, ""), who, in.Email); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -160,7 +160,7 @@ func (s *Server) apiRemoveEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if err := s.Flows.RemoveEmail(r.Context(), s.apiClient(r, ""), who, in.Email, in.Current); err != nil {
+	if err := s.settings().RemoveEmail(r.Context(), s.apiClient(r, ""), who, in.Email, in.Current); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -29,8 +29,8 @@ func (s *Server) enrolPage(r *http.Request, pf flow.PendingFactor, email string,
 func (s *Server) enrolEmail(w http.ResponseWriter, r *http.Request) error {
 	c := s.client(w, r)
 	id, email := r.PostFormValue("flow"), r.PostFormValue("email")
-	err := s.Flows.EnrolEmail(r.Context(), c, id, email)
-	pf, lerr := s.Flows.Factor(r.Context(), c, id)
+	err := s.mfa().EnrolEmail(r.Context(), c, id, email)
+	pf, lerr := s.mfa().Factor(r.Context(), c, id)
 	if lp := asProblem(lerr); lp != nil {
 		return s.flowProblem(w, r, lp, "/login")
 	}
@@ -51,12 +51,12 @@ func (s *Server) enrolEmail(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) enrolEmailConfirm(w http.ResponseWriter, r *http.Request) error {
 	c := s.client(w, r)
 	id := r.PostFormValue("flow")
-	res, err := s.Flows.ConfirmEnrolEmail(r.Context(), c, id, r.PostFormValue("code"))
+	res, err := s.mfa().ConfirmEnrolEmail(r.Context(), c, id, r.PostFormValue("code"))
 	if p := asProblem(err); p != nil {
 		if isFlowProblem(p) {
 			return s.flowProblem(w, r, p, "/login")
 		}
-		pf, lerr := s.Flows.Factor(r.Context(), c, id)
+		pf, lerr := s.mfa().Factor(r.Context(), c, id)
 		if lp := asProblem(lerr); lp != nil {
 			return s.flowProblem(w, r, lp, "/login")
 		}
@@ -82,7 +82,7 @@ func (s *Server) enrolEmailConfirm(w http.ResponseWriter, r *http.Request) error
 func (s *Server) enrolTOTP(w http.ResponseWriter, r *http.Request) error {
 	c := s.client(w, r)
 	id := r.PostFormValue("flow")
-	e, err := s.Flows.EnrolTOTP(r.Context(), c, id)
+	e, err := s.mfa().EnrolTOTP(r.Context(), c, id)
 	if p := asProblem(err); p != nil {
 		return s.flowProblem(w, r, p, "/login")
 	}
@@ -95,13 +95,13 @@ func (s *Server) enrolTOTP(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) enrolTOTPConfirm(w http.ResponseWriter, r *http.Request) error {
 	c := s.client(w, r)
 	id := r.PostFormValue("flow")
-	res, codes, err := s.Flows.ConfirmEnrolTOTP(r.Context(), c, id, r.PostFormValue("code"))
+	res, codes, err := s.mfa().ConfirmEnrolTOTP(r.Context(), c, id, r.PostFormValue("code"))
 	if p := asProblem(err); p != nil {
 		if isFlowProblem(p) {
 			return s.flowProblem(w, r, p, "/login")
 		}
 		// A wrong first code: a fresh secret is the simplest honest retry.
-		e, eerr := s.Flows.EnrolTOTP(r.Context(), c, id)
+		e, eerr := s.mfa().EnrolTOTP(r.Context(), c, id)
 		if eerr != nil {
 			return s.flowProblem(w, r, p, "/login")
 		}

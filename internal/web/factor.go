@@ -17,7 +17,7 @@ import (
 // choice describes an option for the page, as the flow's table of second
 // factors says to show it (flow.FactorView): no method is named here.
 func (s *Server) choice(b ui.Base, pf flow.PendingFactor, o flow.Option, to string) ui.FactorChoice {
-	v := s.Flows.View(o)
+	v := s.mfa().View(o)
 	if v.Args == nil {
 		v.Args = map[string]any{}
 	}
@@ -86,7 +86,7 @@ func (s *Server) factorPage(r *http.Request, pf flow.PendingFactor, key string) 
 }
 
 func (s *Server) factorForm(w http.ResponseWriter, r *http.Request) error {
-	pf, err := s.Flows.Factor(r.Context(), s.client(w, r), r.URL.Query().Get("flow"))
+	pf, err := s.mfa().Factor(r.Context(), s.client(w, r), r.URL.Query().Get("flow"))
 	if p := asProblem(err); p != nil {
 		return s.flowProblem(w, r, p, "/login")
 	}
@@ -107,7 +107,7 @@ func (s *Server) factorError(w http.ResponseWriter, r *http.Request, c flow.Clie
 	if isFlowProblem(p) {
 		return s.flowProblem(w, r, p, "/login")
 	}
-	pf, err := s.Flows.Factor(r.Context(), c, flowID)
+	pf, err := s.mfa().Factor(r.Context(), c, flowID)
 	if lp := asProblem(err); lp != nil {
 		return s.flowProblem(w, r, lp, "/login")
 	}
@@ -123,7 +123,7 @@ func (s *Server) factorError(w http.ResponseWriter, r *http.Request, c flow.Clie
 func (s *Server) factorSend(w http.ResponseWriter, r *http.Request) error {
 	c := s.client(w, r)
 	id, key := r.PostFormValue("flow"), r.PostFormValue("method")
-	err := s.Flows.SendFactorCode(r.Context(), c, id, key)
+	err := s.mfa().SendFactorCode(r.Context(), c, id, key)
 	if p := asProblem(err); p != nil {
 		return s.factorError(w, r, c, id, key, p)
 	}
@@ -140,7 +140,7 @@ func (s *Server) factorSend(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) factorSubmit(w http.ResponseWriter, r *http.Request) error {
 	c := s.client(w, r)
 	id, key := r.PostFormValue("flow"), r.PostFormValue("method")
-	res, err := s.Flows.VerifyFactor(r.Context(), c, id, key, r.PostFormValue("code"), r.PostFormValue("remember") != "")
+	res, err := s.mfa().VerifyFactor(r.Context(), c, id, key, r.PostFormValue("code"), r.PostFormValue("remember") != "")
 	if p := asProblem(err); p != nil {
 		return s.factorError(w, r, c, id, key, p)
 	}
@@ -152,7 +152,7 @@ func (s *Server) factorSubmit(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) factorLost(w http.ResponseWriter, r *http.Request) error {
 	id := r.PostFormValue("flow")
-	if err := s.Flows.LostAuthenticator(r.Context(), s.client(w, r), id); err != nil {
+	if err := s.mfa().LostAuthenticator(r.Context(), s.client(w, r), id); err != nil {
 		if p := asProblem(err); p != nil {
 			return s.flowProblem(w, r, p, "/login")
 		}
@@ -167,7 +167,7 @@ func (s *Server) factorLost(w http.ResponseWriter, r *http.Request) error {
 // anywhere else it explains where the link works.
 func (s *Server) factorLinkLanding(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
-	same, err := s.Flows.InspectFactorLink(r.Context(), s.client(w, r), token)
+	same, err := s.mfa().InspectFactorLink(r.Context(), s.client(w, r), token)
 	if p := asProblem(err); p != nil {
 		return s.flowProblem(w, r, p, "/login")
 	}
@@ -192,7 +192,7 @@ func (s *Server) factorLinkUse(w http.ResponseWriter, r *http.Request) error {
 	// The choice made before sending, carried by the landing page from
 	// this browser's cookie (the link works only in this browser).
 	remember := r.PostFormValue("remember") != "" && rememberChosen(r, r.PostFormValue("remember"))
-	res, err := s.Flows.UseFactorLink(r.Context(), s.client(w, r), r.PostFormValue("token"), remember)
+	res, err := s.mfa().UseFactorLink(r.Context(), s.client(w, r), r.PostFormValue("token"), remember)
 	if p := asProblem(err); p != nil {
 		if len(p.Details) > 0 && p.Details[0].Key == "mfa.link_other_browser" {
 			b := s.base(r)
@@ -226,7 +226,7 @@ type FactorJSON struct {
 
 func (s *Server) apiFactor(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	pf, err := s.Flows.Factor(r.Context(), s.apiClient(r, q.Get("flow_token")), q.Get("flow_id"))
+	pf, err := s.mfa().Factor(r.Context(), s.apiClient(r, q.Get("flow_token")), q.Get("flow_id"))
 	if err != nil {
 		return err
 	}
@@ -248,7 +248,7 @@ func (s *Server) apiFactorSend(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if err := s.Flows.SendFactorCode(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Method); err != nil {
+	if err := s.mfa().SendFactorCode(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Method); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, FlowJSON{FlowID: in.FlowID, Next: "factor"})
@@ -264,7 +264,7 @@ func (s *Server) apiFactorVerify(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	res, err := s.Flows.VerifyFactor(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Method, in.Code, in.Remember)
+	res, err := s.mfa().VerifyFactor(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Method, in.Code, in.Remember)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 		return errNotFound
 	}
 	email, remember := r.PostFormValue("email"), r.PostFormValue("remember") != ""
-	f, err := s.Flows.StartLogin(r.Context(), s.client(w, r), email, remember)
+	f, err := s.login().StartLogin(r.Context(), s.client(w, r), email, remember)
 	if p := asProblem(err); p != nil {
 		page := s.loginPage(r)
 		page.Email, page.Remember, page.Problem = email, remember, p
@@ -55,7 +55,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) loginPasswordForm(w http.ResponseWriter, r *http.Request) error {
-	f, err := s.Flows.LoginFlow(r.Context(), s.client(w, r), r.URL.Query().Get("flow"))
+	f, err := s.login().LoginFlow(r.Context(), s.client(w, r), r.URL.Query().Get("flow"))
 	if p := asProblem(err); p != nil {
 		return s.flowProblem(w, r, p, "/login")
 	}
@@ -72,7 +72,7 @@ func (s *Server) loginPasswordForm(w http.ResponseWriter, r *http.Request) error
 func (s *Server) loginPasswordSubmit(w http.ResponseWriter, r *http.Request) error {
 	c := s.client(w, r)
 	id := r.PostFormValue("flow")
-	f, ferr := s.Flows.LoginFlow(r.Context(), c, id)
+	f, ferr := s.login().LoginFlow(r.Context(), c, id)
 	if p := asProblem(ferr); p != nil {
 		return s.flowProblem(w, r, p, "/login")
 	}
@@ -82,7 +82,7 @@ func (s *Server) loginPasswordSubmit(w http.ResponseWriter, r *http.Request) err
 	err := s.loginCaptcha(r, c, id, "")
 	var res flow.Result
 	if err == nil {
-		res, err = s.Flows.LoginPassword(r.Context(), c, id, r.PostFormValue("password"))
+		res, err = s.login().LoginPassword(r.Context(), c, id, r.PostFormValue("password"))
 		err = s.credentialsWording(err, onEmailPage)
 	}
 	if p := asProblem(err); p != nil {
@@ -141,7 +141,7 @@ func (s *Server) loginUsernameSubmit(w http.ResponseWriter, r *http.Request) err
 	err := s.loginCaptcha(r, c, "", username)
 	var res flow.Result
 	if err == nil {
-		res, err = s.Flows.LoginUsername(r.Context(), c, username, r.PostFormValue("password"))
+		res, err = s.login().LoginUsername(r.Context(), c, username, r.PostFormValue("password"))
 		err = s.credentialsWording(err, onUsernamePage)
 	}
 	if p := asProblem(err); p != nil {
@@ -172,7 +172,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	tok := newFlowToken()
-	f, err := s.Flows.StartLogin(r.Context(), s.apiClient(r, tok), in.Email, false)
+	f, err := s.login().StartLogin(r.Context(), s.apiClient(r, tok), in.Email, false)
 	if err != nil {
 		return err
 	}
@@ -187,7 +187,7 @@ func (s *Server) apiLoginPassword(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	res, err := s.Flows.LoginPassword(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Password)
+	res, err := s.login().LoginPassword(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Password)
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func (s *Server) apiLoginUsername(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	tok := newFlowToken()
-	res, err := s.Flows.LoginUsername(r.Context(), s.apiClient(r, tok), in.Username, in.Password)
+	res, err := s.login().LoginUsername(r.Context(), s.apiClient(r, tok), in.Username, in.Password)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	phone := r.PostFormValue("phone")
-	f, err := s.Flows.StartAddPhone(r.Context(), s.client(w, r), who, phone)
+	f, err := s.settings().StartAddPhone(r.Context(), s.client(w, r), who, phone)
 	if p := asProblem(err); p != nil {
 		page := &ui.PhonePage{Base: s.base(r), Phone: phone}
 		page.Problem = p
@@ -51,7 +51,7 @@ func (s *Server) phoneVerifyForm(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return nil
 	}
-	f, phone, err := s.Flows.PhoneFlow(r.Context(), s.client(w, r), who, r.URL.Query().Get("flow"))
+	f, phone, err := s.settings().PhoneFlow(r.Context(), s.client(w, r), who, r.URL.Query().Get("flow"))
 	if p := asProblem(err); p != nil {
 		return s.flowProblem(w, r, p, "/account/security/phones")
 	}
@@ -70,12 +70,12 @@ func (s *Server) phoneVerifySubmit(w http.ResponseWriter, r *http.Request) error
 	}
 	c := s.client(w, r)
 	id := r.PostFormValue("flow")
-	err := s.Flows.ConfirmPhone(r.Context(), c, who, id, r.PostFormValue("code"))
+	err := s.settings().ConfirmPhone(r.Context(), c, who, id, r.PostFormValue("code"))
 	if p := asProblem(err); p != nil {
 		if isFlowProblem(p) || p.Kind == problem.Conflict {
 			return s.flowProblem(w, r, p, "/account/security/phones")
 		}
-		f, phone, lerr := s.Flows.PhoneFlow(r.Context(), c, who, id)
+		f, phone, lerr := s.settings().PhoneFlow(r.Context(), c, who, id)
 		if lerr != nil {
 			return s.flowProblem(w, r, p, "/account/security/phones")
 		}
@@ -97,9 +97,9 @@ func (s *Server) phoneResend(w http.ResponseWriter, r *http.Request) error {
 	}
 	c := s.client(w, r)
 	id := r.PostFormValue("flow")
-	err := s.Flows.ResendPhoneCode(r.Context(), c, who, id)
+	err := s.settings().ResendPhoneCode(r.Context(), c, who, id)
 	if p := asProblem(err); p != nil {
-		f, phone, lerr := s.Flows.PhoneFlow(r.Context(), c, who, id)
+		f, phone, lerr := s.settings().PhoneFlow(r.Context(), c, who, id)
 		if lerr != nil {
 			return s.flowProblem(w, r, p, "/account/security/phones")
 		}

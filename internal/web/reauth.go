@@ -29,7 +29,7 @@ func (s *Server) reauthSubmit(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	returnTo := localPath(r.PostFormValue("return_to"))
-	res, err := s.Flows.Reauth(r.Context(), s.client(w, r), who, r.PostFormValue("current_password"), returnTo)
+	res, err := s.mfa().Reauth(r.Context(), s.client(w, r), who, r.PostFormValue("current_password"), returnTo)
 	if p := asProblem(err); p != nil {
 		page := &ui.ReauthPage{Base: s.base(r), ReturnTo: returnTo}
 		page.Problem = p
@@ -66,7 +66,7 @@ func (s *Server) stepUp(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	returnTo := localPath(q.Get("return_to"))
-	res, err := s.Flows.StepUp(r.Context(), s.client(w, r), who, q.Get("action"), returnTo)
+	res, err := s.mfa().StepUp(r.Context(), s.client(w, r), who, q.Get("action"), returnTo)
 	if hasKey(asProblem(err), "reauth.required") {
 		// The session has no first factor to build on: a full
 		// re-authentication, then the step-up again.
@@ -108,11 +108,11 @@ func (s *Server) apiStepUp(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	tok := newFlowToken()
-	res, err := s.Flows.StepUp(r.Context(), s.apiClient(r, tok), who, in.Action, "")
+	res, err := s.mfa().StepUp(r.Context(), s.apiClient(r, tok), who, in.Action, "")
 	if err != nil {
 		return err
 	}
-	lvl, _ := s.Flows.ActionLevel(in.Action)
+	lvl, _ := s.mfa().ActionLevel(in.Action)
 	out := StepUpJSON{Action: in.Action, Required: lvl, Level: who.Session.Level, Satisfied: res.Pending == ""}
 	if res.Pending != "" {
 		out.FlowID, out.FlowToken = res.Pending, tok

@@ -16,7 +16,7 @@ func (s *Server) recoverPage(r *http.Request, email, method string) *ui.RecoverP
 	b := s.base(r)
 	p := &ui.RecoverPage{Base: b, Email: email}
 	p.Captcha = s.captchaWidget(captcha.AtRecovery)
-	for _, m := range s.Flows.RecoveryMethods() {
+	for _, m := range s.recovery().RecoveryMethods() {
 		p.Methods = append(p.Methods, ui.Choice{Value: m, Label: b.T("recover.method." + m), Hint: b.T("recover.method." + m + ".hint"), Checked: m == method})
 	}
 	return p
@@ -32,7 +32,7 @@ func (s *Server) recoverSubmit(w http.ResponseWriter, r *http.Request) error {
 	err := s.formCaptcha(r, c, captcha.AtRecovery)
 	var f store.Flow
 	if err == nil {
-		f, err = s.Flows.StartRecovery(r.Context(), c, email, method)
+		f, err = s.recovery().StartRecovery(r.Context(), c, email, method)
 	}
 	if p := asProblem(err); p != nil {
 		page := s.recoverPage(r, email, method)
@@ -67,12 +67,12 @@ func (s *Server) linkSentPage(r *http.Request, flowID, email string) *ui.Message
 func (s *Server) recoverLinkCode(w http.ResponseWriter, r *http.Request) error {
 	c := s.client(w, r)
 	id := r.PostFormValue("flow")
-	f, res, err := s.Flows.VerifyLinkCode(r.Context(), c, id, r.PostFormValue("code"))
+	f, res, err := s.recovery().VerifyLinkCode(r.Context(), c, id, r.PostFormValue("code"))
 	if p := asProblem(err); p != nil {
 		if isFlowProblem(p) {
 			return s.flowProblem(w, r, p, "/recover")
 		}
-		lf, lerr := s.Flows.RecoveryFlow(r.Context(), c, id)
+		lf, lerr := s.recovery().RecoveryFlow(r.Context(), c, id)
 		if lp := asProblem(lerr); lp != nil {
 			return s.flowProblem(w, r, lp, "/recover")
 		}
@@ -109,7 +109,7 @@ func (s *Server) linkElsewherePage(r *http.Request, token string) *ui.MessagePag
 
 // recoverLinkElsewhere shows the code for the browser that asked.
 func (s *Server) recoverLinkElsewhere(w http.ResponseWriter, r *http.Request) error {
-	code, minutes, err := s.Flows.LinkCode(r.Context(), s.client(w, r), r.PostFormValue("token"))
+	code, minutes, err := s.recovery().LinkCode(r.Context(), s.client(w, r), r.PostFormValue("token"))
 	if p := asProblem(err); p != nil {
 		return s.flowProblem(w, r, p, "/recover")
 	}
@@ -126,7 +126,7 @@ func (s *Server) recoverLinkElsewhere(w http.ResponseWriter, r *http.Request) er
 // button: mail scanners follow links, and a GET must never use one up.
 func (s *Server) recoverLinkLanding(w http.ResponseWriter, r *http.Request) error {
 	token := r.PathValue("token")
-	info, err := s.Flows.InspectLink(r.Context(), s.client(w, r), token)
+	info, err := s.recovery().InspectLink(r.Context(), s.client(w, r), token)
 	b := s.base(r)
 	if p := asProblem(err); p != nil {
 		return s.flowProblem(w, r, p, "/recover")
@@ -149,7 +149,7 @@ func (s *Server) recoverLinkLanding(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) recoverLinkUse(w http.ResponseWriter, r *http.Request) error {
-	f, res, err := s.Flows.UseLink(r.Context(), s.client(w, r), r.PostFormValue("token"))
+	f, res, err := s.recovery().UseLink(r.Context(), s.client(w, r), r.PostFormValue("token"))
 	if p := asProblem(err); hasKey(p, "link.other_browser") {
 		return s.render(w, r, http.StatusForbidden, "message", s.linkElsewherePage(r, r.PostFormValue("token")))
 	}
@@ -163,7 +163,7 @@ func (s *Server) recoverLinkUse(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) recoverPasswordPage(r *http.Request, f store.Flow) (*ui.NewPasswordPage, error) {
-	hasMFA, err := s.Flows.PasswordHasMFA(r.Context(), f.AccountID)
+	hasMFA, err := s.login().PasswordHasMFA(r.Context(), f.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (s *Server) recoverPasswordPage(r *http.Request, f store.Flow) (*ui.NewPass
 }
 
 func (s *Server) recoverPasswordForm(w http.ResponseWriter, r *http.Request) error {
-	f, err := s.Flows.RecoveryFlow(r.Context(), s.client(w, r), r.URL.Query().Get("flow"))
+	f, err := s.recovery().RecoveryFlow(r.Context(), s.client(w, r), r.URL.Query().Get("flow"))
 	if p := asProblem(err); p != nil {
 		return s.flowProblem(w, r, p, "/recover")
 	}
@@ -193,9 +193,9 @@ func (s *Server) recoverPasswordForm(w http.ResponseWriter, r *http.Request) err
 func (s *Server) recoverPasswordSubmit(w http.ResponseWriter, r *http.Request) error {
 	c := s.client(w, r)
 	id := r.PostFormValue("flow")
-	res, err := s.Flows.CompleteRecovery(r.Context(), c, id, r.PostFormValue("password"))
+	res, err := s.recovery().CompleteRecovery(r.Context(), c, id, r.PostFormValue("password"))
 	if p := asProblem(err); p != nil {
-		f, lerr := s.Flows.RecoveryFlow(r.Context(), c, id)
+		f, lerr := s.recovery().RecoveryFlow(r.Context(), c, id)
 		if lp := asProblem(lerr); lp != nil || isFlowProblem(p) {
 			if lp == nil {
 				lp = p
@@ -231,7 +231,7 @@ func (s *Server) recoverCancelLanding(w http.ResponseWriter, r *http.Request) er
 }
 
 func (s *Server) recoverCancel(w http.ResponseWriter, r *http.Request) error {
-	err := s.Flows.CancelRecovery(r.Context(), r.PostFormValue("flow"), r.PostFormValue("token"))
+	err := s.recovery().CancelRecovery(r.Context(), r.PostFormValue("flow"), r.PostFormValue("token"))
 	if p := asProblem(err); p != nil {
 		return s.flowProblem(w, r, p, "/recover")
 	}
@@ -254,7 +254,7 @@ func (s *Server) apiRecovery(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	tok := newFlowToken()
-	f, err := s.Flows.StartRecovery(r.Context(), s.apiClient(r, tok), in.Email, in.Method)
+	f, err := s.recovery().StartRecovery(r.Context(), s.apiClient(r, tok), in.Email, in.Method)
 	if err != nil {
 		return err
 	}
@@ -276,7 +276,7 @@ func (s *Server) apiRecoveryLink(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	f, res, err := s.Flows.UseLink(r.Context(), s.apiClient(r, in.FlowToken), in.Token)
+	f, res, err := s.recovery().UseLink(r.Context(), s.apiClient(r, in.FlowToken), in.Token)
 	if err != nil {
 		return err
 	}
@@ -299,7 +299,7 @@ func (s *Server) apiRecoveryLinkElsewhere(w http.ResponseWriter, r *http.Request
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	code, minutes, err := s.Flows.LinkCode(r.Context(), s.apiClient(r, ""), in.Token)
+	code, minutes, err := s.recovery().LinkCode(r.Context(), s.apiClient(r, ""), in.Token)
 	if err != nil {
 		return err
 	}
@@ -316,7 +316,7 @@ func (s *Server) apiRecoveryLinkCode(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	f, res, err := s.Flows.VerifyLinkCode(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Code)
+	f, res, err := s.recovery().VerifyLinkCode(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Code)
 	if err != nil {
 		return err
 	}
@@ -331,7 +331,7 @@ func (s *Server) apiRecoveryPassword(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	res, err := s.Flows.CompleteRecovery(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Password)
+	res, err := s.recovery().CompleteRecovery(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Password)
 	if err != nil {
 		return err
 	}
@@ -348,7 +348,7 @@ func (s *Server) apiRecoveryCancel(w http.ResponseWriter, r *http.Request) error
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	if err := s.Flows.CancelRecovery(r.Context(), in.FlowID, in.Token); err != nil {
+	if err := s.recovery().CancelRecovery(r.Context(), in.FlowID, in.Token); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

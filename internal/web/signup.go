@@ -34,7 +34,7 @@ func (s *Server) signupSubmit(w http.ResponseWriter, r *http.Request) error {
 	err := s.formCaptcha(r, c, captcha.AtSignup)
 	var f store.Flow
 	if err == nil {
-		f, err = s.Flows.StartSignup(r.Context(), c, email)
+		f, err = s.login().StartSignup(r.Context(), c, email)
 	}
 	if p := asProblem(err); p != nil {
 		page := &ui.SignupPage{Base: s.base(r), Email: email}
@@ -55,7 +55,7 @@ func (s *Server) signupDetailsPage(r *http.Request, f store.Flow, name string) *
 }
 
 func (s *Server) signupDetailsForm(w http.ResponseWriter, r *http.Request) error {
-	f, err := s.Flows.SignupFlow(r.Context(), s.client(w, r), r.URL.Query().Get("flow"))
+	f, err := s.login().SignupFlow(r.Context(), s.client(w, r), r.URL.Query().Get("flow"))
 	if p := asProblem(err); p != nil {
 		return s.flowProblem(w, r, p, "/signup")
 	}
@@ -72,9 +72,9 @@ func (s *Server) signupDetailsForm(w http.ResponseWriter, r *http.Request) error
 func (s *Server) signupDetailsSubmit(w http.ResponseWriter, r *http.Request) error {
 	c := s.client(w, r)
 	id, name := r.PostFormValue("flow"), r.PostFormValue("name")
-	res, err := s.Flows.CompleteSignup(r.Context(), c, id, name, r.PostFormValue("password"))
+	res, err := s.login().CompleteSignup(r.Context(), c, id, name, r.PostFormValue("password"))
 	if p := asProblem(err); p != nil {
-		f, lerr := s.Flows.SignupFlow(r.Context(), c, id)
+		f, lerr := s.login().SignupFlow(r.Context(), c, id)
 		if lp := asProblem(lerr); lp != nil || isFlowProblem(p) {
 			if lp == nil {
 				lp = p
@@ -102,7 +102,7 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	tok := newFlowToken()
-	f, err := s.Flows.StartSignup(r.Context(), s.apiClient(r, tok), in.Email)
+	f, err := s.login().StartSignup(r.Context(), s.apiClient(r, tok), in.Email)
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func (s *Server) apiSignupComplete(w http.ResponseWriter, r *http.Request) error
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
-	res, err := s.Flows.CompleteSignup(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Name, in.Password)
+	res, err := s.login().CompleteSignup(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Name, in.Password)
 	if err != nil {
 		return err
 	}
@@ -150,14 +150,14 @@ func (s *Server) apiPasswordCheck(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	lang := stateOf(r).Lang
-	ctx := s.Flows.PolicyContext(r.Context(), in.Email, in.Name)
+	ctx := s.login().PolicyContext(r.Context(), in.Email, in.Name)
 	var accountID string
 	if in.Flow != "" {
 		c := s.apiClient(r, in.FlowToken)
 		if in.FlowToken == "" {
 			c = s.client(w, r)
 		}
-		id, err := s.Flows.RecoveringAccount(r.Context(), c, in.Flow)
+		id, err := s.recovery().RecoveringAccount(r.Context(), c, in.Flow)
 		if err != nil {
 			return err
 		}
@@ -169,7 +169,7 @@ func (s *Server) apiPasswordCheck(w http.ResponseWriter, r *http.Request) error 
 			accountID = acct.ID
 		}
 	}
-	hasMFA, err := s.Flows.PasswordHasMFA(r.Context(), accountID)
+	hasMFA, err := s.login().PasswordHasMFA(r.Context(), accountID)
 	if err != nil {
 		return err
 	}
