@@ -2,11 +2,17 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"time"
 
+	"github.com/portvakt/portvakt/internal/account"
 	"github.com/portvakt/portvakt/internal/audit"
+	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/jobs"
+	"github.com/portvakt/portvakt/internal/op"
+	"github.com/portvakt/portvakt/internal/session"
+	"github.com/portvakt/portvakt/internal/store/sqlstore"
 )
 
 // AuditRetentionPeriod is how often the "audit-retention" job deletes
@@ -50,4 +56,19 @@ func (a *App) AuditRetention(ctx context.Context) error {
 		Kind: audit.AuditRetention, Actor: audit.System("audit-retention"),
 		Data: map[string]string{"deleted": strconv.Itoa(total), "before": cut.UTC().Format(time.RFC3339)},
 	})
+}
+
+// newSupport builds the support operations (account.Support): sessions
+// end through the session manager (with back-channel logout), app tokens
+// are revoked through the OpenID Provider when there is one.
+func newSupport(db *sqlstore.DB, flows *flow.Service, rec *audit.Recorder, sessions *session.Manager, provider *op.Provider,
+	now func() time.Time, logger *slog.Logger) *account.Support {
+	sp := &account.Support{Store: db, Flows: flows, Audit: rec, Now: now, Logger: logger.With("component", "support"),
+		EndAllSessions: func(ctx context.Context, accountID string) (int, error) {
+			return sessions.RevokeOthers(ctx, accountID, "")
+		}}
+	if provider != nil {
+		sp.RevokeTokens = provider.RevokeAccount
+	}
+	return sp
 }

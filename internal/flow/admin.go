@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portvakt/portvakt/internal/account"
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/authn/password"
 	"github.com/portvakt/portvakt/internal/authn/sms"
@@ -167,6 +168,7 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (store.Accou
 		}
 	}
 	s.log().Info("account created", "account", acct.ID, "via", "operator")
+	s.recordCreated(ctx, acct, audit.Operator(""), "operator")
 	if pw == nil && email != "" {
 		if err := s.invite(ctx, acct, email, cmp.Or(in.Lang, in.InviteLang)); err != nil {
 			return acct, err

@@ -53,6 +53,9 @@ func (s *Service) record(ctx context.Context, e audit.Event) {
 func (s *Service) recordNotice(ctx context.Context, acct store.Account, template string, extra map[string]any, ch *store.SecurityChange) {
 	kind, ok := noticeKinds[template]
 	if k, set := extra[auditKindKey].(audit.Kind); set {
+		if k == noAudit {
+			return
+		}
 		kind, ok = k, true
 	}
 	if !ok {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/portvakt/portvakt/internal/account"
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/authn/password"
 	"github.com/portvakt/portvakt/internal/problem"
@@ -145,6 +146,7 @@ func (s *Service) CompleteSignup(ctx context.Context, c Client, flowID, name, pw
 		return Result{}, err
 	}
 	s.log().Info("account created", "account", acct.ID, "via", "signup")
+	s.recordCreated(ctx, acct, audit.Actor{}, "signup")
 	// The account exists: a welcome that cannot be queued does not undo
 	// it, but it is not dropped unseen either.
 	if err := s.Mailer.Send(ctx, f.Email, c.Lang, "welcome", map[string]any{"name": name, "login_url": s.link("/login")}); err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/store"
 )
@@ -25,12 +26,34 @@ func (s *Server) apiUnlockAccount(w http.ResponseWriter, r *http.Request) error 
 		w.Header().Set("WWW-Authenticate", `Bearer realm="portvakt-admin"`)
 		return problem.New(problem.Unauthorized, "", "admin.unauthorized", nil)
 	}
+	// With {"reason": "…"} it is the console's unlock (issue 15: support's
+	// lock lifted too); without, the failed sign-ins' lock only.
+	if s.Support != nil {
+		id, err := s.adminAccountID(r)
+		if err != nil {
+			return err
+		}
+		var in struct {
+			Reason string `json:"reason"`
+		}
+		if r.ContentLength != 0 {
+			if err := decodeJSON(r, &in); err != nil {
+				return err
+			}
+			if err := s.Support.Unlock(r.Context(), adminTokenActor, in.Reason, id); err != nil {
+				return err
+			}
+			return writeJSON(w, http.StatusOK, map[string]any{"account_id": id, "locked": false})
+		}
+		r.SetPathValue("id", id)
+	}
 	id := r.PathValue("id")
 	if err := s.Flows.UnlockAccount(r.Context(), id); errors.Is(err, store.ErrNotFound) {
 		return problem.New(problem.NotFound, "", "account.not_found", nil)
 	} else if err != nil {
 		return err
 	}
+	s.Audit.Record(r.Context(), audit.Event{Kind: audit.AccountUnlocked, Actor: adminTokenActor, Subject: id, Data: map[string]string{"lock": "failed sign-ins"}})
 	return writeJSON(w, http.StatusOK, map[string]any{"account_id": id, "locked": false})
 }
 

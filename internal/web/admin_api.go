@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/op"
 	"github.com/portvakt/portvakt/internal/problem"
@@ -132,6 +133,7 @@ func (s *Server) apiAdminCreateClient(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return problem.New(problem.Invalid, "", "admin.client_invalid", problem.Args{"error": err.Error()})
 	}
+	s.Audit.Record(r.Context(), audit.Event{Kind: audit.ClientCreated, Actor: adminTokenActor, Target: c.ID})
 	return writeJSON(w, http.StatusCreated, ClientJSON{ID: c.ID, Secret: secret, Name: c.Name, Public: c.Public, ThirdParty: c.ThirdParty, RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes,
 		AccessTokenFormat: op.AccessTokenFormatOf(c)})
 }
@@ -161,6 +163,7 @@ func (s *Server) apiAdminDeleteClient(w http.ResponseWriter, r *http.Request) er
 	} else if err != nil {
 		return problem.New(problem.Conflict, "", "admin.client_invalid", problem.Args{"error": err.Error()})
 	}
+	s.Audit.Record(r.Context(), audit.Event{Kind: audit.ClientDeleted, Actor: adminTokenActor, Target: r.PathValue("id")})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

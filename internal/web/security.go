@@ -5,7 +5,6 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/flow"
@@ -138,18 +137,4 @@ func (s *Server) securityRecovery(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	return s.showCodes(w, r, codes, "/account/security")
-}
-
-// apiSupportCode lets support send a one-time code to a user who lost
-// their factors: POST /api/admin/v1/accounts/{id}/support-code.
-func (s *Server) apiSupportCode(w http.ResponseWriter, r *http.Request) error {
-	if !s.adminAuthorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="portvakt-admin"`)
-		return problem.New(problem.Unauthorized, "", "admin.unauthorized", nil)
-	}
-	masked, err := s.Flows.IssueSupportCode(r.Context(), r.PathValue("id"), "")
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusAccepted, map[string]any{"sent_to": masked, "expires_in": int((24 * time.Hour).Seconds())})
 }

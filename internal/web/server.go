@@ -85,6 +85,9 @@ type Server struct {
 	// Audit records console and admin actions (internal/audit); nil
 	// records nothing.
 	Audit *audit.Recorder
+	// Support runs the support console's and the admin API's account
+	// operations (admin.go); nil serves no console.
+	Support *account.Support
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -223,7 +226,6 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/account/emails/primary", s.api(s.apiSetPrimaryEmail))
 	mux.Handle("DELETE /api/v1/account/emails", s.api(s.apiRemoveEmail))
 	mux.Handle("POST /api/admin/v1/accounts", s.api(s.apiAdminCreateAccount))
-	mux.Handle("POST /api/admin/v1/accounts/{id}/support-code", s.api(s.apiSupportCode))
 	mux.Handle("POST /api/admin/v1/accounts/{id}/unlock", s.api(s.apiUnlockAccount))
 	mux.Handle("POST /api/admin/v1/clients", s.api(s.apiAdminCreateClient))
 	mux.Handle("GET /api/admin/v1/clients", s.api(s.apiAdminListClients))
@@ -244,6 +246,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/session", s.api(s.apiSession))
 	mux.Handle("DELETE /api/v1/session", s.api(s.apiLogout))
 	s.federationRoutes(mux)
+	s.adminRoutes(mux) // admin.go: the support console and the admin API's support half
 	s.opsRoutes(mux)
 	mux.Handle("/api/", s.api(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 

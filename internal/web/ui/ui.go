@@ -376,6 +376,11 @@ func New(overrides fs.FS) (*Renderer, error) {
 	if _, err := layout.New("captcha.partial.html").Parse(src["captcha.partial.html"].text); err != nil {
 		return nil, fmt.Errorf("parse captcha.partial%s: %w", src["captcha.partial.html"].from, err)
 	}
+	// The support console's shared parts (navigation, action forms, the
+	// events table).
+	if _, err := layout.New("admin.partial.html").Parse(src["admin.partial.html"].text); err != nil {
+		return nil, fmt.Errorf("parse admin.partial%s: %w", src["admin.partial.html"].from, err)
+	}
 	var missing []string
 	for _, name := range Pages {
 		s, ok := src[name+".html"]
