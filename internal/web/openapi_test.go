@@ -2,8 +2,6 @@ package web_test
 
 import (
 	"bytes"
-	"context"
-	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -15,17 +13,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/web"
 	"github.com/portvakt/portvakt/internal/web/openapi"
+	"github.com/portvakt/portvakt/internal/web/openapi/openapitest"
 )
 
 // The OpenAPI document (internal/web/openapi/openapi.yaml) is a contract:
@@ -34,126 +30,15 @@ import (
 // validateAPI (wrapped around newEnv's server) holds every /api/ response
 // the tests of this package receive to it.
 
-var (
-	apiDocOnce sync.Once
-	apiDoc     *openapi3.T
-	apiDocErr  error
-)
-
-// openAPIDoc loads and validates the embedded document once.
-func openAPIDoc(tb testing.TB) *openapi3.T {
-	tb.Helper()
-	apiDocOnce.Do(func() {
-		loader := openapi3.NewLoader()
-		apiDoc, apiDocErr = loader.LoadFromData(openapi.Document)
-		if apiDocErr == nil {
-			apiDocErr = apiDoc.Validate(context.Background())
-		}
-	})
-	if apiDocErr != nil {
-		tb.Fatalf("internal/web/openapi/openapi.yaml: %v", apiDocErr)
-	}
-	return apiDoc
-}
-
-// findOperation matches a request to the document's operation: the path
-// item whose segments match (a literal segment before a {parameter}) and
-// the method. It returns nil when the document has none.
-func findOperation(doc *openapi3.T, method, path string) (*routers.Route, map[string]string) {
-	segs := strings.Split(path, "/")
-	var best *routers.Route
-	var bestParams map[string]string
-	bestLiterals := -1
-	for p, item := range doc.Paths.Map() {
-		ps := strings.Split(p, "/")
-		if len(ps) != len(segs) {
-			continue
-		}
-		params, literals, ok := map[string]string{}, 0, true
-		for i, s := range ps {
-			if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
-				if segs[i] == "" {
-					ok = false
-					break
-				}
-				params[s[1:len(s)-1]] = segs[i]
-			} else if s == segs[i] {
-				literals++
-			} else {
-				ok = false
-				break
-			}
-		}
-		op := item.GetOperation(method)
-		if !ok || op == nil || literals <= bestLiterals {
-			continue
-		}
-		best = &routers.Route{Spec: doc, Path: p, PathItem: item, Method: method, Operation: op}
-		bestParams, bestLiterals = params, literals
-	}
-	return best, bestParams
-}
-
-// catchAll is the operation of an /api/ request that matches no route:
-// the 404 (or 405) problem that the "/api/" catch-all answers.
-func catchAll(doc *openapi3.T, method string) *routers.Route {
-	problemResp := doc.Components.Responses["Problem"]
-	responses := openapi3.NewResponses()
-	responses.Delete("default")
-	responses.Set("404", problemResp)
-	responses.Set("405", problemResp)
-	return &routers.Route{Spec: doc, Path: "/api/", PathItem: &openapi3.PathItem{}, Method: method,
-		Operation: &openapi3.Operation{Responses: responses}}
-}
+// openAPIDoc is the document, loaded and validated once.
+func openAPIDoc(tb testing.TB) *openapi3.T { return openapitest.Doc(tb) }
 
 // validateAPI wraps the server's handler: every response to an /api/
-// request is checked against the document. A response the document does
-// not describe (an undocumented route, status, content type or field) is
-// a test error naming the request.
-func validateAPI(tb testing.TB, h http.Handler) http.Handler {
-	doc := openAPIDoc(tb)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/api/") {
-			h.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes())
-		if err := checkResponse(doc, r, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
-			tb.Errorf("OpenAPI: %s %s answered %d, which internal/web/openapi/openapi.yaml does not describe: %v\nbody: %.600s",
-				r.Method, r.URL.Path, rec.Code, err, rec.Body.String())
-		}
-	})
-}
+// request is checked against the document (openapitest.Handler).
+func validateAPI(tb testing.TB, h http.Handler) http.Handler { return openapitest.Handler(tb, h) }
 
 // checkResponse validates one response against the document.
-func checkResponse(doc *openapi3.T, r *http.Request, status int, header http.Header, body []byte) error {
-	if status == 499 { // the client went away; nothing was answered
-		return nil
-	}
-	route, params := findOperation(doc, r.Method, r.URL.Path)
-	if route == nil {
-		if status != http.StatusNotFound && status != http.StatusMethodNotAllowed {
-			return fmt.Errorf("no operation %s %s in the document", r.Method, r.URL.Path)
-		}
-		route = catchAll(doc, r.Method)
-	}
-	req := r.Clone(context.Background())
-	req.Body = http.NoBody
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
-		Status:                 status,
-		Header:                 header,
-		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	}
-	in.SetBodyBytes(body)
-	return openapi3filter.ValidateResponse(context.Background(), in)
-}
+var checkResponse = openapitest.Check
 
 // The validator itself: a response that breaks the document is caught.
 func TestOpenAPIValidatorCatchesDrift(t *testing.T) {
