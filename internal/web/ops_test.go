@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portvakt/portvakt/internal/authn/totp"
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/store"
@@ -589,5 +590,93 @@ func TestSecurityHistory_ownEventsOnly(t *testing.T) {
 		if ev.Network != "" && ev.Network != "192.0.2.x" {
 			t.Errorf("an event from %q in kari's history", ev.Network)
 		}
+	}
+}
+
+// Remembered browsers are listed the same way: browser, first and last
+// use, this browser marked; "forget every other browser" keeps this one,
+// and the forgotten browser is asked for the second step again.
+func TestRememberedBrowsers_listedMarkedForgotten(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.MFA.RememberDays = 20 })
+	newAccountWithPassword(t, e, "Kari Nordmann", "kari@example.no")
+	laptop := newUABrowser(t, e, uaFirefox, "192.0.2.7")
+	laptop.signIn("kari@example.no")
+	_, setup := laptop.page("POST", "/account/security/totp")
+	seed := strings.ReplaceAll(regexp.MustCompile(`id="totp-secret">([A-Z2-7 ]+)<`).FindStringSubmatch(setup)[1], " ", "")
+	factor := regexp.MustCompile(`name="factor" value="([a-z0-9]+)"`).FindStringSubmatch(setup)[1]
+	code, _ := totp.Code(seed, e.clock.Now())
+	if resp, _ := laptop.page("POST", "/account/security/totp/confirm", "factor", factor, "code", code); resp.StatusCode != 200 {
+		t.Fatalf("confirming the app = %d", resp.StatusCode)
+	}
+	// Sign in with the app and "don't ask again" on two browsers.
+	secondStep := func(b *uaBrowser, remember bool) bool {
+		t.Helper()
+		resp, _ := b.page("POST", "/login", "email", "kari@example.no")
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		resp, _ = b.page("POST", "/login/password", "flow", loc.Query().Get("flow"), "password", opsPW)
+		loc, _ = url.Parse(resp.Header.Get("Location"))
+		if loc.Path != "/login/factor" {
+			return false // remembered: no second step
+		}
+		_, page := b.page("GET", loc.RequestURI())
+		method := regexp.MustCompile(`name="method" value="(totp:[a-z0-9]+)"`).FindStringSubmatch(page)[1]
+		e.clock.Advance(31 * time.Second)
+		code, _ := totp.Code(seed, e.clock.Now())
+		kv := []string{"flow", loc.Query().Get("flow"), "method", method, "code", code}
+		if remember {
+			kv = append(kv, "remember", "1")
+		}
+		if resp, body := b.page("POST", "/login/factor", kv...); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("second step = %d:\n%s", resp.StatusCode, body)
+		}
+		return true
+	}
+	laptop.page("POST", "/logout")
+	secondStep(laptop, true)
+	office := newUABrowser(t, e, uaChrome, "198.51.100.20")
+	secondStep(office, true)
+	e.clock.Advance(2 * time.Hour)
+	office.page("POST", "/logout")
+	if secondStep(office, false) {
+		t.Fatal("a remembered browser was asked for the second step")
+	}
+	if secondStep(laptop, false) { // its session timed out meanwhile
+		t.Fatal("the remembered laptop was asked for the second step")
+	}
+
+	_, page := laptop.page("GET", "/account/sessions")
+	for _, want := range []string{"Remembered browsers", "Firefox 140 on Linux", "Chrome 141 on Windows", "Forget every other browser", "last used 2026-11-21"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the remembered browsers lack %q", want)
+		}
+	}
+	var list struct {
+		Browsers []struct {
+			ID, Browser string
+			Current     bool
+		}
+		Total int
+	}
+	if code, body := laptop.api("GET", "/api/v1/remembered-browsers", nil, &list); code != 200 || list.Total != 2 || !list.Browsers[0].Current || list.Browsers[0].Browser != "Firefox" || list.Browsers[1].Current {
+		t.Fatalf("GET /api/v1/remembered-browsers = %d: %s", code, body)
+	}
+	// Another account cannot forget kari's browsers.
+	newAccountWithPassword(t, e, "Mallory", "mallory@example.org")
+	mallory := newUABrowser(t, e, uaSafari, "203.0.113.66")
+	mallory.signIn("mallory@example.org")
+	if code, body := mallory.api("DELETE", "/api/v1/remembered-browsers/"+list.Browsers[1].ID, nil, nil); code != 404 {
+		t.Errorf("DELETE of another account's remembered browser = %d: %s", code, body)
+	}
+	var forgot struct{ Forgotten int }
+	if code, body := laptop.api("POST", "/api/v1/remembered-browsers/forget-others", nil, &forgot); code != 200 || forgot.Forgotten != 1 {
+		t.Fatalf("forget-others = %d: %s", code, body)
+	}
+	office.page("POST", "/logout")
+	if !secondStep(office, false) {
+		t.Error("the forgotten browser skipped the second step")
+	}
+	laptop.page("POST", "/logout")
+	if secondStep(laptop, false) {
+		t.Error("forget every other browser forgot this one too")
 	}
 }
