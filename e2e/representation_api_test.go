@@ -5,15 +5,18 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/store"
 )
 
 // Representation through the JSON API, as an attacker would try it
@@ -44,7 +47,7 @@ func TestRepresentation_API(t *testing.T) {
 		return a.ID
 	}
 	kariID := mk("Kari", "kari@example.no")
-	mk("Per", "per@example.no")
+	perID := mk("Per", "per@example.no")
 	mk("Mallory", "mallory@example.no")
 	kari := apiSignIn(t, srv, "kari@example.no", "lang-og-trygt-passord-Kari")
 	per := apiSignIn(t, srv, "per@example.no", "lang-og-trygt-passord-Per")
@@ -147,7 +150,29 @@ func TestRepresentation_API(t *testing.T) {
 		t.Errorf("after Kari took it back Per acts for %q with %d choices, want nobody", choices.ActingFor, len(choices.Choices))
 	}
 	per.problem(t, "POST", "/api/v1/act-as", `{"acting_for":"`+id+`"}`, http.StatusNotFound, "represent.gone")
-	_ = kariID
+
+	// Everything is in the audit log, with who did it; no national
+	// identity number in it.
+	events, _, err := srv.App.DB.ListAuditEvents(t.Context(), store.AuditFilter{Subject: perID, Limit: 100})
+	if err != nil {
+		t.Fatalf("ListAuditEvents: %v", err)
+	}
+	var got []string
+	for _, e := range events {
+		if strings.HasPrefix(e.Kind, "representation.") {
+			got = append(got, e.Kind+" by "+e.ActorKind+":"+e.ActorID)
+		}
+		if strings.Contains(fmt.Sprint(e), "15031851299") {
+			t.Errorf("an audit event holds a national identity number: %+v", e)
+		}
+	}
+	slices.Reverse(got) // oldest first
+	want := []string{"representation.requested by account:" + perID, "representation.accepted by account:" + kariID,
+		"representation.added by account:" + perID, "representation.approved by operator:admin-api",
+		"representation.revoked by account:" + kariID}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit log of Per's representation:\n%q\nwant\n%q", got, want)
+	}
 }
 
 // apiClient is a JSON API client with its own cookie jar (a signed-in

@@ -266,7 +266,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 			}
 		}
 	}
-	reps, err := representation(cfg, db, sealer, mailer, now, logger)
+	reps, err := representation(cfg, db, sealer, mailer, rec, now, logger)
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -91,6 +91,17 @@ const (
 	NewDeviceAlerted  Kind = "account.new_device_alerted"
 )
 
+// Representation (docs/representation.md): Subject is the agent (who
+// acts), Target the delegation, Data the principal's kind and account.
+const (
+	RepresentationRequested Kind = "representation.requested"
+	RepresentationAccepted  Kind = "representation.accepted"
+	RepresentationDeclined  Kind = "representation.declined"
+	RepresentationAdded     Kind = "representation.added"
+	RepresentationApproved  Kind = "representation.approved"
+	RepresentationRevoked   Kind = "representation.revoked"
+)
+
 // kinds lists every Kind; Valid and Kinds read it.
 var kinds = []Kind{
 	LoginSucceeded, LoginFailed, SessionEnded, StepUp, Reauthenticated,
@@ -102,6 +113,8 @@ var kinds = []Kind{
 	ClientCreated, ClientDeleted, AuditExported, MFARequired, ConsoleDenied, AdminAPIRequest,
 	AccountsImported, AuditRetention, DeletionRequested, DeletionCancelled, InactivityWarned,
 	DataExported, NewDeviceAlerted,
+	RepresentationRequested, RepresentationAccepted, RepresentationDeclined, RepresentationAdded,
+	RepresentationApproved, RepresentationRevoked,
 }
 
 // Valid reports whether k is one of the kinds above.
