@@ -19,6 +19,7 @@ import (
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // clientFrom is an HTTP client whose connections come from the loopback
@@ -199,7 +200,7 @@ func TestHashFloodFromOneIPDoesNotStarveAnother(t *testing.T) {
 	// Wait (bounded) until every request of the flood has reached the
 	// pool: refused (Busy), queued (Waiting) or granted (Verifications).
 	settled := false
-	for range 6000 {
+	for deadline := time.Now().Add(testwait.D(30 * time.Second)); time.Now().Before(deadline); {
 		s := h.Stats()
 		if s.Busy+s.Waiting+s.Verifications-base.Verifications+throttled.Load() >= flood {
 			settled = true

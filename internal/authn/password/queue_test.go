@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portvakt/portvakt/internal/authn/password"
+	"github.com/portvakt/portvakt/internal/testwait"
 )
 
 // TestHasher_FloodFromOneSourceDoesNotStarveAnother replays issue 10,
@@ -44,7 +45,7 @@ func TestHasher_FloodFromOneSourceDoesNotStarveAnother(t *testing.T) {
 	}
 	// Wait (bounded) until every flood hash was refused, is waiting, or runs.
 	settled := false
-	for range 20000 {
+	for deadline := time.Now().Add(testwait.D(20 * time.Second)); time.Now().Before(deadline); {
 		s := h.Stats()
 		if refused.Load()+s.Waiting+s.InUse/(1024<<10)+(done.Load()-refused.Load()) >= flood {
 			settled = true
