@@ -326,6 +326,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	}
 	srv.Representation = reps
 	srv.Audit = rec
+	wireSystems(cfg, srv, flows, provider, db, rec)
 	srv.Support = newSupport(db, flows, rec, sessions, provider, now, logger)
 	return &App{
 		Config:   cfg,

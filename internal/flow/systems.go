@@ -99,8 +99,6 @@ var (
 	errPersonNotAllowed  = problem.New(problem.Forbidden, "", "person.not_allowed", nil)
 	errPersonNoPhone     = problem.New(problem.Forbidden, "", "person.no_phone", nil)
 	errSystemNotFound    = problem.New(problem.NotFound, "", "system.not_found", nil)
-	errCodeInvalid       = problem.New(problem.Invalid, "code", "code.invalid", nil)
-	errCodeExpired       = problem.New(problem.Expired, "code", "code.expired", nil)
 )
 
 // IsSystemID reports whether id has the form of a system ID.
@@ -366,6 +364,9 @@ func (x *Systems) RotateSystem(ctx context.Context, c Client, who Who, id, publi
 		if jwk, err = ParsePublicKey(publicKey); err != nil {
 			return store.System{}, "", problem.New(problem.Invalid, "public_key", "systems.key_invalid", nil)
 		}
+	} else if sys.PublicKey != "" {
+		// A system with a key gets a new key, never a secret by mistake.
+		return store.System{}, "", problem.New(problem.Invalid, "public_key", "systems.key_invalid", nil)
 	} else {
 		sec = secret.Token()
 	}
@@ -417,7 +418,7 @@ func (x *Systems) SetAllowed(ctx context.Context, c Client, who Who, on bool) er
 	if on {
 		state = "on"
 	}
-	s.notify(ctx, c, who.Account, "system_login_"+state, map[string]any{"systems_url": s.link("/account/systems")})
+	s.notify(ctx, c, who.Account, "system_changed", map[string]any{"event": "mail.system_changed.allowed_" + state, "system": "", "system_id": "", "rights": "", "systems_url": s.link("/account/systems")})
 	x.record(ctx, audit.Event{Kind: audit.SettingsChanged, Actor: audit.Account(who.Account.ID), Subject: who.Account.ID,
 		Target: "system_login", Data: map[string]string{"allowed": state}})
 	s.log().Info("sign-in through systems switched", "account", who.Account.ID, "allowed", on)
@@ -427,8 +428,8 @@ func (x *Systems) SetAllowed(ctx context.Context, c Client, who Who, on bool) er
 // changed mails and logs a change of a system.
 func (x *Systems) changed(ctx context.Context, c Client, who Who, sys store.System, action string) {
 	s := x.S
-	s.notify(ctx, c, who.Account, "system_"+action, map[string]any{
-		"system": sys.Name, "system_id": sys.ID, "rights": strings.Join(sys.Rights, ", "), "systems_url": s.link("/account/systems"),
+	s.notify(ctx, c, who.Account, "system_changed", map[string]any{
+		"event": "mail.system_changed." + action, "system": sys.Name, "system_id": sys.ID, "rights": strings.Join(sys.Rights, ", "), "systems_url": s.link("/account/systems"),
 	})
 	data := map[string]string{"action": "system." + action, "rights": strings.Join(sys.Rights, " ")}
 	if sys.OrgID != "" {
@@ -806,6 +807,12 @@ func (x *Systems) verifiedPhone(ctx context.Context, accountID string) (string, 
 	return "", errPersonNoPhone
 }
 
+// codeExpired is the answer to a handle that is unknown, expired or used:
+// the software starts again.
+func (x *Systems) codeExpired() error {
+	return problem.New(problem.Expired, "code", "code.expired", problem.Args{"count": int(min(x.S.mfa().SMSTTL, x.cfg().HandleTTL).Minutes())})
+}
+
 // SystemLogin is a finished sign-in through a system: what the token
 // says.
 type SystemLogin struct {
@@ -824,12 +831,12 @@ type SystemLogin struct {
 func (x *Systems) FinishSystemLogin(ctx context.Context, c Client, sys store.System, handle, code string) (SystemLogin, error) {
 	s := x.S
 	if handle == "" || len(handle) > 128 {
-		return SystemLogin{}, errCodeExpired
+		return SystemLogin{}, x.codeExpired()
 	}
 	id := handleFlowID(handle)
 	f, err := s.Store.GetFlow(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (f.Kind != FlowSystemLogin || f.State != sys.ID)) {
-		return SystemLogin{}, errCodeExpired
+		return SystemLogin{}, x.codeExpired()
 	}
 	if err != nil {
 		return SystemLogin{}, err
@@ -841,7 +848,7 @@ func (x *Systems) FinishSystemLogin(ctx context.Context, c Client, sys store.Sys
 		case "code.wrong":
 			return SystemLogin{}, problem.New(problem.Invalid, "code", "code.invalid", pr.Details[0].Args)
 		case "flow.gone", "code.expired":
-			return SystemLogin{}, errCodeExpired
+			return SystemLogin{}, x.codeExpired()
 		}
 	}
 	if err != nil {

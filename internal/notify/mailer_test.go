@@ -83,6 +83,11 @@ var sampleData = map[string]map[string]any{
 		"name": "Kari Nordmann", "event": "mail.representation.agent.added", "agent": "Kari Nordmann",
 		"principal": "Ola Nordmann", "link": "https://id.example.com/account/representation",
 	},
+	notify.TemplateSystemChanged: {
+		"name": "Kari Nordmann", "event": "mail.system_changed.created", "system": "Maestro", "system_id": "sys-abcdefghijklmnop",
+		"rights": "altinn:submit, altinn:download", "when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",
+		"recover_url": "https://id.example.com/recover", "systems_url": "https://id.example.com/account/systems",
+	},
 	notify.TemplateAccountLocked: {
 		"name": "Ada Lovelace", "failures": 100,
 		"when": "2026-11-21 14:05 UTC", "ip": "203.0.113.7", "browser": "Firefox / Linux",

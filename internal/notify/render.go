@@ -98,6 +98,12 @@ const (
 	// TemplateSupportCode carries a one-time second-step code that support
 	// created for the user: name (may be ""), code, count (hours).
 	TemplateSupportCode = "support_code"
+	// TemplateSystemChanged says an end-user system was created, rotated
+	// or revoked, or sign-in through systems was switched (flow.Systems):
+	// name (may be ""), event (the catalog key of the sentence,
+	// mail.system_changed.<created|rotated|revoked|allowed_on|allowed_off>),
+	// system, system_id, rights, when, ip, browser, recover_url, systems_url.
+	TemplateSystemChanged = "system_changed"
 	// TemplateRepresentation tells one side of a delegation what changed
 	// (account.Delegations): name (may be ""), event (the catalog key of
 	// the sentence, mail.representation.<agent|principal>.<event>), agent,
@@ -129,6 +135,7 @@ var templateNames = []string{
 	TemplateRecoveryCodesNew,
 	TemplateSupportCode,
 	TemplateAccountLocked,
+	TemplateSystemChanged,
 	TemplateRepresentation,
 }
 

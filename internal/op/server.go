@@ -253,6 +253,18 @@ func (s *server) Introspect(ctx context.Context, r *zop.Request[zop.Introspectio
 			return nil, err
 		}
 		resp.Act, resp.Represented = rc["act"], rc["represented"]
+		// A token issued through an end-user system names the system
+		// as its actor, and dies with it (systems.go).
+		act, live, err := p.systemActor(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		if !live {
+			return zop.NewResponse(introspection{}), nil
+		}
+		if act != nil {
+			resp.Act = act
+		}
 	}
 	return zop.NewResponse(resp), nil
 }

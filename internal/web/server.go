@@ -79,6 +79,10 @@ type Server struct {
 	// Branding is served under /branding/ (the zero value serves none);
 	// Pages must link it (ui.Renderer.SetBrand).
 	Branding Branding
+	// Systems runs end-user systems and organisations (systems.go), and
+	// SystemTokens mints tokens through them; nil Systems serves none.
+	Systems      *flow.Systems
+	SystemTokens *op.SystemIssuer
 	// Representation runs acting on behalf of others (represent.go); nil
 	// serves none of it.
 	Representation *account.Delegations
@@ -246,6 +250,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/session", s.api(s.apiSession))
 	mux.Handle("DELETE /api/v1/session", s.api(s.apiLogout))
 	s.federationRoutes(mux)
+	s.systemRoutes(mux)
 	s.adminRoutes(mux) // admin.go: the support console and the admin API's support half
 	s.opsRoutes(mux)
 	mux.Handle("/api/", s.api(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))

@@ -296,6 +296,8 @@ type EmailRow struct {
 type AccountPage struct {
 	Base
 	Emails []EmailRow
+	// Systems shows the advanced "Systems" section (issue 14).
+	Systems bool
 }
 
 // AccountEmailPage adds or removes an address.
