@@ -151,6 +151,36 @@ func TestRepresentation_API(t *testing.T) {
 	}
 	per.problem(t, "POST", "/api/v1/act-as", `{"acting_for":"`+id+`"}`, http.StatusNotFound, "represent.gone")
 
+	// An employee acts for their company through the membership the
+	// company's administrators manage; it ends with the membership.
+	db := srv.App.DB
+	if err := db.CreateOrg(t.Context(), store.Organisation{ID: "912345678", Name: "Nordmann Regnskap AS", CreatedAt: clock.Peek()}); err != nil {
+		t.Fatalf("CreateOrg: %v", err)
+	}
+	if _, err := db.PutOrgMember(t.Context(), store.OrgMember{OrgID: "912345678", AccountID: perID, Role: store.RoleMember, Rights: []string{"altinn:submit"}, AddedAt: clock.Peek(), UpdatedAt: clock.Peek()}); err != nil {
+		t.Fatalf("PutOrgMember: %v", err)
+	}
+	var orgChoices struct {
+		Choices []struct {
+			ID, Kind, Name, Shown string
+			Rights                []string
+		} `json:"choices"`
+	}
+	per.do(t, "GET", "/api/v1/act-as", "", http.StatusOK, &orgChoices)
+	if len(orgChoices.Choices) != 1 || orgChoices.Choices[0].ID != "org:912345678" || orgChoices.Choices[0].Kind != "organisation" ||
+		orgChoices.Choices[0].Name != "Nordmann Regnskap AS" || !slices.Equal(orgChoices.Choices[0].Rights, []string{"altinn:submit"}) {
+		t.Errorf("Per, a member, is offered %+v; want the company with his rights", orgChoices.Choices)
+	}
+	per.do(t, "POST", "/api/v1/act-as", `{"acting_for":"org:912345678"}`, http.StatusOK, &out)
+	mallory.problem(t, "POST", "/api/v1/act-as", `{"acting_for":"org:912345678"}`, http.StatusNotFound, "represent.gone")
+	if err := db.DeleteOrgMember(t.Context(), "912345678", perID); err != nil {
+		t.Fatalf("DeleteOrgMember: %v", err)
+	}
+	per.do(t, "GET", "/api/v1/act-as", "", http.StatusOK, &choices)
+	if choices.ActingFor != "" || len(choices.Choices) != 0 {
+		t.Errorf("after leaving the company Per acts for %q with %d choices, want nobody", choices.ActingFor, len(choices.Choices))
+	}
+
 	// Everything is in the audit log, with who did it; no national
 	// identity number in it.
 	events, _, err := srv.App.DB.ListAuditEvents(t.Context(), store.AuditFilter{Subject: perID, Limit: 100})

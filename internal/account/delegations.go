@@ -57,6 +57,10 @@ type DelegationStore interface {
 	GetAccountByUsername(ctx context.Context, username string) (store.Account, error)
 	GetEmail(ctx context.Context, address string) (store.Email, error)
 	ListEmails(ctx context.Context, accountID string) ([]store.Email, error)
+	// Organisations: a member acts for their organisation (orgDelegation).
+	GetOrg(ctx context.Context, id string) (store.Organisation, error)
+	GetOrgMember(ctx context.Context, orgID, accountID string) (store.OrgMember, error)
+	ListMemberships(ctx context.Context, accountID string) ([]store.OrgMember, error)
 }
 
 // DelegationMailer sends a localized templated mail (notify.Mailer).
@@ -78,6 +82,10 @@ type DelegationConfig struct {
 	// NationalID is the kind of national identity number of persons
 	// without an account (NationalIDNorway by default).
 	NationalID string
+	// OrgAdminRights are the rights an organisation's administrator
+	// holds for it (every defined right); a member holds those of the
+	// membership.
+	OrgAdminRights []string
 }
 
 // MaxDelegations caps the standing delegations of one agent.
@@ -484,20 +492,75 @@ func (s *Delegations) Overview(ctx context.Context, accountID string) (Represent
 }
 
 // Offerable lists the delegations agentID may act under now: accepted,
-// approved where needed, not revoked, not expired.
+// approved where needed, not revoked, not expired; then the
+// organisations the account is a member of.
 func (s *Delegations) Offerable(ctx context.Context, agentID string) ([]store.Delegation, error) {
 	list, err := s.Store.ListDelegations(ctx, store.DelegationFilter{AgentID: agentID, Limit: MaxDelegations})
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	return slices.DeleteFunc(list, func(d store.Delegation) bool { return !d.Active(now) }), nil
+	list = slices.DeleteFunc(list, func(d store.Delegation) bool { return !d.Active(now) })
+	ms, err := s.Store.ListMemberships(ctx, agentID)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms[:min(len(ms), MaxDelegations)] {
+		d, err := s.orgDelegation(ctx, m)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, d)
+	}
+	return list, nil
+}
+
+// OrgPrefix starts the ID of an organisation's "delegation": a member
+// acts for the organisation through the membership itself
+// (store.OrgMember), which the organisation's administrators manage; it
+// is in force exactly while the membership is.
+const OrgPrefix = "org:"
+
+// orgDelegation is a membership as a delegation: the organisation is the
+// principal, its number the reference, the membership's rights (every
+// right for an administrator) the rights.
+func (s *Delegations) orgDelegation(ctx context.Context, m store.OrgMember) (store.Delegation, error) {
+	org, err := s.Store.GetOrg(ctx, m.OrgID)
+	if err != nil {
+		return store.Delegation{}, err
+	}
+	rights := slices.Clone(m.Rights)
+	if m.Role == store.RoleAdmin {
+		rights = slices.Clone(s.Config.OrgAdminRights)
+	}
+	slices.Sort(rights)
+	return store.Delegation{
+		ID: OrgPrefix + org.ID, AgentID: m.AccountID, PrincipalKind: store.PrincipalOrganisation,
+		PrincipalRef: OrgPrefix + org.ID, PrincipalName: org.Name, PrincipalMasked: org.ID, Rights: rights,
+		CreatedBy: m.AccountID, CreatedAt: m.AddedAt, AcceptedAt: m.AddedAt,
+	}, nil
 }
 
 // ActiveFor returns delegation id if agentID may act under it now, or
 // problem NotFound ("represent.gone") if not: revoked, expired, not
 // accepted or approved, or someone else's.
 func (s *Delegations) ActiveFor(ctx context.Context, agentID, id string) (store.Delegation, error) {
+	if orgID, ok := strings.CutPrefix(id, OrgPrefix); ok {
+		m, err := s.Store.GetOrgMember(ctx, orgID, agentID)
+		if err == nil {
+			var d store.Delegation
+			if d, err = s.orgDelegation(ctx, m); err == nil {
+				return d, nil
+			}
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Delegation{}, errDelegationGone
+		}
+		return store.Delegation{}, err
+	}
 	d, err := s.Store.GetDelegation(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || err == nil && (d.AgentID != agentID || !d.Active(s.now())) {
 		return store.Delegation{}, errDelegationGone

@@ -32,6 +32,7 @@ func representation(cfg config.Config, db *sqlstore.DB, sealer *secret.Sealer, m
 			Rights:          cfg.Representation.Rights,
 			MaxDuration:     time.Duration(cfg.Representation.MaxDays) * 24 * time.Hour,
 			NationalID:      cfg.Login.UsernameNationalID,
+			OrgAdminRights:  cfg.Rights.Names(),
 		},
 	}
 	if rec != nil {

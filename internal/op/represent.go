@@ -108,7 +108,9 @@ func (p *Provider) representedClaim(d store.Delegation) map[string]any {
 	if d.PrincipalName != "" {
 		c["name"] = d.PrincipalName
 	}
-	if pid := p.rep.NationalID(d); pid != "" {
+	if typ == "organisation" {
+		c["orgno"] = d.PrincipalMasked
+	} else if pid := p.rep.NationalID(d); pid != "" {
 		c["pid"] = pid
 	} else if d.PrincipalKind == store.PrincipalPerson && d.PrincipalMasked != "" {
 		c["birthdate"] = d.PrincipalMasked

@@ -101,7 +101,11 @@ func (s *Server) representView(r *http.Request, who flow.Who, b ui.Base) (*ui.Re
 	if d, ok := s.currentActing(r, who); ok {
 		p.ActingFor = d.PrincipalName
 	}
-	p.CanChoose = len(slices.DeleteFunc(slices.Clone(p.ActsFor), func(it ui.DelegationItem) bool { return !it.Active })) > 0
+	offer, err := s.Representation.Offerable(r.Context(), who.Account.ID)
+	if err != nil {
+		return nil, err
+	}
+	p.CanChoose = len(offer) > 0
 	return p, nil
 }
 
