@@ -15,15 +15,17 @@ import (
 	"github.com/portvakt/portvakt"
 	"github.com/portvakt/portvakt/examples/profiles"
 	"github.com/portvakt/portvakt/internal/testwait"
+	"github.com/portvakt/portvakt/internal/web/openapi/openapitest"
 )
 
 // waitGet polls url until the server answers, for a budget of 10 s
-// (scaled: testwait).
+// (scaled: testwait). An /api/ answer must match the OpenAPI document.
 func waitGet(t *testing.T, url string, stderr *syncBuffer) (int, string) {
 	t.Helper()
+	client := &http.Client{Transport: openapitest.Transport(t, nil)}
 	var resp *http.Response
 	var err error
-	if !testwait.Until(10*time.Second, func() bool { resp, err = http.Get(url); return err == nil }) {
+	if !testwait.Until(10*time.Second, func() bool { resp, err = client.Get(url); return err == nil }) {
 		t.Fatalf("GET %s: %v\n%s", url, err, stderr.String())
 	}
 	body, _ := io.ReadAll(resp.Body)
