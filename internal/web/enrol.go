@@ -128,3 +128,85 @@ func (s *Server) showCodes(w http.ResponseWriter, r *http.Request, codes []strin
 	return s.render(w, r, http.StatusOK, "codes", &ui.CodesPage{Base: s.base(r), Codes: codes, Next: next,
 		Download: template.URL("data:text/plain;charset=utf-8;base64," + base64.StdEncoding.EncodeToString([]byte(text)))})
 }
+
+// EnrolledJSON is a sign-in finished by setting up an authenticator: the
+// session, and the recovery codes made with it (shown this once).
+type EnrolledJSON struct {
+	Session       SessionJSON `json:"session"`
+	RecoveryCodes []string    `json:"recovery_codes"`
+}
+
+// apiEnrolTOTP is the JSON twin of setting up an authenticator inside a
+// sign-in that needs one (GET /api/v1/factor says enrol and can_enrol).
+func (s *Server) apiEnrolTOTP(w http.ResponseWriter, r *http.Request) error {
+	var in flowRef
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	e, err := s.mfa().EnrolTOTP(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, TOTPJSON{FactorID: e.FactorID, Secret: e.Secret, URI: e.URL})
+}
+
+// apiEnrolTOTPConfirm checks the new authenticator's first code and
+// finishes the sign-in with it.
+func (s *Server) apiEnrolTOTPConfirm(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		flowRef
+		Code string `json:"code"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	res, codes, err := s.mfa().ConfirmEnrolTOTP(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Code)
+	if err != nil {
+		return err
+	}
+	if err := s.signIn(w, r, res); err != nil {
+		return err
+	}
+	sess := res.Session
+	return writeJSON(w, http.StatusOK, EnrolledJSON{
+		Session:       SessionJSON{ID: sess.ID, AccountID: sess.AccountID, AuthTime: sess.AuthTime.UTC(), ExpiresAt: sess.ExpiresAt.UTC(), AMR: sess.AMR, Level: sess.Level},
+		RecoveryCodes: append([]string{}, codes...),
+	})
+}
+
+// apiEnrolEmail sends a code to the address being added (or, when the
+// step asks to prove the registered address, to that one).
+func (s *Server) apiEnrolEmail(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		flowRef
+		Email string `json:"email"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.mfa().EnrolEmail(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Email); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, FlowJSON{FlowID: in.FlowID, Next: "code"})
+}
+
+// apiEnrolEmailConfirm checks the code: it finishes the sign-in with the
+// new address, or, when it proved the registered address, answers
+// next: factor (now set up a factor).
+func (s *Server) apiEnrolEmailConfirm(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		flowRef
+		Code string `json:"code"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	res, err := s.mfa().ConfirmEnrolEmail(r.Context(), s.apiClient(r, in.FlowToken), in.FlowID, in.Code)
+	if err != nil {
+		return err
+	}
+	if res.Token == "" && res.Pending == "" {
+		return writeJSON(w, http.StatusOK, FlowJSON{FlowID: in.FlowID, FlowToken: in.FlowToken, Next: "factor"})
+	}
+	return s.apiSignedIn(w, r, res, in.FlowToken)
+}

@@ -222,6 +222,13 @@ type FactorJSON struct {
 	Options  []FactorOptionJSON `json:"options"`
 	Sent     string             `json:"sent,omitempty"`
 	Remember int                `json:"remember_days,omitempty"`
+	// Enrol says the account must set up a second factor first, with
+	// /api/v1/factor/enrol/…; CanEnrol lists what (totp, email).
+	Enrol    bool     `json:"enrol,omitempty"`
+	CanEnrol []string `json:"can_enrol,omitempty"`
+	// ConfirmAddress, during Enrol, is the masked registered address to
+	// prove first (POST /api/v1/factor/enrol/email with any email).
+	ConfirmAddress string `json:"confirm_address,omitempty"`
 }
 
 func (s *Server) apiFactor(w http.ResponseWriter, r *http.Request) error {
@@ -236,6 +243,12 @@ func (s *Server) apiFactor(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, o := range pf.Options {
 		out.Options = append(out.Options, FactorOptionJSON{Key: o.Key(), Method: string(o.Method), Label: o.Label, Level: o.Level})
+	}
+	if pf.Enrol {
+		out.Enrol, out.ConfirmAddress = true, pf.ConfirmAddress
+		for _, m := range pf.CanEnrol {
+			out.CanEnrol = append(out.CanEnrol, string(m))
+		}
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

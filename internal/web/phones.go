@@ -113,3 +113,61 @@ func (s *Server) phoneResend(w http.ResponseWriter, r *http.Request) error {
 	http.Redirect(w, r, "/account/security/phones/verify?flow="+id+"&notice=code-resent", http.StatusSeeOther)
 	return nil
 }
+
+// apiPhoneAdd is the JSON twin of adding a phone: a code is texted to it,
+// and the answer is the flow that confirms it (next: code).
+func (s *Server) apiPhoneAdd(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Phone string `json:"phone"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	tok := newFlowToken()
+	f, err := s.settings().StartAddPhone(r.Context(), s.apiClient(r, tok), who, in.Phone)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, FlowJSON{FlowID: f.ID, FlowToken: tok, ExpiresAt: f.ExpiresAt.UTC(), Next: "code"})
+}
+
+// apiPhoneVerify confirms the phone with the texted code.
+func (s *Server) apiPhoneVerify(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		flowRef
+		Code string `json:"code"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.settings().ConfirmPhone(r.Context(), s.apiClient(r, in.FlowToken), who, in.FlowID, in.Code); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// apiPhoneResend texts a new code, within the flow's send cap and
+// cool-down and the SMS limits.
+func (s *Server) apiPhoneResend(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	var in flowRef
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.settings().ResendPhoneCode(r.Context(), s.apiClient(r, in.FlowToken), who, in.FlowID); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusAccepted, FlowJSON{FlowID: in.FlowID, Next: "code"})
+}

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/flow"
@@ -137,4 +138,119 @@ func (s *Server) securityRecovery(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	return s.showCodes(w, r, codes, "/account/security")
+}
+
+// FactorItemJSON is one of the account's authenticators or phones.
+type FactorItemJSON struct {
+	ID     string    `json:"id"`
+	Method string    `json:"method"`
+	Name   string    `json:"name"`
+	Since  time.Time `json:"since"`
+}
+
+// FactorsJSON lists the account's second factors: its authenticators and
+// phones (each removable by id) and how many recovery codes are left.
+type FactorsJSON struct {
+	Factors        []FactorItemJSON `json:"factors"`
+	RecoveryUnused int              `json:"recovery_unused"`
+	RecoveryTotal  int              `json:"recovery_total"`
+}
+
+// TOTPJSON is an authenticator being set up: the secret to type in, or
+// the otpauth URI to put in a QR code. It works once confirmed.
+type TOTPJSON struct {
+	FactorID string `json:"factor_id"`
+	Secret   string `json:"secret"`
+	URI      string `json:"uri"`
+}
+
+// RecoveryCodesJSON are recovery codes, shown this once. Empty when the
+// account already had some.
+type RecoveryCodesJSON struct {
+	RecoveryCodes []string `json:"recovery_codes"`
+}
+
+// apiFactors is the JSON twin of the security page's factor lists.
+func (s *Server) apiFactors(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	sec, err := s.settings().SecurityOverview(r.Context(), who.Account.ID)
+	if err != nil {
+		return err
+	}
+	out := FactorsJSON{Factors: []FactorItemJSON{}, RecoveryUnused: sec.RecoveryUnused, RecoveryTotal: sec.RecoveryTotal}
+	for _, m := range sec.Allowed {
+		for _, f := range sec.Factors[m] {
+			out.Factors = append(out.Factors, FactorItemJSON{ID: f.ID, Method: string(m), Name: f.Name, Since: f.ConfirmedAt.UTC()})
+		}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// apiTOTPStart is the JSON twin of "Set up an authenticator app".
+func (s *Server) apiTOTPStart(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	e, err := s.settings().StartTOTP(r.Context(), who)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, TOTPJSON{FactorID: e.FactorID, Secret: e.Secret, URI: e.URL})
+}
+
+// apiTOTPConfirm checks the new authenticator's first code.
+func (s *Server) apiTOTPConfirm(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		FactorID string `json:"factor_id"`
+		Code     string `json:"code"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	codes, err := s.settings().ConfirmTOTP(r.Context(), s.apiClient(r, ""), who, in.FactorID, in.Code)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, RecoveryCodesJSON{RecoveryCodes: append([]string{}, codes...)})
+}
+
+// apiRemoveFactor is the JSON twin of removing an authenticator or phone.
+func (s *Server) apiRemoveFactor(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		ID string `json:"id"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.settings().RemoveFactor(r.Context(), s.apiClient(r, ""), who, in.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// apiRecoveryCodes is the JSON twin of "Make new recovery codes": the old
+// ones stop working.
+func (s *Server) apiRecoveryCodes(w http.ResponseWriter, r *http.Request) error {
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	codes, err := s.settings().RegenerateRecoveryCodes(r.Context(), s.apiClient(r, ""), who)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, RecoveryCodesJSON{RecoveryCodes: append([]string{}, codes...)})
 }

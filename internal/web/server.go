@@ -250,6 +250,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/session", s.api(s.apiSession))
 	mux.Handle("DELETE /api/v1/session", s.api(s.apiLogout))
 	s.federationRoutes(mux)
+	s.securityAPIRoutes(mux) // routes_security_api.go: security settings and in-login enrolment, JSON
 	s.systemRoutes(mux)
 	s.adminRoutes(mux) // admin.go: the support console and the admin API's support half
 	s.opsRoutes(mux)
