@@ -82,10 +82,36 @@ func (s *Service) afterSignIn(ctx context.Context, c Client, acct store.Account,
 	if known || seen == 0 || s.Ops.NoDeviceAlerts {
 		return deletionCancelled
 	}
+	// A sign-in that has just reset the password (the password changed in
+	// the last minutes, after every other device was last seen) was
+	// already told of, to every address, by the "password changed" mail
+	// (when, where, which browser): a second mail would only be noise.
+	if s.justReset(ctx, acct.ID, dev) {
+		return deletionCancelled
+	}
 	if err := s.alertNewDevice(ctx, c, acct, sess, dev); err != nil {
 		s.log().Error("new-device mail not queued", "account", acct.ID, "err", err)
 	}
 	return deletionCancelled
+}
+
+// justReset reports whether the account's password changed within the
+// last ten minutes and no device but dev was seen after it.
+func (s *Service) justReset(ctx context.Context, accountID string, dev []byte) bool {
+	pw, err := s.Store.GetPassword(ctx, accountID)
+	if err != nil || pw.ChangedAt.Before(s.now().Add(-10*time.Minute)) {
+		return false
+	}
+	devices, err := s.Store.ListDevices(ctx, accountID)
+	if err != nil {
+		return false
+	}
+	for _, d := range devices {
+		if !secret.Equal(d.Hash, dev) && d.LastSeenAt.After(pw.ChangedAt) {
+			return false
+		}
+	}
+	return true
 }
 
 func truncateUA(ua string) string {

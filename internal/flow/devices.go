@@ -249,7 +249,7 @@ func MaskIP(ip string) string {
 	if err != nil {
 		return ""
 	}
-	a = a.Unmap()
+	a = a.Unmap().WithZone("")
 	if a.Is4() {
 		b := a.As4()
 		return fmt.Sprintf("%d.%d.%d.x", b[0], b[1], b[2])
