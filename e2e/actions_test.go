@@ -170,7 +170,7 @@ func register(t *testing.T, srv *server, who person, lang string) {
 		req, _ := http.NewRequest("POST", srv.URL+path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept-Language", lang)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := apiHTTP(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/portvakt/portvakt/internal/notify/notifytest"
 	"github.com/portvakt/portvakt/internal/testwait"
 	"github.com/portvakt/portvakt/internal/web"
+	"github.com/portvakt/portvakt/internal/web/openapi/openapitest"
 )
 
 func TestMain(m *testing.M) { browsertest.Main(m) }
@@ -119,6 +120,14 @@ func (s *server) mails(t *testing.T, to string) []web.DevMailJSON {
 		t.Fatalf("dev mailbox: %v", err)
 	}
 	return append(sms, out...)
+}
+
+// apiHTTP is an HTTP client for the JSON API whose every /api/ answer
+// must match the OpenAPI document (internal/web/openapi): a mismatch
+// fails t. Journeys that call the API use it instead of
+// http.DefaultClient.
+func apiHTTP(t *testing.T) *http.Client {
+	return &http.Client{Transport: openapitest.Transport(t, nil)}
 }
 
 // waitMail waits (bounded) for a message to to arrive.
