@@ -20,7 +20,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p := &ui.AccountPage{Base: s.base(r), Systems: s.Systems != nil}
+	p := &ui.AccountPage{Base: s.base(r), Systems: s.Systems != nil, Representation: s.Representation != nil}
 	for _, e := range emails {
 		p.Emails = append(p.Emails, ui.EmailRow{Address: e.Address, Primary: e.Primary})
 	}

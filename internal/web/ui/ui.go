@@ -298,6 +298,8 @@ type AccountPage struct {
 	Emails []EmailRow
 	// Systems shows the advanced "Systems" section (issue 14).
 	Systems bool
+	// Representation links acting on behalf of others (represent.go).
+	Representation bool
 }
 
 // AccountEmailPage adds or removes an address.
