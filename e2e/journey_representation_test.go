@@ -41,8 +41,9 @@ func TestJourney_Representation(t *testing.T) {
 	mfaSignInEmail(t, srv, p, email, pw)
 	mfaAt(t, p, "/account")
 
-	// The representation page, and Ola with a mistyped number first.
-	p.Open(srv.URL + "/account/representation")
+	// The account page links the representation page, where Ola is
+	// added, with a mistyped number first.
+	p.Submit("#represent-open")
 	if got := p.Text("h1"); got != "Opptre på vegne av andre" {
 		t.Fatalf("/account/representation heading %q", got)
 	}
