@@ -139,10 +139,24 @@ type Counters interface {
 	// Failures returns the current count (0 if none, or if the last
 	// failure is older than window) and when the last failure was.
 	Failures(ctx context.Context, key string, now time.Time, window time.Duration) (count int, last time.Time, err error)
-	// ResetFailures sets key back to zero. Resetting a missing key is not
-	// an error.
-	ResetFailures(ctx context.Context, key string) error
+	// FailuresOf returns the counters of keys in one read (at most
+	// MaxCounterKeys): a missing key is absent from the map. The window is
+	// the caller's: a counter whose Last is older than its window counts 0.
+	FailuresOf(ctx context.Context, keys []string) (map[string]CounterState, error)
+	// ResetFailures sets keys back to zero, in one write. Resetting a
+	// missing key is not an error.
+	ResetFailures(ctx context.Context, keys ...string) error
 }
+
+// CounterState is one failure counter as stored.
+type CounterState struct {
+	Failures int
+	Last     time.Time
+}
+
+// MaxCounterKeys bounds the keys of one FailuresOf or ResetFailures call
+// (a sign-in checks about five).
+const MaxCounterKeys = 64
 
 // Registrar creates an account with its first credentials atomically.
 type Registrar interface {

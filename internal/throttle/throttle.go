@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/portvakt/portvakt/internal/store"
@@ -115,14 +116,26 @@ func (t *Throttle) now() time.Time {
 // else the latest time any key allows. It reads only.
 func (t *Throttle) Check(ctx context.Context, keys ...Key) (Decision, error) {
 	now := t.now()
+	names := t.names(keys)
+	if len(names) == 0 {
+		return Decision{}, nil
+	}
+	// One read for every key: a sign-in checks five or so, twice.
+	states, err := t.Counters.FailuresOf(ctx, names)
+	if err != nil {
+		return Decision{}, fmt.Errorf("throttle: %w", err)
+	}
 	var d Decision
 	for _, k := range keys {
 		if k.ID == "" {
 			continue
 		}
-		n, last, err := t.Counters.Failures(ctx, k.name(), now, k.Rule.window())
-		if err != nil {
-			return Decision{}, fmt.Errorf("throttle: %w", err)
+		st := states[k.name()]
+		n, last := st.Failures, st.Last
+		// A last failure older than the window counts 0; the store keeps
+		// milliseconds, so the window's start is compared at that grain.
+		if last.Before(time.UnixMilli(now.Add(-k.Rule.window()).UnixMilli())) {
+			n = 0
 		}
 		if n < k.Rule.Limit {
 			continue
@@ -180,15 +193,27 @@ func (f Failure) Reached() bool { return f.Key.Rule.Lock && f.Count == f.Key.Rul
 // Reset clears keys: a success disregards earlier failures (NIST SP
 // 800-63B-4 §3.2.2), and unlocking clears a Lock key.
 func (t *Throttle) Reset(ctx context.Context, keys ...Key) error {
-	for _, k := range keys {
-		if k.ID == "" {
-			continue
-		}
-		if err := t.Counters.ResetFailures(ctx, k.name()); err != nil {
-			return fmt.Errorf("throttle: %w", err)
-		}
+	names := t.names(keys)
+	if len(names) == 0 {
+		return nil
+	}
+	if err := t.Counters.ResetFailures(ctx, names...); err != nil {
+		return fmt.Errorf("throttle: %w", err)
 	}
 	return nil
+}
+
+// names returns the counter names of the keys that have an ID, each once.
+// A call names a handful of keys; more than store.MaxCounterKeys is a
+// programming error the store refuses.
+func (t *Throttle) names(keys []Key) []string {
+	names := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if k.ID != "" && !slices.Contains(names, k.name()) {
+			names = append(names, k.name())
+		}
+	}
+	return names
 }
 
 // Network is the network an address belongs to for per-network rules:

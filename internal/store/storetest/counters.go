@@ -67,6 +67,32 @@ var counterTests = []subtest{
 		wantEqual(t, "failure after the reset", addFailure(t, s, "login:kari", T0.Add(time.Second), time.Hour), 1)
 		must(t, `ResetFailures("login:nobody")`, s.ResetFailures(t.Context(), "login:nobody"))
 	}},
+	{"FailuresOf reads many keys at once and ResetFailures clears many", func(t *testing.T, s store.Store) {
+		addFailure(t, s, "login:kari", T0, time.Hour)
+		addFailure(t, s, "login:kari", T0.Add(time.Second), time.Hour)
+		addFailure(t, s, "ip:192.0.2.7", T0, time.Hour)
+		addFailure(t, s, "net:192.0.2.0/24", T0, time.Hour)
+		got, err := s.FailuresOf(t.Context(), []string{"login:kari", "ip:192.0.2.7", "login:nobody"})
+		must(t, "FailuresOf", err)
+		wantEqual(t, "FailuresOf", got, map[string]store.CounterState{
+			"login:kari":   {Failures: 2, Last: T0.Add(time.Second)},
+			"ip:192.0.2.7": {Failures: 1, Last: T0},
+		})
+		got, err = s.FailuresOf(t.Context(), nil)
+		must(t, "FailuresOf(nil)", err)
+		wantEqual(t, "FailuresOf(nil)", len(got), 0)
+		must(t, "ResetFailures of three keys", s.ResetFailures(t.Context(), "login:kari", "ip:192.0.2.7", "login:nobody"))
+		got, err = s.FailuresOf(t.Context(), []string{"login:kari", "ip:192.0.2.7", "net:192.0.2.0/24"})
+		must(t, "FailuresOf after the reset", err)
+		wantEqual(t, "FailuresOf after the reset", got, map[string]store.CounterState{"net:192.0.2.0/24": {Failures: 1, Last: T0}})
+		many := make([]string, store.MaxCounterKeys+1)
+		for i := range many {
+			many[i] = fmt.Sprintf("k%d", i)
+		}
+		if _, err := s.FailuresOf(t.Context(), many); err == nil {
+			t.Errorf("FailuresOf(%d keys) = nil error, want a refusal beyond MaxCounterKeys", len(many))
+		}
+	}},
 	{"twenty parallel failures of one key are each counted once", func(t *testing.T, s store.Store) {
 		var (
 			mu  sync.Mutex
