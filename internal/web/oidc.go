@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/portvakt/portvakt/internal/op"
+	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/web/ui"
 )
 
@@ -283,4 +284,105 @@ func (s *Server) oidcLogout(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
+}
+
+// ConsentJSON is what an app asks the signed-in user to allow.
+type ConsentJSON struct {
+	Auth     string             `json:"auth"`
+	Client   string             `json:"client"`
+	ClientID string             `json:"client_id"`
+	Scopes   []ConsentScopeJSON `json:"scopes"`
+}
+
+// ConsentScopeJSON is one scope and what it means, in the user's language.
+type ConsentScopeJSON struct {
+	Scope string `json:"scope"`
+	Text  string `json:"text"`
+}
+
+// RedirectJSON says where the client goes next: the app's callback (with
+// a code, or access_denied), or the continue page when the request needs
+// more first.
+type RedirectJSON struct {
+	Redirect string `json:"redirect"`
+}
+
+// errRequestGone is the JSON answer for a sign-in request that is
+// unknown, expired or already answered.
+var errRequestGone = problem.New(problem.Expired, "", "oidc.gone.body", nil)
+
+// apiConsent is the JSON twin of the consent page: the app and the scopes
+// of the sign-in request auth, for the signed-in user.
+func (s *Server) apiConsent(w http.ResponseWriter, r *http.Request) error {
+	if s.OP == nil {
+		return errNotFound
+	}
+	if _, err := s.apiWho(r); err != nil {
+		return err
+	}
+	info, err := s.OP.AuthRequest(r.Context(), r.URL.Query().Get("auth"))
+	if errors.Is(err, op.ErrUnknownRequest) {
+		return errRequestGone
+	}
+	if err != nil {
+		return err
+	}
+	page := s.consentPage(r, info)
+	out := ConsentJSON{Auth: info.ID, Client: page.Client, ClientID: info.ClientID, Scopes: []ConsentScopeJSON{}}
+	for i, sc := range info.Scopes {
+		out.Scopes = append(out.Scopes, ConsentScopeJSON{Scope: sc, Text: page.Scopes[i]})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// apiConsentAnswer records the user's answer, as the consent page's form
+// does: allow gives the app the scopes and goes on with the request;
+// anything else refuses it (the app hears access_denied).
+func (s *Server) apiConsentAnswer(w http.ResponseWriter, r *http.Request) error {
+	if s.OP == nil {
+		return errNotFound
+	}
+	who, err := s.apiWho(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Auth     string `json:"auth"`
+		Decision string `json:"decision"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	info, err := s.OP.AuthRequest(r.Context(), in.Auth)
+	if errors.Is(err, op.ErrUnknownRequest) {
+		return errRequestGone
+	}
+	if err != nil {
+		return err
+	}
+	if in.Decision != "allow" {
+		next, err := s.OP.Abort(r.Context(), in.Auth, op.AbortDenied)
+		if errors.Is(err, op.ErrUnknownRequest) {
+			return errRequestGone
+		}
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, RedirectJSON{Redirect: next})
+	}
+	if err := s.OP.Consent(r.Context(), who.Account.ID, info.ClientID, info.Scopes); err != nil {
+		return err
+	}
+	next, err := s.OP.Complete(r.Context(), in.Auth, &who.Session)
+	var need *op.NeedError
+	switch {
+	case errors.Is(err, op.ErrUnknownRequest):
+		return errRequestGone
+	case errors.As(err, &need):
+		// More than consent (a step-up, say): the continue page asks.
+		return writeJSON(w, http.StatusOK, RedirectJSON{Redirect: oidcContinueURL(in.Auth)})
+	case err != nil:
+		return err
+	}
+	return writeJSON(w, http.StatusOK, RedirectJSON{Redirect: next})
 }

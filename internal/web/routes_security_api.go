@@ -2,8 +2,9 @@ package web
 
 import "net/http"
 
-// securityAPIRoutes are the JSON twins of the security settings and of
-// setting up a factor inside a sign-in (security.go, phones.go, enrol.go).
+// securityAPIRoutes are the JSON twins of the security settings, of
+// setting up a factor inside a sign-in, and of an app's consent page
+// (security.go, phones.go, enrol.go, oidc.go).
 func (s *Server) securityAPIRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/account/factors", s.api(s.apiFactors))
 	mux.Handle("DELETE /api/v1/account/factors", s.api(s.apiRemoveFactor))
@@ -17,4 +18,6 @@ func (s *Server) securityAPIRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/factor/enrol/totp/confirm", s.api(s.apiEnrolTOTPConfirm))
 	mux.Handle("POST /api/v1/factor/enrol/email", s.api(s.apiEnrolEmail))
 	mux.Handle("POST /api/v1/factor/enrol/email/confirm", s.api(s.apiEnrolEmailConfirm))
+	mux.Handle("GET /api/v1/consent", s.api(s.apiConsent))
+	mux.Handle("POST /api/v1/consent", s.api(s.apiConsentAnswer))
 }
