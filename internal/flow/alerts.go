@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portvakt/portvakt/internal/audit"
+	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/store"
@@ -87,6 +88,13 @@ func (s *Service) afterSignIn(ctx context.Context, c Client, acct store.Account,
 	// already told of, to every address, by the "password changed" mail
 	// (when, where, which browser): a second mail would only be noise.
 	if s.justReset(ctx, acct.ID, dev) {
+		return deletionCancelled
+	}
+	// A sign-in that proved the mailbox (an emailed code or link: IDEP's
+	// second step, a one-time sign-in link) was just asked for in a mail
+	// to it, which says when, from where and with which browser, and how
+	// to stop it: another mail would repeat it.
+	if slices.Contains(sess.Methods, string(authn.Email)) {
 		return deletionCancelled
 	}
 	if err := s.alertNewDevice(ctx, c, acct, sess, dev); err != nil {
