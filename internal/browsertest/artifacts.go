@@ -1,7 +1,6 @@
 package browsertest
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -17,9 +16,11 @@ import (
 // When unset, <os.TempDir()>/portvakt-artifacts is used.
 const EnvArtifacts = "PORTVAKT_TEST_ARTIFACTS"
 
-// artifactTimeout bounds each browser call made while reporting a failure,
-// so a hung page cannot hang the report.
-const artifactTimeout = 5 * time.Second
+// artifactTimeout bounds the browser calls made while reporting a
+// failure, so a hung page cannot hang the report. It does not depend on
+// the page's own timeout, which a test may have shortened for the call
+// that failed: a full-page screenshot on a loaded machine takes seconds.
+const artifactTimeout = 15 * time.Second
 
 // ArtifactDir returns the directory where failure artifacts of the test
 // named name (as in testing.TB.Name) are saved.
@@ -60,18 +61,17 @@ func (p *Page) saveArtifacts(reason string) {
 	dir := ArtifactDir(p.tb.Name())
 	base := filepath.Join(dir, time.Now().Format("150405.000")+"-"+p.name+"-"+safeName(shortReason(reason)))
 
-	ctx, cancel := context.WithTimeout(p.ctx, testwait.D(artifactTimeout))
-	defer cancel()
+	budget := testwait.D(artifactTimeout) // for each call
 	var errs []error
 	var saved []string
-	if png, err := p.screenshot(ctx); err != nil {
+	if png, err := p.screenshot(p.ctx, budget); err != nil {
 		errs = append(errs, err)
 	} else if err := writeFile(base+".png", png); err != nil {
 		errs = append(errs, err)
 	} else {
 		saved = append(saved, base+".png")
 	}
-	if html, err := p.html(ctx); err != nil {
+	if html, err := p.html(p.ctx, budget); err != nil {
 		errs = append(errs, err)
 	} else if err := writeFile(base+".html", []byte(html)); err != nil {
 		errs = append(errs, err)

@@ -759,15 +759,16 @@ func (p *Page) Title() string {
 // HTML returns the document's current markup, as changed by scripts.
 func (p *Page) HTML() string {
 	p.tb.Helper()
-	s, err := p.html(p.ctx)
+	s, err := p.html(p.ctx, p.timeout)
 	if err != nil {
 		p.fail("HTML()", err)
 	}
 	return s
 }
 
-func (p *Page) html(parent context.Context) (string, error) {
-	ctx, cancel := context.WithTimeout(parent, p.timeout)
+// html reads the markup within d.
+func (p *Page) html(parent context.Context, d time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(parent, d)
 	defer cancel()
 	var s string
 	err := chromedp.Run(ctx, chromedp.Evaluate(
@@ -779,7 +780,7 @@ func (p *Page) html(parent context.Context) (string, error) {
 // Screenshot saves a PNG of the whole page, not just the viewport, to path.
 func (p *Page) Screenshot(path string) {
 	p.tb.Helper()
-	png, err := p.screenshot(p.ctx)
+	png, err := p.screenshot(p.ctx, p.timeout)
 	if err == nil {
 		err = writeFile(path, png)
 	}
@@ -788,8 +789,9 @@ func (p *Page) Screenshot(path string) {
 	}
 }
 
-func (p *Page) screenshot(parent context.Context) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(parent, p.timeout)
+// screenshot takes the picture within d.
+func (p *Page) screenshot(parent context.Context, d time.Duration) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(parent, d)
 	defer cancel()
 	var png []byte
 	err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100))
