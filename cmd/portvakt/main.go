@@ -82,6 +82,8 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		return client(ctx, args[1:], environ, stdout, stderr)
 	case "representation":
 		return representation(ctx, args[1:], environ, stdout, stderr)
+	case "org":
+		return org(ctx, args[1:], environ, stdout, stderr)
 	case "policy":
 		if len(args) < 2 || args[1] != "check" {
 			fmt.Fprint(stderr, usage())
