@@ -95,8 +95,9 @@ type Audit interface {
 // for the console's exact-match search (an address is store.Emails'
 // GetEmail, a username Accounts' GetAccountByUsername).
 type AccountSearch interface {
-	// FindAccountsByPhone returns the IDs of the accounts with a second
-	// factor on that number (E.164), sorted; none is an empty list.
+	// FindAccountsByPhone returns the IDs of the accounts with a confirmed
+	// second factor on that number (E.164), sorted; none is an empty list.
+	// A number someone typed but never confirmed finds nothing.
 	FindAccountsByPhone(ctx context.Context, phone string) ([]string, error)
 }
 

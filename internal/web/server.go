@@ -252,7 +252,7 @@ func (s *Server) Handler() http.Handler {
 	s.federationRoutes(mux)
 	s.securityAPIRoutes(mux) // routes_security_api.go: security settings and in-login enrolment, JSON
 	s.systemRoutes(mux)
-	s.adminRoutes(mux) // admin.go: the support console and the admin API's support half
+	s.adminRoutes(mux)
 	s.opsRoutes(mux)
 	mux.Handle("/api/", s.api(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
 

@@ -219,7 +219,7 @@ func (db *DB) FindAccountsByPhone(ctx context.Context, phone string) ([]string, 
 		return []string{}, nil
 	}
 	list, err := queryAll(ctx, db.reader(), scanString,
-		"SELECT DISTINCT account_id FROM factors WHERE phone = ? ORDER BY account_id LIMIT 100", phone)
+		"SELECT DISTINCT account_id FROM factors WHERE phone = ? AND confirmed_at > ? ORDER BY account_id LIMIT 100", phone, millis(time.Time{}))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: accounts by phone: %w", err)
 	}

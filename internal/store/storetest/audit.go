@@ -211,15 +211,18 @@ var auditTests = []subtest{
 		for i, f := range []store.Factor{
 			{ID: "f1", AccountID: "b", Kind: "sms", Phone: "+4791234567"},
 			{ID: "f2", AccountID: "a", Kind: "sms", Phone: "+4791234567"},
-			{ID: "f3", AccountID: "a", Kind: "sms", Phone: "+4791234567"},
 			{ID: "f4", AccountID: "c", Kind: "sms", Phone: "+4799999999"},
+			{ID: "f5", AccountID: "c", Kind: "sms", Phone: "+4791234567", ConfirmedAt: time.Time{}},
 		} {
 			f.Name, f.CreatedAt = fmt.Sprint("phone ", i), T0
+			if f.ID != "f5" {
+				f.ConfirmedAt = T0
+			}
 			must(t, "CreateFactor", s.CreateFactor(ctx, f))
 		}
 		got, err := s.FindAccountsByPhone(ctx, "+4791234567")
 		must(t, "FindAccountsByPhone", err)
-		wantEqual(t, "accounts with the number", got, []string{"a", "b"})
+		wantEqual(t, "accounts with the number confirmed", got, []string{"a", "b"})
 		got, err = s.FindAccountsByPhone(ctx, "+4700000000")
 		must(t, "FindAccountsByPhone", err)
 		wantEqual(t, "no account", got, []string{})
