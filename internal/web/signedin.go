@@ -126,6 +126,12 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, res flow.Result)
 func (s *Server) who(w http.ResponseWriter, r *http.Request) (flow.Who, bool) {
 	st := stateOf(r)
 	if st.Session == nil {
+		// The signed-in pages' one gate remembers the page asked for, so
+		// the sign-in comes back to it (land). A form's POST cannot be
+		// replayed: it starts again from the account page.
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			s.setReturnTo(w, r.URL.RequestURI())
+		}
 		http.Redirect(w, r, "/login?notice=sign-in-first", http.StatusSeeOther)
 		return flow.Who{}, false
 	}
