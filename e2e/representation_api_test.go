@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portvakt/portvakt/internal/account"
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/store"
@@ -67,6 +68,9 @@ func TestRepresentation_API(t *testing.T) {
 	if len(perView.ActsFor) != 1 || perView.ActsFor[0].Status != "waiting_accept" {
 		t.Fatalf("Per's requests: %+v, want one waiting for Kari", perView.ActsFor)
 	}
+	if perView.ActsFor[0].Name != "kari@example.no" {
+		t.Errorf("before Kari accepts Per sees the name %q, want only the address he typed", perView.ActsFor[0].Name)
+	}
 	id := perView.ActsFor[0].ID
 
 	// Not accepted: not offered, and cannot be chosen.
@@ -87,8 +91,8 @@ func TestRepresentation_API(t *testing.T) {
 
 	// Kari accepts; now Per may choose to act for her.
 	kari.do(t, "POST", "/api/v1/account/representation/"+id+"/accept", "", http.StatusOK, &out)
-	if out["status"] != "active" {
-		t.Errorf("after Kari accepts: %v, want active", out)
+	if out["status"] != "active" || out["name"] != "Kari" {
+		t.Errorf("after Kari accepts: %v, want active, with her name", out)
 	}
 	kari.problem(t, "POST", "/api/v1/account/representation/"+id+"/accept", "", http.StatusConflict, "represent.already_accepted")
 	per.do(t, "POST", "/api/v1/act-as", `{"acting_for":"`+id+`"}`, http.StatusOK, &out)
@@ -180,6 +184,16 @@ func TestRepresentation_API(t *testing.T) {
 	if choices.ActingFor != "" || len(choices.Choices) != 0 {
 		t.Errorf("after leaving the company Per acts for %q with %d choices, want nobody", choices.ActingFor, len(choices.Choices))
 	}
+
+	// Requests to other accounts are capped, with or without an account
+	// behind the address.
+	mallory = apiSignIn(t, srv, "mallory@example.no", "lang-og-trygt-passord-Mallory") // a recent sign-in
+	for i := range account.MaxRequestsPerDay - 2 {
+		mallory.do(t, "POST", "/api/v1/account/representation/requests", fmt.Sprintf(`{"account":"probe%d@example.no"}`, i), http.StatusAccepted, &out)
+	}
+	mallory.do(t, "POST", "/api/v1/account/representation/requests", `{"account":"per@example.no"}`, http.StatusAccepted, &out)
+	mallory.do(t, "POST", "/api/v1/account/representation/requests", `{"account":"kari@example.no"}`, http.StatusAccepted, &out)
+	mallory.problem(t, "POST", "/api/v1/account/representation/requests", `{"account":"probe-more@example.no"}`, http.StatusTooManyRequests, "represent.too_many_requests")
 
 	// Everything is in the audit log, with who did it; no national
 	// identity number in it.

@@ -57,6 +57,8 @@ type DelegationStore interface {
 	GetAccountByUsername(ctx context.Context, username string) (store.Account, error)
 	GetEmail(ctx context.Context, address string) (store.Email, error)
 	ListEmails(ctx context.Context, accountID string) ([]store.Email, error)
+	// AddFailure counts requests to other accounts (requestBudget).
+	AddFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
 	// Organisations: a member acts for their organisation (orgDelegation).
 	GetOrg(ctx context.Context, id string) (store.Organisation, error)
 	GetOrgMember(ctx context.Context, orgID, accountID string) (store.OrgMember, error)
@@ -203,6 +205,26 @@ func (s *Delegations) standing(ctx context.Context, agentID string) error {
 	return nil
 }
 
+// MaxRequestsPerDay caps the requests to other accounts one agent makes
+// (until a day passes without one), whether or not the address has an
+// account: each mails someone, and the agent's list shows the requests
+// made, so without a cap a signed-in user could probe addresses without
+// end.
+const MaxRequestsPerDay = 10
+
+func (s *Delegations) requestBudget(ctx context.Context, agentID string) error {
+	// Every request counts, for an address with an account or without:
+	// the budget is the same either way, so it says nothing either.
+	n, err := s.Store.AddFailure(ctx, "represent-request:"+agentID, s.now(), 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	if n > MaxRequestsPerDay {
+		return problem.New(problem.TooManyAttempts, "account", "represent.too_many_requests", problem.Args{"count": MaxRequestsPerDay})
+	}
+	return nil
+}
+
 // RequestAccount asks the account named by req.Account to let agent act
 // for it. The answer is the same whether or not such an account exists
 // (the delegation is nil then), so the form cannot be used to find out
@@ -225,6 +247,9 @@ func (s *Delegations) RequestAccount(ctx context.Context, agent store.Account, r
 		return nil, err
 	}
 	if err := s.standing(ctx, agent.ID); err != nil {
+		return nil, err
+	}
+	if err := s.requestBudget(ctx, agent.ID); err != nil {
 		return nil, err
 	}
 	var principal store.Account
@@ -265,7 +290,9 @@ func (s *Delegations) RequestAccount(ctx context.Context, agent store.Account, r
 	now := s.now()
 	d := store.Delegation{
 		ID: secret.ID(), AgentID: agent.ID, PrincipalKind: store.PrincipalAccount, PrincipalRef: "acct:" + principal.ID,
-		PrincipalAccountID: principal.ID, PrincipalName: principal.Name, Rights: rights, CreatedBy: agent.ID,
+		// Until the other person accepts, the agent sees only what they
+		// typed, not the account's name.
+		PrincipalAccountID: principal.ID, PrincipalName: ident, Rights: rights, CreatedBy: agent.ID,
 		CreatedAt: now, ExpiresAt: expires,
 	}
 	if err := s.Store.CreateDelegation(ctx, d); errors.Is(err, store.ErrConflict) {
@@ -390,6 +417,9 @@ func (s *Delegations) answer(ctx context.Context, principal store.Account, id st
 		d.AcceptHash = nil
 		if yes {
 			d.AcceptedAt = now
+			if principal.Name != "" {
+				d.PrincipalName = principal.Name
+			}
 		} else {
 			d.RevokedAt, d.RevokedBy = now, principal.ID
 		}
