@@ -268,3 +268,89 @@ func ocCallErr(t *testing.T, rp *ocRP, cmd map[string]any) string {
 	return line
 }
 
+
+// Two accounts, in English: Per asks to act for Kari; she is mailed and
+// sees the request on her own page, where Per cannot accept it for her;
+// she accepts, and Per, signing in to the demo app, may now choose her.
+// Kari takes it back, and Per's next request to the app no longer offers
+// her, nor acts for her.
+func TestJourney_RepresentationAccount(t *testing.T) {
+	srv, _ := oidcStartServer(t, func(c *config.Config) {
+		c.Representation.Enabled = true
+		c.Representation.Rights = []string{"altinn:submit"}
+	})
+	for _, a := range []flow.NewAccount{{Name: "Kari Nordmann", Email: "kari@example.no", Password: "kari-har-et-langt-passord", Lang: "en"},
+		{Name: "Per Hansen", Email: "per@example.no", Password: "per-har-et-langt-passord", Lang: "en"}} {
+		if _, err := srv.App.Flows.CreateAccount(t.Context(), a); err != nil {
+			t.Fatalf("CreateAccount: %v", err)
+		}
+	}
+	b := browsertest.Shared(t)
+	per := b.NewPage(t, browsertest.AcceptLanguage("en"))
+	mfaSignInEmail(t, srv, per, "per@example.no", "per-har-et-langt-passord")
+	mfaAt(t, per, "/account")
+	per.Submit("#represent-open")
+	per.Fill("#account", "kari@example.no")
+	per.Click(`#add-account input[name="rights"][value="altinn:submit"]`)
+	per.Submit("#add-account-submit")
+	mfaAt(t, per, "/account/representation")
+	if got := per.Text(".notice"); got != "If there is an account with that name or address, they have been asked to accept." {
+		t.Errorf("notice after asking %q", got)
+	}
+	if row := per.Text("#acts-for li"); !strings.Contains(row, "kari@example.no") || !strings.Contains(row, "Waiting for their acceptance") || strings.Contains(row, "Nordmann") {
+		t.Errorf("Per's row %q, want the address he typed, waiting, and not Kari's name", row)
+	}
+	m := openInbox(srv, "kari@example.no").next(t, "Acting on behalf of others at Portvakt")
+	if !strings.Contains(m.Text, "Per Hansen asks to act on your behalf.") || !strings.Contains(m.Text, "/account/representation") {
+		t.Errorf("the mail to Kari says %q", m.Text)
+	}
+	// Per's own page has no Accept button for it.
+	if per.Exists(`#acts-for button[data-action="accept"]`) {
+		t.Errorf("Per's page offers to accept his own request")
+	}
+
+	kari := b.NewPage(t, browsertest.AcceptLanguage("en"))
+	mfaSignInEmail(t, srv, kari, "kari@example.no", "kari-har-et-langt-passord")
+	kari.Open(srv.URL + "/account/representation")
+	if row := kari.Text("#acted-for-by li"); !strings.Contains(row, "Per Hansen") || !strings.Contains(row, "altinn:submit") {
+		t.Errorf("Kari's page shows %q, want Per's request with the right", row)
+	}
+	kari.Submit(`#acted-for-by button[data-action="accept"]`)
+	mfaAt(t, kari, "/account/representation")
+	if got := kari.Text(".notice"); got != "Accepted. They may now act for you." {
+		t.Errorf("notice after accepting %q", got)
+	}
+
+	// Per may now act for Kari in the demo app.
+	per.Open(srv.URL + "/demo")
+	per.Submit("#demo-login-represent")
+	mfaAt(t, per, "/act-as")
+	if got := mfaTexts(per, "#act-as .radio"); len(got) != 2 || got[0] != "Myself (Per Hansen)" || got[1] != "Kari Nordmann" {
+		t.Errorf("the chooser offers %q", got)
+	}
+	per.Click(`#act-as input[data-name="Kari Nordmann"]`)
+	per.Submit("#act-as-submit")
+	claims := oidcClaims(t, per)
+	var rep map[string]any
+	json.Unmarshal([]byte(claims["represented"]), &rep)
+	if rep["name"] != "Kari Nordmann" || rep["type"] != "person" || rep["pid"] != nil {
+		t.Errorf("represented %q, want Kari (an account: no pid)", claims["represented"])
+	}
+
+	// Kari takes it back: Per's next sign-in to the app acts for himself.
+	kari.Open(srv.URL + "/account/representation")
+	kari.Submit(`#acted-for-by button[data-action="revoke"]`)
+	mfaAt(t, kari, "/account/representation")
+	if got := kari.Text("#acted-for-by"); !strings.Contains(got, "Nobody may act for you.") {
+		t.Errorf("after taking it back Kari's page says %q", got)
+	}
+	per.Open(srv.URL + "/demo")
+	per.Submit("#demo-login-represent")
+	claims = oidcClaims(t, per)
+	if claims["represented"] != "" || claims["act"] != "" {
+		t.Errorf("after Kari took it back Per's ID token has act %q represented %q", claims["act"], claims["represented"])
+	}
+	if m := openInbox(srv, "per@example.no").next(t, "Acting on behalf of others at Portvakt"); !strings.Contains(m.Text, "You asked to act on behalf of kari@example.no") {
+		t.Errorf("Per's first mail says %q", m.Text)
+	}
+}
