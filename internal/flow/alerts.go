@@ -24,8 +24,9 @@ import (
 // has seen at least one, mails every verified address: when, which
 // browser and system, from which address, and a "this wasn't me" link.
 // An account's first device is recorded without a mail (a new account, or
-// one from before this feature). A JSON client has no marker of its own:
-// every API sign-in is a new device.
+// one from before this feature). A JSON client has no marker of its own
+// unless it sends the browser cookie: its sign-ins are not recorded, and
+// are mailed about once the account has a known browser.
 //
 // The "this wasn't me" link is a single-use, expiring token whose digest
 // is kept on a flow of kind FlowNotMe. Using it (a POST; the GET page only
@@ -48,12 +49,18 @@ type notMeData struct {
 	At     time.Time `json:"at"`
 }
 
-// deviceHash is the digest the store keeps for the client's marker.
+// deviceHash is the digest the store keeps for the client's marker: its
+// Device, else its Browser (the browser-binding cookie's digest); nil for
+// a client without one (NoDevice).
 func deviceHash(c Client) []byte {
-	if len(c.Browser) == 0 {
+	m := c.Device
+	if m == nil {
+		m = c.Browser
+	}
+	if c.NoDevice || len(m) == 0 {
 		return nil
 	}
-	return secret.Hash("device:" + hex.EncodeToString(c.Browser))
+	return secret.Hash("device:" + hex.EncodeToString(m))
 }
 
 // afterSignIn runs once a session has opened: the account is active now
@@ -72,10 +79,17 @@ func (s *Service) afterSignIn(ctx context.Context, c Client, acct store.Account,
 		s.notify(ctx, c, acct, "deletion_cancelled", map[string]any{"security_url": s.link("/account/security")})
 	}
 	dev := deviceHash(c)
-	if dev == nil {
-		return deletionCancelled
+	var known bool
+	var seen int
+	if dev != nil {
+		known, seen, err = s.Store.SeeDevice(ctx, store.KnownDevice{AccountID: acct.ID, Hash: dev, UserAgent: truncateUA(c.UserAgent), IP: c.IP, FirstSeenAt: s.now(), LastSeenAt: s.now()})
+	} else {
+		// A client without a marker is never a known device, and is not
+		// recorded: once the account has a browser, it is mailed about.
+		var list []store.KnownDevice
+		list, err = s.Store.ListDevices(ctx, acct.ID)
+		seen = len(list)
 	}
-	known, seen, err := s.Store.SeeDevice(ctx, store.KnownDevice{AccountID: acct.ID, Hash: dev, UserAgent: truncateUA(c.UserAgent), IP: c.IP, FirstSeenAt: s.now(), LastSeenAt: s.now()})
 	if err != nil {
 		s.log().Error("device not recorded", "account", acct.ID, "err", err)
 		return deletionCancelled

@@ -173,6 +173,11 @@ type Client struct {
 	Lang string
 	// Trust is the digest of the remembered-browser cookie, if any.
 	Trust []byte
+	// Device is the digest of the browser's long-lived marker cookie, for
+	// new-device mails (alerts.go); nil means Browser is it. NoDevice says
+	// the client has none (a JSON client without the browser cookie).
+	Device   []byte
+	NoDevice bool
 }
 
 // Result is a finished sign-in: the session token for the cookie. When

@@ -76,7 +76,12 @@ type flowRef struct {
 }
 
 func (s *Server) apiClient(r *http.Request, flowToken string) flow.Client {
-	return flow.Client{Browser: secret.Hash("api:" + flowToken), IP: clientIP(r), UserAgent: r.UserAgent(), Lang: stateOf(r).Lang.Tag()}
+	c := flow.Client{Browser: secret.Hash("api:" + flowToken), IP: clientIP(r), UserAgent: r.UserAgent(), Lang: stateOf(r).Lang.Tag(), NoDevice: true}
+	// A browser's own script sends the browser cookie: that is the device.
+	if bc, err := r.Cookie(s.browserCookieName()); err == nil && len(bc.Value) >= 40 {
+		c.Device, c.NoDevice = secret.Hash(bc.Value), false
+	}
+	return c
 }
 
 func newFlowToken() string { return secret.Token() }

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/portvakt/portvakt/internal/flow"
@@ -76,10 +77,11 @@ func (s *Server) land(w http.ResponseWriter, r *http.Request, res flow.Result, d
 				dest = localPath(v)
 			}
 			s.setReturnTo(w, "")
-		} else if res.DeletionCancelled {
-			// Signing in cancelled the deletion the user had asked for.
-			dest = "/account?notice=deletion-cancelled"
 		}
+	}
+	if res.DeletionCancelled && (dest == "/account" || strings.HasPrefix(dest, "/account?")) {
+		// Signing in cancelled the deletion the user had asked for: say so.
+		dest = "/account?notice=deletion-cancelled"
 	}
 	http.Redirect(w, r, dest, http.StatusSeeOther)
 	return nil
