@@ -643,6 +643,14 @@ func TestRememberedBrowsers_listedMarkedForgotten(t *testing.T) {
 	if secondStep(laptop, false) { // its session timed out meanwhile
 		t.Fatal("the remembered laptop was asked for the second step")
 	}
+	// A remembered browser's fresh sign-in is below the account's full
+	// level (no second factor proven): deleting the account needs more.
+	if code, body := laptop.api("POST", "/api/v1/account/deletion", map[string]bool{"confirm": true}, nil); code != 403 || !strings.Contains(body, "reauth.required") {
+		t.Errorf("deletion from a password-only sign-in of a two-factor account = %d: %s", code, body)
+	}
+	if resp, _ := laptop.page("POST", "/account/delete", "confirm", "yes"); !strings.HasPrefix(resp.Header.Get("Location"), "/account/reauth") {
+		t.Errorf("the deletion page did not ask to sign in again: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
 
 	_, page := laptop.page("GET", "/account/sessions")
 	for _, want := range []string{"Remembered browsers", "Firefox 140 on Linux", "Chrome 141 on Windows", "Forget every other browser", "last used 2026-11-21"} {
