@@ -55,15 +55,9 @@ func (s *Server) changePasswordSubmit(w http.ResponseWriter, r *http.Request) er
 		return nil
 	}
 	token, err := s.Flows.ChangePassword(r.Context(), s.client(w, r), who, r.PostFormValue("current_password"), r.PostFormValue("password"))
-	if p := asProblem(err); p != nil {
-		page, err := s.changePasswordPage(r, who)
-		if err != nil {
-			return err
-		}
-		page.Problem = p
-		return s.render(w, r, p.Kind.Status(), "newpassword", page)
-	}
-	if err != nil {
+	if failed, err := s.formFailed(w, r, err, "", "newpassword", func() (problemPage, error) {
+		return s.changePasswordPage(r, who)
+	}); failed {
 		return err
 	}
 	s.setSessionCookie(w, token)

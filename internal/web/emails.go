@@ -29,12 +29,9 @@ func (s *Server) addEmailSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	email, primary := r.PostFormValue("email"), r.PostFormValue("primary") != ""
 	f, err := s.settings().StartAddEmail(r.Context(), s.client(w, r), who, email, r.PostFormValue("current_password"), primary)
-	if p := asProblem(err); p != nil {
-		page := s.addEmailPage(r, email, primary)
-		page.Problem = p
-		return s.render(w, r, p.Kind.Status(), "account_email", page)
-	}
-	if err != nil {
+	if failed, err := s.formFailed(w, r, err, "", "account_email", func() (problemPage, error) {
+		return s.addEmailPage(r, email, primary), nil
+	}); failed {
 		return err
 	}
 	http.Redirect(w, r, "/account/emails/verify?flow="+f.ID, http.StatusSeeOther)
@@ -72,12 +69,9 @@ func (s *Server) removeEmailSubmit(w http.ResponseWriter, r *http.Request) error
 	}
 	email := r.PostFormValue("email")
 	err := s.settings().RemoveEmail(r.Context(), s.client(w, r), who, email, r.PostFormValue("current_password"))
-	if p := asProblem(err); p != nil {
-		page := s.removeEmailPage(r, email)
-		page.Problem = p
-		return s.render(w, r, p.Kind.Status(), "account_email", page)
-	}
-	if err != nil {
+	if failed, err := s.formFailed(w, r, err, "", "account_email", func() (problemPage, error) {
+		return s.removeEmailPage(r, email), nil
+	}); failed {
 		return err
 	}
 	http.Redirect(w, r, "/account?notice=email-removed", http.StatusSeeOther)

@@ -85,19 +85,12 @@ func (s *Server) loginPasswordSubmit(w http.ResponseWriter, r *http.Request) err
 		res, err = s.login().LoginPassword(r.Context(), c, id, r.PostFormValue("password"))
 		err = s.credentialsWording(err, onEmailPage)
 	}
-	if p := asProblem(err); p != nil {
-		if isFlowProblem(p) {
-			return s.flowProblem(w, r, p, "/login")
-		}
+	if failed, err := s.formFailed(w, r, err, "/login", "login_password", func() (problemPage, error) {
 		page := &ui.LoginPasswordPage{Base: s.base(r), Flow: f.ID, Email: f.Email}
 		var werr error
-		if page.Captcha, werr = s.loginWidget(r, c, f.ID, ""); werr != nil {
-			return werr
-		}
-		page.Problem = p
-		return s.render(w, r, p.Kind.Status(), "login_password", page)
-	}
-	if err != nil {
+		page.Captcha, werr = s.loginWidget(r, c, f.ID, "")
+		return page, werr
+	}); failed {
 		return err
 	}
 	s.rememberEmail(w, f)
@@ -144,17 +137,13 @@ func (s *Server) loginUsernameSubmit(w http.ResponseWriter, r *http.Request) err
 		res, err = s.login().LoginUsername(r.Context(), c, username, r.PostFormValue("password"))
 		err = s.credentialsWording(err, onUsernamePage)
 	}
-	if p := asProblem(err); p != nil {
+	if failed, err := s.formFailed(w, r, err, "", "login_username", func() (problemPage, error) {
 		page := &ui.LoginUsernamePage{Base: s.base(r), Username: username, EmailEnabled: s.LoginMethods.Email}
 		s.usernameField(page.Base, page)
 		var werr error
-		if page.Captcha, werr = s.loginWidget(r, c, "", username); werr != nil {
-			return werr
-		}
-		page.Problem = p
-		return s.render(w, r, p.Kind.Status(), "login_username", page)
-	}
-	if err != nil {
+		page.Captcha, werr = s.loginWidget(r, c, "", username)
+		return page, werr
+	}); failed {
 		return err
 	}
 	return s.land(w, r, res, "/account")

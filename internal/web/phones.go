@@ -26,12 +26,9 @@ func (s *Server) phoneSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	phone := r.PostFormValue("phone")
 	f, err := s.settings().StartAddPhone(r.Context(), s.client(w, r), who, phone)
-	if p := asProblem(err); p != nil {
-		page := &ui.PhonePage{Base: s.base(r), Phone: phone}
-		page.Problem = p
-		return s.render(w, r, p.Kind.Status(), "phone", page)
-	}
-	if err != nil {
+	if failed, err := s.formFailed(w, r, err, "", "phone", func() (problemPage, error) {
+		return &ui.PhonePage{Base: s.base(r), Phone: phone}, nil
+	}); failed {
 		return err
 	}
 	http.Redirect(w, r, "/account/security/phones/verify?flow="+f.ID, http.StatusSeeOther)

@@ -30,12 +30,9 @@ func (s *Server) reauthSubmit(w http.ResponseWriter, r *http.Request) error {
 	}
 	returnTo := localPath(r.PostFormValue("return_to"))
 	res, err := s.mfa().Reauth(r.Context(), s.client(w, r), who, r.PostFormValue("current_password"), returnTo)
-	if p := asProblem(err); p != nil {
-		page := &ui.ReauthPage{Base: s.base(r), ReturnTo: returnTo}
-		page.Problem = p
-		return s.render(w, r, p.Kind.Status(), "reauth", page)
-	}
-	if err != nil {
+	if failed, err := s.formFailed(w, r, err, "", "reauth", func() (problemPage, error) {
+		return &ui.ReauthPage{Base: s.base(r), ReturnTo: returnTo}, nil
+	}); failed {
 		return err
 	}
 	return s.land(w, r, res, returnTo)

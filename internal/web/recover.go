@@ -34,12 +34,9 @@ func (s *Server) recoverSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		f, err = s.recovery().StartRecovery(r.Context(), c, email, method)
 	}
-	if p := asProblem(err); p != nil {
-		page := s.recoverPage(r, email, method)
-		page.Problem = p
-		return s.render(w, r, p.Kind.Status(), "recover", page)
-	}
-	if err != nil {
+	if failed, err := s.formFailed(w, r, err, "", "recover", func() (problemPage, error) {
+		return s.recoverPage(r, email, method), nil
+	}); failed {
 		return err
 	}
 	if method == flow.MethodCode {

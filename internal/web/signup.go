@@ -36,13 +36,11 @@ func (s *Server) signupSubmit(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		f, err = s.login().StartSignup(r.Context(), c, email)
 	}
-	if p := asProblem(err); p != nil {
+	if failed, err := s.formFailed(w, r, err, "", "signup", func() (problemPage, error) {
 		page := &ui.SignupPage{Base: s.base(r), Email: email}
 		page.Captcha = s.captchaWidget(captcha.AtSignup)
-		page.Problem = p
-		return s.render(w, r, p.Kind.Status(), "signup", page)
-	}
-	if err != nil {
+		return page, nil
+	}); failed {
 		return err
 	}
 	http.Redirect(w, r, "/signup/code?flow="+f.ID, http.StatusSeeOther)
