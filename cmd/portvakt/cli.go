@@ -22,6 +22,8 @@ var commands = []struct {
 	{"config init", "", "write an example configuration with every key commented"},
 	{"user add", "", "create an account (without a password: mail an invitation to choose one)"},
 	{"user require-mfa", "", "make an account set up a second factor at its next sign-in"},
+	{"user grant-role", "", "give an account the support or admin role (the support console at /admin)"},
+	{"user revoke-role", "", "take a role away"},
 	{"client add", "", "register an app; prints its client_id and secret (once)"},
 	{"client list", "", "list the apps"},
 	{"client remove", "CLIENT_ID", "remove an app"},
@@ -35,6 +37,7 @@ var commands = []struct {
 	{"upstream list", "", "list the upstream identity providers, in the order of the sign-in buttons"},
 	{"upstream check", "ID", "validate an upstream's configuration and fetch its discovery document"},
 	{"lifecycle run", "", "warn and delete unused accounts, delete those whose user asked, now (--dry-run: only list)"},
+	{"audit export", "", "write the audit log as JSON lines, newest first (--since 30d)"},
 	{"healthcheck", "", "exit 0 when the server's /readyz answers 200 (for a container HEALTHCHECK)"},
 	{"version", "", "print the version"},
 }

@@ -75,6 +75,8 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 			return userAdd(ctx, args[2:], environ, stdin, stdout, stderr)
 		case len(args) >= 2 && args[1] == "require-mfa":
 			return userRequireMFA(ctx, args[2:], environ, stdout, stderr)
+		case len(args) >= 2 && (args[1] == "grant-role" || args[1] == "revoke-role"):
+			return userRole(ctx, args[1] == "grant-role", args[2:], environ, stdout, stderr) // audit.go
 		}
 		fmt.Fprint(stderr, usage())
 		return 2
@@ -94,6 +96,8 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		return healthcheck(ctx, args[1:], environ, stdout, stderr)
 	case "upstream":
 		return upstreamCmd(ctx, args[1:], environ, stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, args[1:], environ, stdout, stderr)
 	case "lifecycle":
 		return lifecycleCmd(ctx, args[1:], environ, stdout, stderr)
 	case "version", "--version", "-v":
