@@ -153,6 +153,22 @@ func TestJourney_SessionsAndNewDevice(t *testing.T) {
 		t.Error("this wasn't me signed the laptop out")
 	}
 	mail.next(t, "code") // the password reset's code
+
+	// The security history tells the story, this account's only.
+	laptop.Open(srv.URL + "/account/history")
+	if got := laptop.Text("h1"); got != "Security history" {
+		t.Errorf("history heading = %q", got)
+	}
+	var kinds []string
+	laptop.Eval(`[...document.querySelectorAll("tr.event")].map(r => r.dataset.kind)`, &kinds)
+	count := map[string]int{}
+	for _, k := range kinds {
+		count[k]++
+	}
+	if count["login.succeeded"] < 5 || count["session.ended"] < 3 {
+		t.Errorf("the history lists %v, want the sign-ins and the ended sessions", count)
+	}
+	saveScreenshot(t, laptop, "history-en.png")
 }
 
 // Kari deletes her account (a stale sign-in must sign in again first),
