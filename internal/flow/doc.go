@@ -66,9 +66,12 @@
 // Service is one core (store, sessions, mailer, clock, configuration)
 // under several faces (faces.go): Login (sign-up and sign-in), Recovery,
 // MFA (the second-factor step, re-authentication and step-up) and
-// Settings (the user's own credentials). web drives each journey through
-// its face (web/faces.go); admin and support operations are moving to
-// internal/account.
+// Settings (the user's own credentials). web's journey handlers (login,
+// sign-up, recovery, the code pages, the second step, enrolment,
+// re-authentication, addresses, phones, browsers) drive their journey
+// through its face (web/faces.go); the rest of web (keys, federation,
+// OIDC, the console, systems) still reaches Service itself, and is next.
+// Admin and support operations live in internal/account.
 //
 // # Files
 //
