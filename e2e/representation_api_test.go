@@ -89,6 +89,12 @@ func TestRepresentation_API(t *testing.T) {
 	per.problem(t, "POST", "/api/v1/account/representation/"+id+"/accept", "", http.StatusNotFound, "represent.gone")
 	mallory.problem(t, "DELETE", "/api/v1/account/representation/"+id, "", http.StatusNotFound, "represent.gone")
 
+	// A stale session of Kari's accepts nothing: a recent sign-in first.
+	clock.Advance(2 * time.Hour)
+	kari.problem(t, "POST", "/api/v1/account/representation/"+id+"/accept", "", http.StatusForbidden, "represent.reauth")
+	kari = apiSignIn(t, srv, "kari@example.no", "lang-og-trygt-passord-Kari")
+	per = apiSignIn(t, srv, "per@example.no", "lang-og-trygt-passord-Per")
+
 	// Kari accepts; now Per may choose to act for her.
 	kari.do(t, "POST", "/api/v1/account/representation/"+id+"/accept", "", http.StatusOK, &out)
 	if out["status"] != "active" || out["name"] != "Kari" {

@@ -221,7 +221,10 @@ func (s *Server) representAnswer(yes bool) handlerFunc {
 			return err
 		}
 		who, ok := s.who(w, r)
-		if !ok {
+		// Accepting lets someone act for this person: it needs a recent
+		// sign-in, as adding a factor does (a stolen session accepts
+		// nothing). Declining never does.
+		if !ok || yes && !s.fresh(w, r, who, representPath) {
 			return nil
 		}
 		notice := "declined"
@@ -539,6 +542,9 @@ func (s *Server) apiRepresentAnswer(yes bool) handlerFunc {
 		}
 		var d store.Delegation
 		if yes {
+			if err := s.apiFresh(r, who); err != nil {
+				return err
+			}
 			d, err = s.Representation.Accept(r.Context(), who.Account, r.PathValue("id"))
 		} else {
 			d, err = s.Representation.Decline(r.Context(), who.Account, r.PathValue("id"))
