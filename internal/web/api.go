@@ -25,6 +25,9 @@ type SessionJSON struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	AMR       []string  `json:"amr"`
 	Level     int       `json:"level"`
+	// DeletionCancelled says this sign-in cancelled the deletion of the
+	// account its user had asked for (issue 15): tell them.
+	DeletionCancelled bool `json:"deletion_cancelled,omitempty"`
 }
 
 // apiSession returns the caller's session, or 401.
@@ -103,7 +106,8 @@ func (s *Server) apiSignedIn(w http.ResponseWriter, r *http.Request, res flow.Re
 		})
 	}
 	sess := res.Session
-	return writeJSON(w, http.StatusOK, SessionJSON{ID: sess.ID, AccountID: sess.AccountID, AuthTime: sess.AuthTime.UTC(), ExpiresAt: sess.ExpiresAt.UTC(), AMR: sess.AMR, Level: sess.Level})
+	return writeJSON(w, http.StatusOK, SessionJSON{ID: sess.ID, AccountID: sess.AccountID, AuthTime: sess.AuthTime.UTC(), ExpiresAt: sess.ExpiresAt.UTC(), AMR: sess.AMR, Level: sess.Level,
+		DeletionCancelled: res.DeletionCancelled})
 }
 
 func (s *Server) apiWho(r *http.Request) (flow.Who, error) {

@@ -505,6 +505,24 @@ func TestDeleteAccount_graceCancelAndDelete(t *testing.T) {
 		t.Errorf("the lifecycle acted on a cancelled deletion: %+v", n)
 	}
 
+	// The JSON twin of the sign-in says so too.
+	if code, body := b.api("POST", "/api/v1/account/deletion", map[string]bool{"confirm": true}, nil); code != 202 {
+		t.Fatalf("POST /api/v1/account/deletion = %d: %s", code, body)
+	}
+	var fl struct {
+		FlowID    string `json:"flow_id"`
+		FlowToken string `json:"flow_token"`
+	}
+	api := newUABrowser(t, e, uaFirefox, "192.0.2.7")
+	api.api("POST", "/api/v1/login", map[string]string{"email": "kari@example.no"}, &fl)
+	var signedIn struct {
+		DeletionCancelled bool `json:"deletion_cancelled"`
+	}
+	if code, body := api.api("POST", "/api/v1/login/password", map[string]string{"flow_id": fl.FlowID, "flow_token": fl.FlowToken, "password": opsPW}, &signedIn); code != 200 || !signedIn.DeletionCancelled {
+		t.Errorf("API sign-in in the grace period = %d: %s", code, body)
+	}
+	b.signIn("kari@example.no")
+
 	// For real this time, through the API.
 	var sched struct {
 		Scheduled bool
