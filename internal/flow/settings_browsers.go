@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/store"
@@ -53,6 +54,8 @@ func (s *Service) ForgetBrowser(ctx context.Context, who Who, id string) error {
 	} else if err != nil {
 		return err
 	}
+	s.record(ctx, audit.Event{Kind: audit.BrowserForgotten, Actor: audit.Account(who.Account.ID), Subject: who.Account.ID,
+		Data: map[string]string{"browser": id, "scope": "one"}})
 	return nil
 }
 
