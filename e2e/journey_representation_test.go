@@ -268,7 +268,6 @@ func ocCallErr(t *testing.T, rp *ocRP, cmd map[string]any) string {
 	return line
 }
 
-
 // Two accounts, in English: Per asks to act for Kari; she is mailed and
 // sees the request on her own page, where Per cannot accept it for her;
 // she accepts, and Per, signing in to the demo app, may now choose her.

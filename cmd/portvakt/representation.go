@@ -88,4 +88,3 @@ func representation(ctx context.Context, args, environ []string, stdout, stderr 
 	}
 	return 0
 }
-

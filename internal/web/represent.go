@@ -660,4 +660,3 @@ func (s *Server) apiAdminRepresentRevoke(w http.ResponseWriter, r *http.Request)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
-

@@ -131,9 +131,9 @@ func normDelegation(d store.Delegation) store.Delegation {
 
 func scanDelegation(r rowScanner) (store.Delegation, error) {
 	var (
-		d                                                  store.Delegation
-		principalAccount                                   sql.NullString
-		rights                                             string
+		d                                             store.Delegation
+		principalAccount                              sql.NullString
+		rights                                        string
 		created, expires, accepted, approved, revoked int64
 	)
 	err := r.Scan(&d.ID, &d.AgentID, &d.PrincipalKind, &d.PrincipalRef, &principalAccount, &d.PrincipalName, &d.PrincipalMasked,
