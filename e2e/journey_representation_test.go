@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,7 @@ func TestJourney_Representation(t *testing.T) {
 		t.Errorf("the chooser offers %q, want Kari herself first, then Ola", got)
 	}
 	p.Click(`#act-as input[data-name="Ola Nordmann"]`)
+	p.Screenshot(filepath.Join(browsertest.ArtifactDir(t.Name()), "represent-chooser-nb.png"))
 	p.Submit("#act-as-submit")
 	claims := oidcClaims(t, p)
 	if claims["sub"] != acct.ID {
