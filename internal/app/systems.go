@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"strings"
 
 	"github.com/portvakt/portvakt/internal/audit"
@@ -33,6 +34,17 @@ func wireSystems(cfg config.Config, srv *web.Server, flows *flow.Service, provid
 		sc.Rights = append(sc.Rights, flow.RightDef{Name: r.Name, Description: r.Description})
 	}
 	srv.Systems = &flow.Systems{S: flows, Store: db, Config: sc, Audit: rec}
+	provider.SetRights(personalRights{srv.Systems})
 	srv.SystemTokens = &op.SystemIssuer{P: provider, Audience: cfg.Systems.Audience, AccessTTL: cfg.Systems.AccessTokenTTL.D(),
 		RefreshTokens: cfg.Systems.RefreshTokens, RefreshTTL: cfg.Systems.RefreshTokenTTL.D()}
+}
+
+// personalRights is flow.Systems as op.RightsSource: the rights a person
+// holds for themselves.
+type personalRights struct{ x *flow.Systems }
+
+func (r personalRights) IsRight(name string) bool { return r.x.IsDefined(name) }
+
+func (r personalRights) HeldRights(ctx context.Context, accountID string) ([]string, error) {
+	return r.x.RightsOf(ctx, accountID, "")
 }

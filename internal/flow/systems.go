@@ -151,6 +151,9 @@ func (x *Systems) RightsOf(ctx context.Context, accountID, orgID string) ([]stri
 	return slices.Compact(out), nil
 }
 
+// IsDefined reports whether name is one of the deployment's rights.
+func (x *Systems) IsDefined(name string) bool { return x.defined(name) }
+
 // Describe returns the description of a right, or its name.
 func (x *Systems) Describe(name string) string {
 	for _, d := range x.Config.Rights {

@@ -38,6 +38,8 @@ type Provider struct {
 	jwts    jwtCache
 	acr     acrTable
 	up      upstreamTable
+	// rights filters rights out of app tokens (systems.go).
+	rights RightsSource
 
 	ring       atomic.Pointer[keyring]
 	keysLoaded atomic.Int64 // UnixNano of the last load

@@ -152,6 +152,10 @@ func (s *server) CodeExchange(ctx context.Context, r *zop.ClientRequest[oidc.Acc
 		CreatedAt: now,
 		ExpiresAt: now.Add(c.accessTokenTTL()),
 	}
+	// A right is a scope only while the person holds it (systems.go).
+	if g.Scopes, err = p.heldScopes(ctx, ar.AccountID, ar.Scopes); err != nil {
+		return nil, err
+	}
 	if g.ActingFor, err = p.grantActingFor(ctx, ar); errors.Is(err, errRepresentationEnded) {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the person no longer acts for the party they chose")
 	} else if err != nil {
@@ -175,6 +179,7 @@ func (s *server) CodeExchange(ctx context.Context, r *zop.ClientRequest[oidc.Acc
 	if err != nil {
 		return nil, fmt.Errorf("op: %w", err)
 	}
+	ar.Scopes = g.Scopes
 	resp, err := zop.CreateTokenResponse(ctx, &authRequest{r: ar, g: g}, r.Client, s.Provider(), true, r.Data.Code, "")
 	if err != nil {
 		return nil, err

@@ -163,3 +163,41 @@ func (p *Provider) systemActor(ctx context.Context, t *tokenInfo) (act map[strin
 	}
 	return map[string]any{"sub": t.grant.ClientID}, true, nil
 }
+
+// RightsSource says which scopes are the deployment's rights and which of
+// them a person holds for themselves (flow.Systems, wired in app).
+type RightsSource interface {
+	IsRight(name string) bool
+	HeldRights(ctx context.Context, accountID string) ([]string, error)
+}
+
+// SetRights makes an app's token carry a right as a scope only when the
+// person holds it: a code's scope loses the rights the person lacks when
+// it is redeemed (the other scopes stay). Call it before serving.
+func (p *Provider) SetRights(r RightsSource) { p.rights = r }
+
+// heldScopes is scopes without the rights accountID does not hold.
+func (p *Provider) heldScopes(ctx context.Context, accountID string, scopes []string) ([]string, error) {
+	if p.rights == nil {
+		return scopes, nil
+	}
+	var held []string
+	loaded := false
+	out := make([]string, 0, len(scopes))
+	for _, s := range scopes {
+		if p.rights.IsRight(s) {
+			if !loaded {
+				var err error
+				if held, err = p.rights.HeldRights(ctx, accountID); err != nil {
+					return nil, fmt.Errorf("op: rights: %w", err)
+				}
+				loaded = true
+			}
+			if !slices.Contains(held, s) {
+				continue
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
