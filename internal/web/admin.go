@@ -562,3 +562,13 @@ func (s *Server) adminDeleteClient(w http.ResponseWriter, r *http.Request) error
 	page.Done = page.T("console.clients.deleted", "id", id)
 	return s.render(w, r, http.StatusOK, "admin_clients", page)
 }
+
+// auditSignOut records a session its user ended (sign-out here, or
+// through an app's RP-initiated logout).
+func (s *Server) auditSignOut(r *http.Request, sess *store.Session, how string) {
+	if sess == nil {
+		return
+	}
+	s.Audit.Record(r.Context(), audit.Event{Kind: audit.SessionEnded, Actor: audit.Account(sess.AccountID), Subject: sess.AccountID,
+		Data: map[string]string{"how": how, "session": sess.ID}})
+}

@@ -52,6 +52,7 @@ func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Sessions.Revoke(r.Context(), st.Session.ID); err != nil {
 		return err
 	}
+	s.auditSignOut(r, st.Session, "sign-out")
 	s.clearSessionCookie(w)
 	w.WriteHeader(http.StatusNoContent)
 	return nil

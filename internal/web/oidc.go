@@ -278,6 +278,7 @@ func (s *Server) oidcLogout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.auditSignOut(r, stateOf(r).Session, "app")
 	s.clearSessionCookie(w)
 	if next == "" {
 		next = "/?notice=signed-out"

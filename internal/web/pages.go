@@ -81,6 +81,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 		if err := s.Sessions.Revoke(r.Context(), sess.ID); err != nil {
 			return err
 		}
+		s.auditSignOut(r, sess, "sign-out")
 		// A session through ID-porten signs out there too (RP-initiated
 		// logout), and the upstream sends the browser back here.
 		u, err := s.Flows.UpstreamLogoutURL(r.Context(), *sess, strings.TrimRight(s.PublicURL.String(), "/")+dest)
