@@ -18,7 +18,7 @@ var commands = []struct {
 }{
 	{"serve", "", "run the server"},
 	{"migrate", "", "apply database migrations"},
-	{"config check", "", "validate a configuration, and open its database"},
+	{"config check", "", "validate a configuration, and open its database (--online: and check that SMTP and SMS answer)"},
 	{"config init", "", "write an example configuration with every key commented"},
 	{"user add", "", "create an account (without a password: mail an invitation to choose one)"},
 	{"user require-mfa", "", "make an account set up a second factor at its next sign-in"},

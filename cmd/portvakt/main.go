@@ -147,6 +147,7 @@ func loadConfig(fs *flag.FlagSet, args, environ []string, stderr io.Writer) (con
 func serve(ctx context.Context, args, environ []string, stderr io.Writer) int {
 	fs := newFlags("serve", stderr)
 	listen := fs.String("listen", "", "listen `address`, overriding the configuration (e.g. 127.0.0.1:8080)")
+	skipOnline := fs.Bool("skip-online-checks", false, "start without checking that the SMTP server and the SMS provider answer (server.online_checks)")
 	cfg, _, ok := loadConfig(fs, args, environ, stderr)
 	if !ok {
 		return 2
@@ -162,6 +163,14 @@ func serve(ctx context.Context, args, environ []string, stderr io.Writer) int {
 	if err := checkDatabaseDir(cfg.Database); err != nil {
 		fmt.Fprintln(stderr, "portvakt:", err)
 		return 1
+	}
+	if cfg.Server.OnlineChecks && !*skipOnline {
+		if err := app.CheckOnline(ctx, cfg); err != nil {
+			fmt.Fprintf(stderr, "portvakt: not starting: a service does not answer as configured:\n  %v\n"+
+				"Fix the configuration, or start anyway with --skip-online-checks (or server.online_checks: false).\n",
+				strings.ReplaceAll(err.Error(), "\n", "\n  "))
+			return 1
+		}
 	}
 	// One log stream: libraries that log through slog's default logger
 	// (zitadel/oidc does) write through Portvakt's handler, a level lower.
@@ -223,7 +232,9 @@ func migrate(ctx context.Context, args, environ []string, stdout, stderr io.Writ
 }
 
 func configCheck(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
-	cfg, _, ok := loadConfig(newFlags("config check", stderr), args, environ, stderr)
+	fs := newFlags("config check", stderr)
+	online := fs.Bool("online", false, "also check that the SMTP server and the SMS provider answer, as serve does at start")
+	cfg, _, ok := loadConfig(fs, args, environ, stderr)
 	if !ok {
 		return 1
 	}
@@ -251,6 +262,13 @@ func configCheck(ctx context.Context, args, environ []string, stdout, stderr io.
 		return 1
 	}
 	fmt.Fprintln(stdout, note)
+	if *online {
+		if err := app.CheckOnline(ctx, cfg); err != nil {
+			fmt.Fprintf(stderr, "1 error(s):\n  %s\n", strings.ReplaceAll(err.Error(), "\n", "\n  "))
+			return 1
+		}
+		fmt.Fprintln(stdout, "mail and SMS: the configured services answer")
+	}
 	fmt.Fprintln(stdout, "configuration is valid")
 	return 0
 }

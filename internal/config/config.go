@@ -324,6 +324,11 @@ type Server struct {
 	// is the client's. Empty: headers are ignored and the peer is the
 	// client. Every per-IP rule uses the result.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// OnlineChecks makes serve check at start that the SMTP server and
+	// the SMS provider answer (connect, EHLO, STARTTLS and AUTH as
+	// configured; the gateway or Twilio account), and refuse to start if
+	// not. serve --skip-online-checks skips them once.
+	OnlineChecks bool `yaml:"online_checks"`
 }
 
 // Database selects the store and sizes its connection pool.
@@ -448,7 +453,7 @@ func Default() Config {
 		Listen:      "127.0.0.1:8080",
 		PublicURL:   "http://localhost:8080",
 		ServiceName: "Portvakt",
-		Server:      Server{DrainTimeout: Duration(30 * time.Second)},
+		Server:      Server{DrainTimeout: Duration(30 * time.Second), OnlineChecks: true},
 		Database: Database{Driver: "sqlite", DSN: "portvakt.db",
 			ConnMaxIdleTime: Duration(5 * time.Minute), ConnMaxLifetime: Duration(time.Hour),
 			QueryTimeout: Duration(5 * time.Second)},
