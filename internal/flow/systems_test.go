@@ -257,3 +257,60 @@ func TestSystemLoginCode(t *testing.T) {
 		t.Errorf("after the handle's lifetime = %v", err)
 	}
 }
+
+// An organisation's system signs in its members with the rights they
+// hold for it (an administrator holds all), and nobody else.
+func TestOrgSystemSignsInMembersWithTheirRights(t *testing.T) {
+	e := newSysEnv(t)
+	ctx := t.Context()
+	if _, err := e.x.CreateOrg(ctx, "912 345 678", "Fjordkraft Regnskap AS"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.x.PutMember(ctx, "912345678", sysFnr, store.RoleAdmin, nil); err != nil {
+		t.Fatal(err)
+	}
+	orgSys := store.System{ID: "sys-orgorgorgorgorg00", OwnerAccount: e.kari.ID, OrgID: "912345678", Name: "Org", SecretHash: secret.Hash("s"),
+		Rights: []string{"altinn:submit", "altinn:download"}, CreatedAt: e.clock.Now()}
+	if err := e.db.CreateSystem(ctx, orgSys); err != nil {
+		t.Fatal(err)
+	}
+	ola, _ := e.db.GetAccountByUsername(ctx, sysOther)
+	e.db.SetSystemLoginAllowed(ctx, ola.ID, true, e.clock.Now())
+	// Ola is no member: the system is not his to use.
+	if _, err := e.x.StartSystemLogin(ctx, browserA, orgSys, sysOther, sysPW); problemKey(err) != "system.not_yours" {
+		t.Errorf("a non-member = %v", err)
+	}
+	// A member without rights: rights.missing.
+	if _, err := e.x.PutMember(ctx, "912345678", ola.ID, store.RoleMember, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.x.StartSystemLogin(ctx, browserA, orgSys, sysOther, sysPW); problemKey(err) != "rights.missing" {
+		t.Errorf("a member without rights = %v", err)
+	}
+	// With one right, the token carries that one.
+	if _, err := e.x.PutMember(ctx, "912345678", sysOther, store.RoleMember, []string{"altinn:download"}); err != nil {
+		t.Fatal(err)
+	}
+	start, err := e.x.StartSystemLogin(ctx, browserA, orgSys, sysOther, sysPW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := e.x.FinishSystemLogin(ctx, browserA, orgSys, start.Handle, e.phone.lastCode(t, "+4791345678"))
+	if err != nil || strings.Join(done.Rights, " ") != "altinn:download" {
+		t.Errorf("member's sign-in = %+v, %v; want altinn:download only", done.Rights, err)
+	}
+	// The administrator holds every right for the organisation.
+	e.clock.Advance(2 * time.Minute)
+	start, err = e.x.StartSystemLogin(ctx, browserA, orgSys, sysFnr, sysPW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err = e.x.FinishSystemLogin(ctx, browserA, orgSys, start.Handle, e.phone.lastCode(t, "+4791234567"))
+	if err != nil || strings.Join(done.Rights, " ") != "altinn:submit altinn:download" {
+		t.Errorf("admin's sign-in = %+v, %v; want both rights", done.Rights, err)
+	}
+	// Rights that are not defined are refused for a membership.
+	if _, err := e.x.PutMember(ctx, "912345678", sysOther, store.RoleMember, []string{"altinn:everything"}); problemKey(err) != "rights.unknown" {
+		t.Errorf("an unknown right = %v", err)
+	}
+}
