@@ -78,6 +78,19 @@ var drivenElsewhere = map[string]string{
 	"POST /admin/clients/{id}/delete":           "TestConsoleActions (client.deleted)",
 	"POST /api/admin/v1/accounts/{id}/{action}": "TestAdminAPIAuditAndLookups (support.code_issued)",
 	"POST /login/factor":                        "TestConsoleSupportCode (login.succeeded with the support code)",
+	// Where you're signed in, this wasn't me, deleting the account (ops_test.go).
+	"POST /account/sessions/end":                     "TestSessionsPage_listsEndsAndSignsOutEverywhereElse (session.ended one, own)",
+	"DELETE /api/v1/sessions/{id}":                   "TestSessionsPage_listsEndsAndSignsOutEverywhereElse (session.ended one)",
+	"POST /account/sessions/end-others":              "TestSessionsPage_listsEndsAndSignsOutEverywhereElse (session.ended others)",
+	"POST /api/v1/sessions/end-others":               "TestSessionsPage_listsEndsAndSignsOutEverywhereElse (session.ended others)",
+	"POST /account/sessions/browsers/forget":         "TestRememberedBrowsers_listedMarkedForgotten (browser.forgotten one)",
+	"DELETE /api/v1/remembered-browsers/{id}":        "TestRememberedBrowsers_listedMarkedForgotten (browser.forgotten one)",
+	"POST /account/sessions/browsers/forget-others":  "TestRememberedBrowsers_listedMarkedForgotten (browser.forgotten others)",
+	"POST /api/v1/remembered-browsers/forget-others": "TestRememberedBrowsers_listedMarkedForgotten (browser.forgotten others)",
+	"POST /not-me":                  "TestNewDeviceMail_andThisWasntMe (session.ended not_me)",
+	"POST /api/v1/not-me":           "TestNewDeviceMail_andThisWasntMe (session.ended not_me)",
+	"POST /account/delete":          "TestDeleteAccount_graceCancelAndDelete (account.deletion_requested)",
+	"POST /api/v1/account/deletion": "TestDeleteAccount_graceCancelAndDelete (account.deletion_requested)",
 }
 
 // Routes that change no account's state, so that no audit event is due:
@@ -153,14 +166,11 @@ var auditedNotDriven = []string{
 	"POST /api/v1/federated/choice", "POST /api/v1/federated/{id}/complete", "POST /oidc/logout",
 }
 
-// Routes of other areas (issues 14 and 15b) whose audit events are their
+// Routes of other areas (issue 14, and the security page's browser forgetting) whose audit events are their
 // owners' to add; listed so the walk knows them. They are the open part
 // of "every state-changing route writes an event".
 var otherAreas = []string{
-	"POST /account/delete", "POST /api/v1/account/deletion", "POST /not-me", "POST /api/v1/not-me",
-	"POST /account/sessions/end", "POST /account/sessions/end-others", "DELETE /api/v1/sessions/{id}", "POST /api/v1/sessions/end-others",
-	"POST /account/sessions/browsers/forget", "POST /account/sessions/browsers/forget-others", "DELETE /api/v1/remembered-browsers/{id}",
-	"POST /api/v1/remembered-browsers/forget-others", "POST /account/security/browsers/forget", "POST /account/security/browsers/forget-all",
+	"POST /account/security/browsers/forget", "POST /account/security/browsers/forget-all",
 	"POST /account/security/keys/rename", "POST /oidc/consent", "POST /api/v1/consent",
 	"POST /act-as", "POST /api/v1/act-as", "POST /account/systems", "POST /account/systems/allow", "POST /account/systems/revoke",
 	"POST /account/systems/rotate", "POST /api/v1/account/systems", "POST /api/v1/account/systems/{id}/rotate", "DELETE /api/v1/account/systems/{id}",

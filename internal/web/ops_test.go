@@ -160,9 +160,39 @@ func mails(t *testing.T, e *env, addr, subject string) []store.Message {
 	return out
 }
 
+// auditKinds counts the account's audit events by kind, and by
+// kind:scope where the event has a scope.
+func auditKinds(t *testing.T, e *env, accountID string) map[string]int {
+	t.Helper()
+	events, _, err := e.app.DB.ListAuditEvents(t.Context(), store.AuditFilter{Subject: accountID, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, ev := range events {
+		out[ev.Kind]++
+		if sc := ev.Data["scope"]; sc != "" {
+			out[ev.Kind+":"+sc]++
+		}
+	}
+	return out
+}
+
+// wantAudited fails the test unless each kind (or kind:scope) was
+// recorded at least n times.
+func wantAudited(t *testing.T, e *env, accountID string, want map[string]int) {
+	t.Helper()
+	got := auditKinds(t, e, accountID)
+	for k, n := range want {
+		if got[k] < n {
+			t.Errorf("audit: %d %s events, want at least %d (have %v)", got[k], k, n, got)
+		}
+	}
+}
+
 func TestSessionsPage_listsEndsAndSignsOutEverywhereElse(t *testing.T) {
 	e := newEnv(t)
-	newAccountWithPassword(t, e, "Kari Nordmann", "kari@example.no")
+	kariAcct := newAccountWithPassword(t, e, "Kari Nordmann", "kari@example.no")
 	laptop := newUABrowser(t, e, uaFirefox, "192.0.2.7")
 	office := newUABrowser(t, e, uaChrome, "198.51.100.20")
 	phone := newUABrowser(t, e, uaSafari, "203.0.113.9")
@@ -263,6 +293,8 @@ func TestSessionsPage_listsEndsAndSignsOutEverywhereElse(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || laptop.signedIn() {
 		t.Error("ending this browser's own session did not sign it out")
 	}
+	// Each route wrote its event (the audit route walk counts on it).
+	wantAudited(t, e, kariAcct.ID, map[string]int{"session.ended:one": 2, "session.ended:others": 2, "session.ended:own": 1})
 }
 
 // An attacker with a stolen session cookie of their own account (or a
@@ -412,7 +444,7 @@ func TestNewDeviceMail_andThisWasntMe(t *testing.T) {
 	if code, body := newUABrowser(t, e, uaSafari, "203.0.113.9").api("POST", "/api/v1/not-me", map[string]string{"token": token2}, &out); code != 200 || !out.SessionEnded || out.Recovery == nil || out.Recovery.Next != "code" {
 		t.Errorf("POST /api/v1/not-me = %d: %s", code, body)
 	}
-	_ = acct
+	wantAudited(t, e, acct.ID, map[string]int{"account.new_device_alerted": 2, "session.ended:not_me": 2})
 }
 
 func TestNewDeviceMail_canBeTurnedOff(t *testing.T) {
@@ -531,6 +563,7 @@ func TestDeleteAccount_graceCancelAndDelete(t *testing.T) {
 	if code, body := b.api("POST", "/api/v1/account/deletion", map[string]bool{"confirm": true}, &sched); code != 202 || !sched.Scheduled {
 		t.Fatalf("POST /api/v1/account/deletion = %d: %s", code, body)
 	}
+	wantAudited(t, e, acct.ID, map[string]int{"account.deletion_requested": 3, "account.deletion_cancelled": 2, "account.data_exported": 1})
 	e.clock.Advance(14*24*time.Hour - time.Hour)
 	if acts, _ := e.app.Lifecycle().Run(t.Context(), false); len(acts) != 0 {
 		t.Errorf("deleted before the grace ended: %+v", acts)
@@ -698,11 +731,38 @@ func TestRememberedBrowsers_listedMarkedForgotten(t *testing.T) {
 		t.Fatalf("forget-others = %d: %s", code, body)
 	}
 	office.page("POST", "/logout")
-	if !secondStep(office, false) {
+	if !secondStep(office, true) {
 		t.Error("the forgotten browser skipped the second step")
 	}
 	laptop.page("POST", "/logout")
 	if secondStep(laptop, false) {
 		t.Error("forget every other browser forgot this one too")
 	}
+	// One at a time, on the page and through the API.
+	laptop.api("GET", "/api/v1/remembered-browsers", nil, &list)
+	if len(list.Browsers) != 2 {
+		t.Fatalf("%d remembered browsers, want 2", len(list.Browsers))
+	}
+	if resp, _ := laptop.page("POST", "/account/sessions/browsers/forget", "id", list.Browsers[1].ID); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("POST /account/sessions/browsers/forget = %d", resp.StatusCode)
+	}
+	if code, body := laptop.api("DELETE", "/api/v1/remembered-browsers/"+list.Browsers[0].ID, nil, nil); code != 204 {
+		t.Errorf("DELETE /api/v1/remembered-browsers/{own} = %d: %s", code, body)
+	}
+	if resp, _ := laptop.page("POST", "/account/sessions/browsers/forget-others"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("POST /account/sessions/browsers/forget-others = %d", resp.StatusCode)
+	}
+	if laptop.api("GET", "/api/v1/remembered-browsers", nil, &list); list.Total != 0 {
+		t.Errorf("%d remembered browsers left, want none", list.Total)
+	}
+	wantAudited(t, e, kariID(t, e), map[string]int{"browser.forgotten:one": 2, "browser.forgotten:others": 2})
+}
+
+func kariID(t *testing.T, e *env) string {
+	t.Helper()
+	em, err := e.app.DB.GetEmail(t.Context(), "kari@example.no")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return em.AccountID
 }
