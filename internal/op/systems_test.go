@@ -12,7 +12,9 @@ import (
 // one of them.
 type heldRights struct{}
 
-func (heldRights) IsRight(name string) bool { return name == "altinn:submit" || name == "altinn:download" }
+func (heldRights) IsRight(name string) bool {
+	return name == "altinn:submit" || name == "altinn:download"
+}
 func (heldRights) HeldRights(_ context.Context, accountID string) ([]string, error) {
 	if accountID == "acct-1" {
 		return []string{"altinn:download"}, nil

@@ -358,8 +358,8 @@ func (db *DB) SystemLoginAllowed(ctx context.Context, accountID string) (bool, t
 
 func scanSystem(r rowScanner) (store.System, error) {
 	var (
-		s                                         store.System
-		rights                                    string
+		s                                        store.System
+		rights                                   string
 		created, rotated, expires, revoked, used int64
 	)
 	if err := r.Scan(&s.ID, &s.OwnerAccount, &s.OrgID, &s.Name, &s.SecretHash, &s.PublicKey, &rights,
