@@ -23,7 +23,9 @@ type failingEmails struct{ flow.Store }
 
 var errDBDown = errors.New("test: database down")
 
-func (failingEmails) ListEmails(context.Context, string) ([]store.Email, error) { return nil, errDBDown }
+func (failingEmails) ListEmails(context.Context, string) ([]store.Email, error) {
+	return nil, errDBDown
+}
 
 // logBuffer collects log lines.
 type logBuffer struct {
