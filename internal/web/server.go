@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/account"
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/captcha"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/i18n"
@@ -83,15 +83,15 @@ type Server struct {
 	// SystemTokens mints tokens through them; nil Systems serves none.
 	Systems      *flow.Systems
 	SystemTokens *op.SystemIssuer
-	// Representation runs acting on behalf of others (represent.go); nil
-	// serves none of it.
-	Representation *account.Delegations
 	// Audit records console and admin actions (internal/audit); nil
 	// records nothing.
 	Audit *audit.Recorder
 	// Support runs the support console's and the admin API's account
 	// operations (admin.go); nil serves no console.
 	Support *account.Support
+	// Representation runs acting on behalf of others (represent.go); nil
+	// serves none of it.
+	Representation *account.Delegations
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -250,8 +250,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/session", s.api(s.apiSession))
 	mux.Handle("DELETE /api/v1/session", s.api(s.apiLogout))
 	s.federationRoutes(mux)
-	s.securityAPIRoutes(mux) // routes_security_api.go: security settings and in-login enrolment, JSON
 	s.systemRoutes(mux)
+	s.securityAPIRoutes(mux) // routes_security_api.go: security settings and in-login enrolment, JSON
 	s.adminRoutes(mux)
 	s.opsRoutes(mux)
 	mux.Handle("/api/", s.api(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
