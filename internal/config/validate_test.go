@@ -74,10 +74,18 @@ var rules = []rule{
 	{"mail.transport unknown", "mail.transport", func(c *config.Config) { c.Mail.Transport = "sendmail" }},
 	{"mail.from empty", "mail.from", func(c *config.Config) { c.Mail.From = "" }},
 	{"mail.smtp.host missing", "mail.smtp.host", func(c *config.Config) { c.Mail.Transport = "smtp" }},
-	{"mail.smtp.port zero", "mail.smtp.port", func(c *config.Config) { c.Mail.Transport, c.Mail.SMTP.Host, c.Mail.SMTP.Port = "smtp", "smtp.example.org", 0 }},
-	{"mail.smtp.port too high", "mail.smtp.port", func(c *config.Config) { c.Mail.Transport, c.Mail.SMTP.Host, c.Mail.SMTP.Port = "smtp", "smtp.example.org", 65536 }},
-	{"mail.smtp.tls unknown", "mail.smtp.tls", func(c *config.Config) { c.Mail.Transport, c.Mail.SMTP.Host, c.Mail.SMTP.TLS = "smtp", "smtp.example.org", "ssl" }},
-	{"mail.smtp.tls none on a public host", "mail.smtp.tls", func(c *config.Config) { c.Mail.Transport, c.Mail.SMTP.Host, c.Mail.SMTP.TLS = "smtp", "smtp.example.org", "none" }},
+	{"mail.smtp.port zero", "mail.smtp.port", func(c *config.Config) {
+		c.Mail.Transport, c.Mail.SMTP.Host, c.Mail.SMTP.Port = "smtp", "smtp.example.org", 0
+	}},
+	{"mail.smtp.port too high", "mail.smtp.port", func(c *config.Config) {
+		c.Mail.Transport, c.Mail.SMTP.Host, c.Mail.SMTP.Port = "smtp", "smtp.example.org", 65536
+	}},
+	{"mail.smtp.tls unknown", "mail.smtp.tls", func(c *config.Config) {
+		c.Mail.Transport, c.Mail.SMTP.Host, c.Mail.SMTP.TLS = "smtp", "smtp.example.org", "ssl"
+	}},
+	{"mail.smtp.tls none on a public host", "mail.smtp.tls", func(c *config.Config) {
+		c.Mail.Transport, c.Mail.SMTP.Host, c.Mail.SMTP.TLS = "smtp", "smtp.example.org", "none"
+	}},
 	{"mail.smtp.username without password", "mail.smtp.password", func(c *config.Config) {
 		c.Mail.Transport, c.Mail.SMTP.Host, c.Mail.SMTP.Username = "smtp", "smtp.example.org", "portvakt"
 	}},
