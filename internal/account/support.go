@@ -115,6 +115,7 @@ var (
 	errReasonRequired = problem.New(problem.Invalid, "reason", "admin.reason_required", problem.Args{"min": MinReason, "max": MaxReason})
 	errNoAccount      = problem.New(problem.NotFound, "", "account.not_found", nil)
 	errForbidden      = problem.New(problem.Forbidden, "", "admin.forbidden", nil)
+	errOutranked      = problem.New(problem.Forbidden, "", "admin.outranked", nil)
 )
 
 // CheckReason returns the reason trimmed, or the problem for a missing
@@ -178,6 +179,12 @@ func (s *Support) do(ctx context.Context, actor audit.Actor, reason string, kind
 	if err != nil {
 		return err
 	}
+	if err := s.outranked(ctx, actor, kind, acct.ID); err != nil {
+		e.Outcome = audit.Denied
+		e.Data = map[string]string{"problem": "admin.outranked"}
+		s.record(ctx, e)
+		return err
+	}
 	err = fn(acct, &e)
 	if err != nil {
 		e.Outcome = audit.Failed
@@ -197,6 +204,32 @@ func (s *Support) do(ctx context.Context, actor audit.Actor, reason string, kind
 		return rerr
 	}
 	return err
+}
+
+// outranked refuses a support user (without the admin role) changing an
+// admin's account: resetting an admin's authenticator, ending their
+// sessions, unlinking their identities or locking them would let support
+// take over or shut out the role above theirs. Opening the account to
+// look is allowed.
+func (s *Support) outranked(ctx context.Context, actor audit.Actor, kind audit.Kind, accountID string) error {
+	if kind == audit.SupportViewed || actor.Kind == audit.ByOperator {
+		return nil
+	}
+	have, err := s.ActorRoles(ctx, actor)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(have, RoleAdmin) {
+		return nil
+	}
+	theirs, err := s.Store.ListRoles(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(theirs, RoleAdmin) {
+		return errOutranked
+	}
+	return nil
 }
 
 func (s *Support) record(ctx context.Context, e audit.Event) error {
