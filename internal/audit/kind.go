@@ -59,6 +59,10 @@ const (
 	SettingsChanged Kind = "settings.changed"
 	// ConsentRevoked is an application's access taken back.
 	ConsentRevoked Kind = "consent.revoked"
+	// ConsentGranted is an application allowed scopes on the consent
+	// page (POST /oidc/consent, POST /api/v1/consent): Target is
+	// "client:<id>", Data the scopes.
+	ConsentGranted Kind = "consent.granted"
 )
 
 // Support and operator actions. Each carries a Reason.
@@ -100,6 +104,10 @@ const (
 	RepresentationAdded     Kind = "representation.added"
 	RepresentationApproved  Kind = "representation.approved"
 	RepresentationRevoked   Kind = "representation.revoked"
+	// RepresentationActing is the agent choosing whom they act for in
+	// this session (POST /act-as, POST /api/v1/act-as): Target is the
+	// delegation, or "self" when they go back to acting for themselves.
+	RepresentationActing Kind = "representation.acting_as"
 )
 
 // kinds lists every Kind; Valid and Kinds read it.
@@ -107,14 +115,14 @@ var kinds = []Kind{
 	LoginSucceeded, LoginFailed, SessionEnded, StepUp, Reauthenticated,
 	AccountCreated, PasswordChanged, PasswordReset, FactorAdded, FactorRemoved, RecoveryCodesNew,
 	EmailAdded, EmailRemoved, EmailPrimary, PhoneAdded, PhoneRemoved, IdentityLinked, IdentityUnlinked,
-	BrowserForgotten, SettingsChanged, ConsentRevoked,
+	BrowserForgotten, SettingsChanged, ConsentRevoked, ConsentGranted,
 	SupportCodeIssued, SupportCodeUsed, SupportSearch, SupportViewed, AccountLocked, AccountUnlocked,
 	TOTPReset, RoleGranted, RoleRevoked, InvitationResent, AccountUpdated, AccountDeleted,
 	ClientCreated, ClientDeleted, AuditExported, MFARequired, ConsoleDenied, AdminAPIRequest,
 	AccountsImported, AuditRetention, DeletionRequested, DeletionCancelled, InactivityWarned,
 	DataExported, NewDeviceAlerted,
 	RepresentationRequested, RepresentationAccepted, RepresentationDeclined, RepresentationAdded,
-	RepresentationApproved, RepresentationRevoked,
+	RepresentationApproved, RepresentationRevoked, RepresentationActing,
 }
 
 // Valid reports whether k is one of the kinds above.

@@ -2,12 +2,14 @@ package flow
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/portvakt/portvakt/internal/account"
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/authn/webauthn"
 	"github.com/portvakt/portvakt/internal/problem"
@@ -177,7 +179,13 @@ func (s *Service) RenameKey(ctx context.Context, who Who, id []byte, name string
 	if errors.Is(err, store.ErrNotFound) {
 		return problem.New(problem.NotFound, "", "security.factor_gone", nil)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// A label is no credential: settings.changed, with the key as target.
+	s.record(ctx, audit.Event{Kind: audit.SettingsChanged, Actor: audit.Account(who.Account.ID), Subject: who.Account.ID,
+		Target: "webauthn:" + base64.RawURLEncoding.EncodeToString(id), Data: map[string]string{"action": "key.renamed"}})
+	return nil
 }
 
 // RemoveKey removes a key; a mail confirms it.

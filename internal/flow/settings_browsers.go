@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/problem"
@@ -59,8 +60,14 @@ func (s *Service) ForgetBrowser(ctx context.Context, who Who, id string) error {
 	return nil
 }
 
-// ForgetAllBrowsers stops every remembered browser of the account.
+// ForgetAllBrowsers stops every remembered browser of the account; the
+// account's own user asked (the security page), and it is audited.
 func (s *Service) ForgetAllBrowsers(ctx context.Context, accountID string) error {
-	_, err := s.Store.DeleteTrustedBrowsers(ctx, accountID)
-	return err
+	n, err := s.Store.DeleteTrustedBrowsers(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	s.record(ctx, audit.Event{Kind: audit.BrowserForgotten, Actor: audit.Account(accountID), Subject: accountID,
+		Data: map[string]string{"scope": "all", "count": strconv.Itoa(n)}})
+	return nil
 }

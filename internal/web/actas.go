@@ -96,12 +96,21 @@ func (s *Server) actAsPage(w http.ResponseWriter, r *http.Request) error {
 // under now.
 func (s *Server) choose(r *http.Request, who flow.Who, choice string) error {
 	if choice == "" || choice == store.ActingSelf {
-		return s.setActing(r, who, store.ActingSelf)
+		if err := s.setActing(r, who, store.ActingSelf); err != nil {
+			return err
+		}
+		s.recordActing(r, who.Account.ID, nil)
+		return nil
 	}
-	if _, err := s.Representation.ActiveFor(r.Context(), who.Account.ID, choice); err != nil {
+	d, err := s.Representation.ActiveFor(r.Context(), who.Account.ID, choice)
+	if err != nil {
 		return err
 	}
-	return s.setActing(r, who, choice)
+	if err := s.setActing(r, who, choice); err != nil {
+		return err
+	}
+	s.recordActing(r, who.Account.ID, &d)
+	return nil
 }
 
 func (s *Server) actAsChoose(w http.ResponseWriter, r *http.Request) error {

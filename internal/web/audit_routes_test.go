@@ -166,19 +166,14 @@ var auditedNotDriven = []string{
 	"POST /api/v1/federated/choice", "POST /api/v1/federated/{id}/complete", "POST /oidc/logout",
 }
 
-// Routes of other areas (issue 14, and the security page's browser forgetting) whose audit events are their
-// owners' to add; listed so the walk knows them. They are the open part
-// of "every state-changing route writes an event".
+// Routes of other areas still open: nothing here drives them, and
+// POST /api/v1/systems/token (a system's refresh-token exchange) writes
+// no event: op.SystemIssuer.Refresh does not say whose grant it renewed.
+// The routes of issue 14, consent, act-as and the security page's
+// browsers and key labels are driven in audit_routes2_test.go
+// (drivenOtherAreas).
 var otherAreas = []string{
-	"POST /account/security/browsers/forget", "POST /account/security/browsers/forget-all",
-	"POST /account/security/keys/rename", "POST /oidc/consent", "POST /api/v1/consent",
-	"POST /act-as", "POST /api/v1/act-as", "POST /account/systems", "POST /account/systems/allow", "POST /account/systems/revoke",
-	"POST /account/systems/rotate", "POST /api/v1/account/systems", "POST /api/v1/account/systems/{id}/rotate", "DELETE /api/v1/account/systems/{id}",
-	"PUT /api/v1/account/systems/allowed", "POST /api/v1/systems/login", "POST /api/v1/systems/login/code", "POST /api/v1/systems/token",
-	"POST /api/v1/account/representation/persons", "POST /api/v1/account/representation/requests", "POST /api/v1/account/representation/{id}/accept",
-	"POST /api/v1/account/representation/{id}/decline", "DELETE /api/v1/account/representation/{id}", "POST /api/admin/v1/orgs",
-	"PUT /api/admin/v1/orgs/{id}/members/{account}", "PUT /api/admin/v1/accounts/{id}/rights", "POST /api/admin/v1/representation/{id}/approve",
-	"DELETE /api/admin/v1/representation/{id}",
+	"POST /api/v1/systems/token",
 }
 
 // TestEveryStateChangingRouteIsAudited walks the route table: every route
@@ -203,6 +198,9 @@ func TestEveryStateChangingRouteIsAudited(t *testing.T) {
 	for r := range drivenElsewhere {
 		add("drivenElsewhere", r)
 	}
+	for r := range drivenOtherAreas {
+		add("drivenOtherAreas", r)
+	}
 	for r := range notAccountState {
 		add("notAccountState", r)
 	}
@@ -218,8 +216,8 @@ func TestEveryStateChangingRouteIsAudited(t *testing.T) {
 			t.Errorf("%s names %q, which package web no longer registers", list, r)
 		}
 	}
-	t.Logf("%d state-changing routes: %d driven here, %d by other tests, %d change no account, %d audited through a seam but not driven, %d of other areas",
-		len(routes), len(drivenRoutes), len(drivenElsewhere), len(notAccountState), len(auditedNotDriven), len(otherAreas))
+	t.Logf("%d state-changing routes: %d driven here, %d in audit_routes2_test.go, %d by other tests, %d change no account, %d audited through a seam but not driven, %d of other areas",
+		len(routes), len(drivenRoutes), len(drivenOtherAreas), len(drivenElsewhere), len(notAccountState), len(auditedNotDriven), len(otherAreas))
 }
 
 // TestDrivenRoutesWriteTheirEvents drives each route of drivenRoutes as a

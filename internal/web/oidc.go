@@ -252,6 +252,7 @@ func (s *Server) oidcConsent(w http.ResponseWriter, r *http.Request) error {
 	if err := s.OP.Consent(r.Context(), who.Account.ID, info.ClientID, info.Scopes); err != nil {
 		return err
 	}
+	s.recordConsent(r, who.Account.ID, info.ClientID, info.Scopes)
 	http.Redirect(w, r, oidcContinueURL(id), http.StatusSeeOther)
 	return nil
 }
@@ -374,6 +375,7 @@ func (s *Server) apiConsentAnswer(w http.ResponseWriter, r *http.Request) error 
 	if err := s.OP.Consent(r.Context(), who.Account.ID, info.ClientID, info.Scopes); err != nil {
 		return err
 	}
+	s.recordConsent(r, who.Account.ID, info.ClientID, info.Scopes)
 	next, err := s.OP.Complete(r.Context(), in.Auth, &who.Session)
 	var need *op.NeedError
 	switch {

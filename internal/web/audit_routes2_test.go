@@ -1,0 +1,431 @@
+package web_test
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/portvakt/portvakt/internal/config"
+	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/op"
+	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/web"
+)
+
+// Routes of other areas (issue 14's systems, organisations and
+// representation; an app's consent; the act-as chooser; the security
+// page's browsers and key labels) that TestDrivenRoutesOfOtherAreas
+// drives, with the event each must write. TestEveryStateChangingRouteIsAudited
+// counts them as driven.
+var drivenOtherAreas = map[string]string{
+	"POST /api/v1/account/systems":                     "settings.changed system:<id> (system.created)",
+	"PUT /api/v1/account/systems/allowed":              "settings.changed system_login",
+	"POST /api/v1/account/systems/{id}/rotate":         "settings.changed system:<id> (system.rotated)",
+	"DELETE /api/v1/account/systems/{id}":              "settings.changed system:<id> (system.revoked)",
+	"POST /account/systems":                            "settings.changed system:<id> (system.created)",
+	"POST /account/systems/allow":                      "settings.changed system_login",
+	"POST /account/systems/rotate":                     "settings.changed system:<id> (system.rotated)",
+	"POST /account/systems/revoke":                     "settings.changed system:<id> (system.revoked)",
+	"POST /api/v1/systems/login":                       "login.failed via system (wrong password)",
+	"POST /api/v1/systems/login/code":                  "login.succeeded via system",
+	"POST /api/admin/v1/orgs":                          "account.updated org:<number> by the operator",
+	"PUT /api/admin/v1/orgs/{id}/members/{account}":    "role.granted org:<number>",
+	"PUT /api/admin/v1/accounts/{id}/rights":           "role.granted (rights set)",
+	"POST /api/v1/account/representation/persons":      "representation.added",
+	"POST /api/v1/account/representation/requests":     "representation.requested",
+	"POST /api/v1/account/representation/{id}/accept":  "representation.accepted",
+	"POST /api/v1/account/representation/{id}/decline": "representation.declined",
+	"DELETE /api/v1/account/representation/{id}":       "representation.revoked",
+	"POST /api/admin/v1/representation/{id}/approve":   "representation.approved by the operator",
+	"DELETE /api/admin/v1/representation/{id}":         "representation.revoked by the operator",
+	"POST /api/v1/act-as":                              "representation.acting_as",
+	"POST /act-as":                                     "representation.acting_as",
+	"POST /api/v1/consent":                             "consent.granted client:<id>",
+	"POST /oidc/consent":                               "consent.granted client:<id>",
+	"POST /account/security/keys/rename":               "settings.changed webauthn:<id> (key.renamed)",
+	"POST /account/security/browsers/forget":           "browser.forgotten (one)",
+	"POST /account/security/browsers/forget-all":       "browser.forgotten (all)",
+}
+
+// TestDrivenRoutesOfOtherAreas drives each route of drivenOtherAreas as a
+// user or the operator would and checks that the request wrote its event,
+// about the right account, with the right actor and target; then greps
+// every event for the secrets used along the way.
+func TestDrivenRoutesOfOtherAreas(t *testing.T) {
+	e := newEnv(t, withSystems, func(c *config.Config) {
+		c.Representation.Enabled = true
+		c.Representation.RequireApproval = true
+		c.Representation.Rights = []string{"udi:apply"}
+	})
+	const pw = "a long walk through other areas 5"
+	ctx := t.Context()
+	mk := func(a flow.NewAccount) store.Account {
+		t.Helper()
+		acct, err := e.app.Flows.CreateAccount(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return acct
+	}
+	kari := mk(flow.NewAccount{Name: "Kari", Username: "kari", Email: "kari@example.no", Password: pw})
+	per := mk(flow.NewAccount{Name: "Per", Email: "per@example.no", Password: pw})
+	liv := mk(flow.NewAccount{Name: "Liv", Email: "liv@example.no", Password: pw})
+	secrets := []string{pw, systemsAdminToken}
+	admin := map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + systemsAdminToken}
+	adminCall := func(method, path, body string) (int, string) {
+		t.Helper()
+		var rd *strings.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		} else {
+			rd = strings.NewReader("")
+		}
+		resp, b := e.do(t, method, path, rd, admin)
+		return resp.StatusCode, b
+	}
+
+	// expect checks that the last request wrote a new event of kind about
+	// subject (all accounts when subject is ""), by actor kind, that ok
+	// accepts.
+	seen := map[string]bool{}
+	for _, ev := range events(t, e, store.AuditFilter{Limit: store.AuditEventLimit}) {
+		seen[ev.ID] = true
+	}
+	expect := func(route, subject, kind, actorKind string, ok func(store.AuditEvent) bool) {
+		t.Helper()
+		list := events(t, e, store.AuditFilter{Subject: subject, Kinds: []string{kind}, Limit: store.AuditEventLimit})
+		found := false
+		var fresh []store.AuditEvent
+		for _, ev := range list {
+			if seen[ev.ID] {
+				continue
+			}
+			seen[ev.ID] = true
+			fresh = append(fresh, ev)
+			if ev.ActorKind == actorKind && (subject == "" || ev.Subject == subject) && (ok == nil || ok(ev)) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s wrote no matching %s event about %q by %s (new ones: %+v)", route, kind, subject, actorKind, fresh)
+		}
+	}
+	target := func(want string) func(store.AuditEvent) bool {
+		return func(ev store.AuditEvent) bool { return ev.Target == want }
+	}
+	action := func(tg, act string) func(store.AuditEvent) bool {
+		return func(ev store.AuditEvent) bool { return ev.Target == tg && ev.Data["action"] == act }
+	}
+
+	// ---- systems, through the JSON twin ----
+	api := newAPIClient(t, e, "en")
+	apiSignIn(t, api, "kari@example.no", pw)
+	var sys web.SystemJSON
+	if st, body := api.call("POST", "/api/v1/account/systems", map[string]any{"name": "Maestro", "rights": []string{"altinn:submit"}}, &sys); st != 201 {
+		t.Fatalf("create system = %d %s", st, body)
+	}
+	secrets = append(secrets, sys.Secret)
+	expect("POST /api/v1/account/systems", kari.ID, "settings.changed", "account", action("system:"+sys.ID, "system.created"))
+	if st, body := api.call("PUT", "/api/v1/account/systems/allowed", map[string]any{"allowed": true}, nil); st != 200 {
+		t.Fatalf("allow = %d %s", st, body)
+	}
+	expect("PUT /api/v1/account/systems/allowed", kari.ID, "settings.changed", "account", func(ev store.AuditEvent) bool {
+		return ev.Target == "system_login" && ev.Data["allowed"] == "on"
+	})
+	var rotated web.SystemJSON
+	if st, body := api.call("POST", "/api/v1/account/systems/"+sys.ID+"/rotate", nil, &rotated); st != 200 {
+		t.Fatalf("rotate = %d %s", st, body)
+	}
+	secrets = append(secrets, rotated.Secret)
+	expect("POST /api/v1/account/systems/{id}/rotate", kari.ID, "settings.changed", "account", action("system:"+sys.ID, "system.rotated"))
+
+	// A person signs in through the system: a wrong password, then the
+	// right one and the SMS code.
+	if err := e.app.DB.CreateFactor(ctx, store.Factor{ID: "kari-phone", AccountID: kari.ID, Kind: store.FactorSMS, Name: "phone", Phone: "+4792345678",
+		ConfirmedAt: e.clock.Now(), CreatedAt: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	sysCall := func(path string, in map[string]string) (int, string) {
+		t.Helper()
+		b, _ := json.Marshal(in)
+		req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(string(b)))
+		req.Header.Set("Content-Type", "application/json")
+		req.SetBasicAuth(sys.ID, rotated.Secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		raw, _ := json.Marshal(out)
+		return resp.StatusCode, string(raw)
+	}
+	if st, body := sysCall("/api/v1/systems/login", map[string]string{"username": "kari", "password": "not kari's password at all"}); st < 400 {
+		t.Errorf("system sign-in with a wrong password = %d %s", st, body)
+	}
+	expect("POST /api/v1/systems/login", kari.ID, "login.failed", "anonymous", func(ev store.AuditEvent) bool { return ev.Outcome == "denied" })
+	st, body := sysCall("/api/v1/systems/login", map[string]string{"username": "kari", "password": pw})
+	var started web.SystemLoginJSON
+	json.Unmarshal([]byte(body), &started)
+	if st != 200 || started.Handle == "" {
+		t.Fatalf("system sign-in = %d %s", st, body)
+	}
+	if strings.Contains(body, "92345678") {
+		t.Errorf("the system's answer shows the full phone number: %s", body)
+	}
+	msgs, _ := e.app.Outbox.ListMessages(ctx, store.MessageFilter{To: "+4792345678", Limit: 1})
+	smsCode := ""
+	if len(msgs) == 1 {
+		smsCode = sixDigits.FindString(msgs[0].Text)
+	}
+	if smsCode == "" {
+		t.Fatalf("no SMS code sent (%d messages)", len(msgs))
+	}
+	secrets = append(secrets, smsCode, started.Handle)
+	st, body = sysCall("/api/v1/systems/login/code", map[string]string{"handle": started.Handle, "code": smsCode})
+	if st != 200 {
+		t.Fatalf("system sign-in code = %d %s", st, body)
+	}
+	var toks map[string]any
+	json.Unmarshal([]byte(body), &toks)
+	for _, k := range []string{"access_token", "refresh_token"} {
+		if s, _ := toks[k].(string); s != "" {
+			secrets = append(secrets, s)
+		}
+	}
+	expect("POST /api/v1/systems/login/code", kari.ID, "login.succeeded", "account", func(ev store.AuditEvent) bool {
+		return ev.Data["via"] == "system" && ev.Data["system"] == sys.ID
+	})
+	// Without the phone, Kari's password sessions are at full level
+	// again (a change to systems needs one).
+	if err := e.app.DB.DeleteFactor(ctx, "kari-phone"); err != nil {
+		t.Fatal(err)
+	}
+	if st, body := api.call("DELETE", "/api/v1/account/systems/"+sys.ID, nil, nil); st != 204 {
+		t.Fatalf("revoke = %d %s", st, body)
+	}
+	expect("DELETE /api/v1/account/systems/{id}", kari.ID, "settings.changed", "account", action("system:"+sys.ID, "system.revoked"))
+
+	// ---- systems, through the page ----
+	b := newFormClient(t, e)
+	b.signIn("kari@example.no", pw)
+	b.post("/account/systems", "name", "Paper", "rights", "altinn:download")
+	own, err := e.app.DB.ListSystems(ctx, kari.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paper store.System
+	for _, s := range own {
+		if s.Name == "Paper" {
+			paper = s
+		}
+	}
+	if paper.ID == "" {
+		t.Fatalf("the page made no system (%d %s)", b.status, b.url)
+	}
+	expect("POST /account/systems", kari.ID, "settings.changed", "account", action("system:"+paper.ID, "system.created"))
+	b.post("/account/systems/rotate", "id", paper.ID)
+	expect("POST /account/systems/rotate", kari.ID, "settings.changed", "account", action("system:"+paper.ID, "system.rotated"))
+	b.post("/account/systems/revoke", "id", paper.ID)
+	expect("POST /account/systems/revoke", kari.ID, "settings.changed", "account", action("system:"+paper.ID, "system.revoked"))
+	b.post("/account/systems/allow", "allowed", "off")
+	expect("POST /account/systems/allow", kari.ID, "settings.changed", "account", func(ev store.AuditEvent) bool {
+		return ev.Target == "system_login" && ev.Data["allowed"] == "off"
+	})
+
+	// ---- organisations and rights, by the operator ----
+	if st, body := adminCall("POST", "/api/admin/v1/orgs", `{"id":"912345678","name":"Fjordkraft Regnskap AS"}`); st != 201 {
+		t.Fatalf("create org = %d %s", st, body)
+	}
+	expect("POST /api/admin/v1/orgs", "", "account.updated", "operator", func(ev store.AuditEvent) bool {
+		return strings.HasPrefix(ev.Target, "org:") && ev.Reason == "organisation added"
+	})
+	if st, body := adminCall("PUT", "/api/admin/v1/orgs/912345678/members/kari", `{"role":"member","rights":["altinn:submit"]}`); st != 200 {
+		t.Fatalf("put member = %d %s", st, body)
+	}
+	expect("PUT /api/admin/v1/orgs/{id}/members/{account}", kari.ID, "role.granted", "operator", func(ev store.AuditEvent) bool {
+		return strings.HasPrefix(ev.Target, "org:") && ev.Data["role"] == "member"
+	})
+	if st, body := adminCall("PUT", "/api/admin/v1/accounts/kari/rights", `{"rights":["altinn:download"]}`); st != 200 {
+		t.Fatalf("set rights = %d %s", st, body)
+	}
+	expect("PUT /api/admin/v1/accounts/{id}/rights", kari.ID, "role.granted", "operator", func(ev store.AuditEvent) bool {
+		return ev.Reason == "rights set" && ev.Data["rights"] == "altinn:download"
+	})
+
+	// ---- representation ----
+	var child struct{ ID, Status string }
+	if st, body := api.call("POST", "/api/v1/account/representation/persons", map[string]any{"name": "Ola", "birth_date": "2019-03-14", "rights": []string{"udi:apply"}}, &child); st != http.StatusCreated {
+		t.Fatalf("record a child = %d %s", st, body)
+	}
+	expect("POST /api/v1/account/representation/persons", kari.ID, "representation.added", "account", target(child.ID))
+	perAPI := newAPIClient(t, e, "en")
+	apiSignIn(t, perAPI, "per@example.no", pw)
+	if st, body := perAPI.call("POST", "/api/v1/account/representation/requests", map[string]any{"account": "kari@example.no"}, nil); st != http.StatusAccepted {
+		t.Fatalf("request = %d %s", st, body)
+	}
+	expect("POST /api/v1/account/representation/requests", per.ID, "representation.requested", "account", func(ev store.AuditEvent) bool {
+		return ev.ActorID == per.ID && ev.Data["principal_account"] == kari.ID
+	})
+	livAPI := newAPIClient(t, e, "en")
+	apiSignIn(t, livAPI, "liv@example.no", pw)
+	if st, body := livAPI.call("POST", "/api/v1/account/representation/requests", map[string]any{"account": "kari@example.no"}, nil); st != http.StatusAccepted {
+		t.Fatalf("Liv's request = %d %s", st, body)
+	}
+	expect("POST /api/v1/account/representation/requests (Liv)", liv.ID, "representation.requested", "account", nil)
+	var kv struct {
+		ActedForBy []struct {
+			ID    string `json:"id"`
+			Agent string `json:"agent"`
+		} `json:"acted_for_by"`
+	}
+	api.call("GET", "/api/v1/account/representation", nil, &kv)
+	perReq, livReq := "", ""
+	for _, d := range kv.ActedForBy {
+		switch d.Agent {
+		case per.ID:
+			perReq = d.ID
+		case liv.ID:
+			livReq = d.ID
+		}
+	}
+	if perReq == "" || livReq == "" {
+		t.Fatalf("Kari's requests %+v: Per's %q, Liv's %q", kv.ActedForBy, perReq, livReq)
+	}
+	if st, body := api.call("POST", "/api/v1/account/representation/"+perReq+"/accept", nil, nil); st != http.StatusOK {
+		t.Fatalf("accept = %d %s", st, body)
+	}
+	expect("POST /api/v1/account/representation/{id}/accept", per.ID, "representation.accepted", "account", func(ev store.AuditEvent) bool {
+		return ev.Target == perReq && ev.ActorID == kari.ID
+	})
+	if st, body := api.call("POST", "/api/v1/account/representation/"+livReq+"/decline", nil, nil); st != http.StatusOK && st != http.StatusNoContent {
+		t.Fatalf("decline = %d %s", st, body)
+	}
+	expect("POST /api/v1/account/representation/{id}/decline", liv.ID, "representation.declined", "account", func(ev store.AuditEvent) bool {
+		return ev.Target == livReq && ev.ActorID == kari.ID
+	})
+	resp, body := e.do(t, "POST", "/api/admin/v1/representation/"+child.ID+"/approve", nil, admin)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("approve = %d %s", resp.StatusCode, body)
+	}
+	expect("POST /api/admin/v1/representation/{id}/approve", kari.ID, "representation.approved", "operator", target(child.ID))
+
+	// Kari acts for the child, then for herself: JSON and page.
+	if st, body := api.call("POST", "/api/v1/act-as", map[string]string{"acting_for": child.ID}, nil); st != http.StatusOK {
+		t.Fatalf("act as = %d %s", st, body)
+	}
+	expect("POST /api/v1/act-as", kari.ID, "representation.acting_as", "account", func(ev store.AuditEvent) bool {
+		return ev.Target == child.ID && ev.Data["principal_kind"] != ""
+	})
+	if st, body := api.call("POST", "/api/v1/act-as", map[string]string{"acting_for": "self"}, nil); st != http.StatusOK {
+		t.Fatalf("act as self = %d %s", st, body)
+	}
+	expect("POST /api/v1/act-as (self)", kari.ID, "representation.acting_as", "account", target("self"))
+	b.post("/act-as", "acting_for", child.ID)
+	expect("POST /act-as", kari.ID, "representation.acting_as", "account", target(child.ID))
+
+	if st, body := api.call("DELETE", "/api/v1/account/representation/"+child.ID, nil, nil); st != http.StatusNoContent {
+		t.Fatalf("remove = %d %s", st, body)
+	}
+	expect("DELETE /api/v1/account/representation/{id}", kari.ID, "representation.revoked", "account", target(child.ID))
+	resp, body = e.do(t, "DELETE", "/api/admin/v1/representation/"+perReq, nil, admin)
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("operator revokes = %d %s", resp.StatusCode, body)
+	}
+	expect("DELETE /api/admin/v1/representation/{id}", per.ID, "representation.revoked", "operator", target(perReq))
+
+	// ---- an app's consent: JSON and page ----
+	const cb = "https://payroll.example/cb"
+	client, clientSecret, err := e.app.OP.CreateClient(ctx, op.ClientConfig{Name: "Payroll", RedirectURIs: []string{cb}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets = append(secrets, clientSecret)
+	// authID sends a client with jar to /authorize with prompt=consent and
+	// returns the request's ID from the continue page it lands on.
+	authID := func(jar http.CookieJar, transport http.RoundTripper, base string) string {
+		t.Helper()
+		sum := sha256.Sum256([]byte(strings.Repeat("v", 50)))
+		q := url.Values{"client_id": {client.ID}, "redirect_uri": {cb}, "response_type": {"code"}, "scope": {"openid email"},
+			"state": {"s"}, "prompt": {"consent"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+		var last *url.URL
+		hc := &http.Client{Jar: jar, Transport: transport, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+			last = r.URL
+			if r.URL.Path == "/oidc/continue" {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}}
+		resp, err := hc.Get(base + "/authorize?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if last == nil || last.Path != "/oidc/continue" || last.Query().Get("auth") == "" {
+			t.Fatalf("authorize led to %v, want the continue page", last)
+		}
+		return last.Query().Get("auth")
+	}
+	auth := authID(api.client.Jar, nil, e.srv.URL)
+	if st, body := api.call("POST", "/api/v1/consent", map[string]string{"auth": auth, "decision": "allow"}, nil); st != 200 {
+		t.Fatalf("allow = %d %s", st, body)
+	}
+	expect("POST /api/v1/consent", kari.ID, "consent.granted", "account", func(ev store.AuditEvent) bool {
+		return ev.Target == "client:"+client.ID && ev.Data["scopes"] == "openid email"
+	})
+	// The page: a browser signed in as Per answers the consent form (the
+	// answer sends it on to the app, not followed here).
+	pb := newFormClient(t, e)
+	pb.signIn("per@example.no", pw)
+	auth = authID(pb.client.Jar, pb.client.Transport, "http://localhost:8080")
+	noFollow := &http.Client{Jar: pb.client.Jar, Transport: pb.client.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	form := url.Values{"auth": {auth}, "decision": {"allow"}}
+	req, _ := http.NewRequest("POST", "http://localhost:8080/oidc/consent", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	cresp, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cresp.Body.Close()
+	if cresp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the consent form = %d, want 303", cresp.StatusCode)
+	}
+	expect("POST /oidc/consent", per.ID, "consent.granted", "account", target("client:"+client.ID))
+
+	// ---- the security page: a key's label, remembered browsers ----
+	keyID := []byte("walk-key-credential-id")
+	if err := e.app.DB.CreateWebAuthnCredential(ctx, store.WebAuthnCredential{ID: keyID, AccountID: kari.ID, Name: "YubiKey", PublicKey: []byte("pk"), CreatedAt: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.RawURLEncoding.EncodeToString(keyID)
+	b.post("/account/security/keys/rename", "id", enc, "name", "Work key")
+	expect("POST /account/security/keys/rename", kari.ID, "settings.changed", "account", action("webauthn:"+enc, "key.renamed"))
+	for _, id := range []string{"walk-browser-1", "walk-browser-2", "walk-browser-3"} {
+		if err := e.app.DB.CreateTrustedBrowser(ctx, store.TrustedBrowser{ID: id, AccountID: kari.ID, TokenHash: []byte(id), UserAgent: "Firefox",
+			CreatedAt: e.clock.Now(), ExpiresAt: e.clock.Now().AddDate(0, 0, 20)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.post("/account/security/browsers/forget", "id", "walk-browser-1")
+	expect("POST /account/security/browsers/forget", kari.ID, "browser.forgotten", "account", func(ev store.AuditEvent) bool {
+		return ev.Data["scope"] == "one" && ev.Data["browser"] == "walk-browser-1"
+	})
+	b.post("/account/security/browsers/forget-all")
+	expect("POST /account/security/browsers/forget-all", kari.ID, "browser.forgotten", "account", func(ev store.AuditEvent) bool {
+		return ev.Data["scope"] == "all" && ev.Data["count"] == "2"
+	})
+
+	// No secret, and no full phone number, in any event.
+	all := events(t, e, store.AuditFilter{Limit: store.AuditEventLimit})
+	raw, _ := json.Marshal(all)
+	for _, s := range append(secrets, "+4792345678", "92345678") {
+		if s != "" && strings.Contains(string(raw), s) {
+			t.Errorf("an audit event holds the secret or number %q", s)
+		}
+	}
+}
