@@ -8,7 +8,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/portvakt/portvakt/internal/authn/totp"
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/op"
@@ -424,6 +426,217 @@ func TestDrivenRoutesOfOtherAreas(t *testing.T) {
 	all := events(t, e, store.AuditFilter{Limit: store.AuditEventLimit})
 	raw, _ := json.Marshal(all)
 	for _, s := range append(secrets, "+4792345678", "92345678") {
+		if s != "" && strings.Contains(string(raw), s) {
+			t.Errorf("an audit event holds the secret or number %q", s)
+		}
+	}
+}
+
+// Routes audited through a central seam of the flows (openSessionVia,
+// failed, secure, notify) that TestDrivenRoutesThroughTheSeams drives,
+// with the event each must write.
+var drivenSeams = map[string]string{
+	"POST /api/v1/signup/complete":          "account.created",
+	"POST /signup/details":                  "account.created",
+	"POST /login/username":                  "login.succeeded",
+	"POST /api/v1/login/username":           "login.succeeded",
+	"POST /api/v1/account/emails/verify":    "email.added",
+	"POST /api/v1/account/emails/primary":   "email.primary_changed",
+	"DELETE /api/v1/account/emails":         "email.removed",
+	"POST /api/v1/account/phones/verify":    "factor.added",
+	"POST /account/security/phones/verify":  "factor.added",
+	"POST /account/security/totp/confirm":   "factor.added",
+	"POST /api/v1/factor/verify":            "login.succeeded (the authenticator)",
+	"POST /account/security/recovery":       "recovery_codes.generated",
+	"POST /account/security/factors/remove": "factor.removed",
+	"POST /api/v1/recovery/password":        "password.reset",
+}
+
+// watchEvents returns expect: it checks that the requests since its last
+// call wrote a new event of kind about subject, by actor kind, that ok
+// accepts (nil accepts any).
+func watchEvents(t *testing.T, e *env) func(route, subject, kind, actorKind string, ok func(store.AuditEvent) bool) {
+	seen := map[string]bool{}
+	for _, ev := range events(t, e, store.AuditFilter{Limit: store.AuditEventLimit}) {
+		seen[ev.ID] = true
+	}
+	return func(route, subject, kind, actorKind string, ok func(store.AuditEvent) bool) {
+		t.Helper()
+		found := false
+		var fresh []store.AuditEvent
+		for _, ev := range events(t, e, store.AuditFilter{Subject: subject, Kinds: []string{kind}, Limit: store.AuditEventLimit}) {
+			if seen[ev.ID] {
+				continue
+			}
+			seen[ev.ID] = true
+			fresh = append(fresh, ev)
+			if ev.ActorKind == actorKind && ev.Subject == subject && (ok == nil || ok(ev)) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s wrote no matching %s event about %q by %s (new ones: %+v)", route, kind, subject, actorKind, fresh)
+		}
+	}
+}
+
+// TestDrivenRoutesThroughTheSeams drives the routes of drivenSeams and
+// checks each wrote its event about the right account; then greps every
+// event for the secrets used along the way and the full phone number.
+func TestDrivenRoutesThroughTheSeams(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) { c.Login.Methods = []string{"email", "username"} })
+	ctx := t.Context()
+	const pw, pw2 = "the seams walk a long way 6666", "the seams walk back again 7777"
+	const phone = "+4793456789"
+	secrets := []string{pw, pw2}
+	expect := watchEvents(t, e)
+
+	// Sign-up through the JSON API.
+	c := newAPIClient(t, e, "en")
+	var f web.FlowJSON
+	if st, body := c.call("POST", "/api/v1/signup", map[string]string{"email": "seam@example.no"}, &f); st != 201 {
+		t.Fatalf("signup = %d %s", st, body)
+	}
+	code := lastCode(t, e, "seam@example.no")
+	secrets = append(secrets, code)
+	if st, body := c.call("POST", "/api/v1/signup/code", map[string]string{"flow_id": f.FlowID, "flow_token": f.FlowToken, "code": code}, nil); st != 200 {
+		t.Fatalf("signup code = %d %s", st, body)
+	}
+	var sess web.SessionJSON
+	if st, body := c.call("POST", "/api/v1/signup/complete", map[string]string{"flow_id": f.FlowID, "flow_token": f.FlowToken, "name": "Seam Person", "password": pw}, &sess); st != 200 || sess.AccountID == "" {
+		t.Fatalf("signup complete = %d %s", st, body)
+	}
+	id := sess.AccountID
+	expect("POST /api/v1/signup/complete", id, "account.created", "account", func(ev store.AuditEvent) bool { return ev.Data["via"] == "signup" })
+
+	// Addresses.
+	c.call("POST", "/api/v1/account/emails", map[string]any{"email": "seam2@example.no", "current_password": pw}, &f)
+	code = lastCode(t, e, "seam2@example.no")
+	secrets = append(secrets, code)
+	if st, body := c.call("POST", "/api/v1/account/emails/verify", map[string]string{"flow_id": f.FlowID, "flow_token": f.FlowToken, "code": code}, nil); st != 201 {
+		t.Fatalf("verify email = %d %s", st, body)
+	}
+	expect("POST /api/v1/account/emails/verify", id, "email.added", "account", nil)
+	if st, body := c.call("POST", "/api/v1/account/emails/primary", map[string]string{"email": "seam2@example.no"}, nil); st >= 300 {
+		t.Fatalf("primary = %d %s", st, body)
+	}
+	expect("POST /api/v1/account/emails/primary", id, "email.primary_changed", "account", nil)
+	if st, body := c.call("DELETE", "/api/v1/account/emails", map[string]string{"email": "seam@example.no", "current_password": pw}, nil); st != 204 {
+		t.Fatalf("remove email = %d %s", st, body)
+	}
+	expect("DELETE /api/v1/account/emails", id, "email.removed", "account", nil)
+
+	// A phone through the JSON API.
+	if st, body := c.call("POST", "/api/v1/account/phones", map[string]string{"phone": phone}, &f); st != 201 {
+		t.Fatalf("add phone = %d %s", st, body)
+	}
+	code = lastCode(t, e, phone)
+	secrets = append(secrets, code)
+	if st, body := c.call("POST", "/api/v1/account/phones/verify", map[string]string{"flow_id": f.FlowID, "flow_token": f.FlowToken, "code": code}, nil); st != 204 {
+		t.Fatalf("verify phone = %d %s", st, body)
+	}
+	expect("POST /api/v1/account/phones/verify", id, "factor.added", "account", nil)
+
+	// Sign-up through the pages, with a username sign-in afterwards.
+	b := newFormClient(t, e)
+	b.post("/signup", "email", "page@example.no")
+	code = lastCode(t, e, "page@example.no")
+	secrets = append(secrets, code)
+	b.post("/signup/code", "flow", b.find(`name="flow" value="([a-z0-9]+)"`), "code", code)
+	b.post("/signup/details", "flow", b.find(`name="flow" value="([a-z0-9]+)"`), "name", "Page Person", "password", pw)
+	pageEmail, err := e.app.DB.GetEmail(ctx, "page@example.no")
+	if err != nil {
+		t.Fatalf("the sign-up page made no account (%s): %v", b.url, err)
+	}
+	page := store.Account{ID: pageEmail.AccountID}
+	expect("POST /signup/details", page.ID, "account.created", "account", func(ev store.AuditEvent) bool { return ev.Data["via"] == "signup" })
+
+	// The username sign-in: an account with a username and no factor.
+	user, err := e.app.Flows.CreateAccount(ctx, flow.NewAccount{Name: "User Name", Username: "seamuser", Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := newFormClient(t, e)
+	u.post("/login/username", "username", "seamuser", "password", pw)
+	expect("POST /login/username", user.ID, "login.succeeded", "account", nil)
+	ua := newAPIClient(t, e, "en")
+	if st, body := ua.call("POST", "/api/v1/login/username", map[string]string{"username": "seamuser", "password": pw}, nil); st != 200 {
+		t.Fatalf("API username sign-in = %d %s", st, body)
+	}
+	expect("POST /api/v1/login/username", user.ID, "login.succeeded", "account", nil)
+
+	// The page account: an authenticator, a phone, recovery codes, and
+	// removing the phone, through the security page.
+	b.get("/account")
+	b.post("/account/security/totp")
+	seed := strings.ReplaceAll(b.find(`id="totp-secret">([A-Z2-7 ]+)<`), " ", "")
+	factor := b.find(`name="factor" value="([a-z0-9]+)"`)
+	code, _ = totp.Code(seed, e.clock.Now())
+	secrets = append(secrets, seed, code)
+	b.post("/account/security/totp/confirm", "factor", factor, "code", code)
+	expect("POST /account/security/totp/confirm", page.ID, "factor.added", "account", nil)
+	e.clock.Advance(31 * time.Second)
+
+	// A full sign-in with the authenticator through the JSON API.
+	pa := newAPIClient(t, e, "en")
+	pf := apiSignIn(t, pa, "page@example.no", pw)
+	code, _ = totp.Code(seed, e.clock.Now())
+	secrets = append(secrets, code)
+	if st, body := pa.call("POST", "/api/v1/factor/verify", map[string]any{"flow_id": pf.FlowID, "flow_token": pf.FlowToken, "method": "totp:" + factor, "code": code}, nil); st != 200 {
+		t.Fatalf("factor verify = %d %s", st, body)
+	}
+	expect("POST /api/v1/factor/verify", page.ID, "login.succeeded", "account", nil)
+	e.clock.Advance(31 * time.Second)
+
+	// The page, at full level again.
+	b2 := newFormClient(t, e)
+	b2.signInTOTP("page@example.no", pw, seed, factor)
+	b2.post("/account/security/phones", "phone", phone)
+	code = lastCode(t, e, phone)
+	secrets = append(secrets, code)
+	b2.post("/account/security/phones/verify", "flow", b2.find(`name="flow" value="([a-z0-9]+)"`), "code", code)
+	expect("POST /account/security/phones/verify", page.ID, "factor.added", "account", nil)
+	b2.post("/account/security/recovery")
+	expect("POST /account/security/recovery", page.ID, "recovery_codes.generated", "account", nil)
+	fs, err := e.app.DB.ListFactors(ctx, page.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	smsID := ""
+	for _, fa := range fs {
+		if fa.Kind == store.FactorSMS {
+			smsID = fa.ID
+		}
+	}
+	if smsID == "" {
+		t.Fatalf("no phone among the factors %+v", fs)
+	}
+	b2.post("/account/security/factors/remove", "id", smsID)
+	expect("POST /account/security/factors/remove", page.ID, "factor.removed", "account", nil)
+
+	// A reset through the JSON API, of an account with no second factor
+	// (the reset is then done at once).
+	reset, err := e.app.Flows.CreateAccount(ctx, flow.NewAccount{Name: "Re Set", Email: "reset@example.no", Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newAPIClient(t, e, "en")
+	if st, body := r.call("POST", "/api/v1/recovery", map[string]string{"email": "reset@example.no", "method": "code"}, &f); st != 201 {
+		t.Fatalf("recovery = %d %s", st, body)
+	}
+	code = lastCode(t, e, "reset@example.no")
+	secrets = append(secrets, code)
+	if st, body := r.call("POST", "/api/v1/recovery/code", map[string]string{"flow_id": f.FlowID, "flow_token": f.FlowToken, "code": code}, &f); st != 200 {
+		t.Fatalf("recovery code = %d %s", st, body)
+	}
+	if st, body := r.call("POST", "/api/v1/recovery/password", map[string]string{"flow_id": f.FlowID, "flow_token": f.FlowToken, "password": pw2}, nil); st != 200 {
+		t.Fatalf("recovery password = %d %s", st, body)
+	}
+	expect("POST /api/v1/recovery/password", reset.ID, "password.reset", "account", nil)
+
+	all := events(t, e, store.AuditFilter{Limit: store.AuditEventLimit})
+	raw, _ := json.Marshal(all)
+	for _, s := range append(secrets, phone, "93456789") {
 		if s != "" && strings.Contains(string(raw), s) {
 			t.Errorf("an audit event holds the secret or number %q", s)
 		}

@@ -150,20 +150,17 @@ var notAccountState = map[string]string{
 // Routes that change an account and are audited through a central seam
 // (finishLogin, failed, secure and notify), but that no test here drives
 // yet. Listed so that the gap is visible; each should move to
-// drivenRoutes.
+// drivenRoutes (or drivenSeams in audit_routes2_test.go).
 var auditedNotDriven = []string{
-	"POST /login/username", "POST /api/v1/login/username", "POST /api/v1/factor/verify", "POST /login/factor/link",
-	"POST /login/factor/webauthn", "POST /api/v1/factor/webauthn", "POST /login/passkey", "POST /api/v1/passkey",
-	"POST /signup/details", "POST /api/v1/signup/complete", "POST /api/v1/recovery/password",
-	"POST /login/enrol/email", "POST /login/enrol/email/confirm", "POST /login/enrol/totp", "POST /login/enrol/totp/confirm",
-	"POST /api/v1/factor/enrol/email", "POST /api/v1/factor/enrol/email/confirm", "POST /api/v1/factor/enrol/totp", "POST /api/v1/factor/enrol/totp/confirm",
-	"POST /account/security/totp/confirm", "POST /account/security/factors/remove", "POST /account/security/recovery",
-	"POST /account/security/phones/verify", "POST /api/v1/account/phones/verify",
-	"POST /account/security/keys", "POST /account/security/keys/remove", "POST /api/v1/account/keys", "DELETE /api/v1/account/keys",
-	"POST /api/v1/account/emails/verify", "POST /api/v1/account/emails/primary", "DELETE /api/v1/account/emails",
-	"POST /account/security/identities/link", "POST /account/security/identities/remove", "POST /api/v1/account/identities", "DELETE /api/v1/account/identities",
-	"POST /login/federated/create", "POST /login/federated/holder", "POST /login/federated/link", "POST /login/federated/move",
-	"POST /api/v1/federated/choice", "POST /api/v1/federated/{id}/complete", "POST /oidc/logout",
+	"POST /login/factor/link", "POST /login/factor/webauthn", "POST /api/v1/factor/webauthn", "POST /login/passkey",
+	"POST /api/v1/passkey", "POST /login/enrol/email", "POST /login/enrol/email/confirm", "POST /login/enrol/totp",
+	"POST /login/enrol/totp/confirm", "POST /api/v1/factor/enrol/email", "POST /api/v1/factor/enrol/email/confirm",
+	"POST /api/v1/factor/enrol/totp", "POST /api/v1/factor/enrol/totp/confirm", "POST /account/security/keys",
+	"POST /account/security/keys/remove", "POST /api/v1/account/keys", "DELETE /api/v1/account/keys",
+	"POST /account/security/identities/link", "POST /account/security/identities/remove", "POST /api/v1/account/identities",
+	"DELETE /api/v1/account/identities", "POST /login/federated/create", "POST /login/federated/holder",
+	"POST /login/federated/link", "POST /login/federated/move", "POST /api/v1/federated/choice",
+	"POST /api/v1/federated/{id}/complete", "POST /oidc/logout",
 }
 
 // Routes of other areas still open: nothing here drives them, and
@@ -201,6 +198,9 @@ func TestEveryStateChangingRouteIsAudited(t *testing.T) {
 	for r := range drivenOtherAreas {
 		add("drivenOtherAreas", r)
 	}
+	for r := range drivenSeams {
+		add("drivenSeams", r)
+	}
 	for r := range notAccountState {
 		add("notAccountState", r)
 	}
@@ -217,7 +217,7 @@ func TestEveryStateChangingRouteIsAudited(t *testing.T) {
 		}
 	}
 	t.Logf("%d state-changing routes: %d driven here, %d in audit_routes2_test.go, %d by other tests, %d change no account, %d audited through a seam but not driven, %d of other areas",
-		len(routes), len(drivenRoutes), len(drivenOtherAreas), len(drivenElsewhere), len(notAccountState), len(auditedNotDriven), len(otherAreas))
+		len(routes), len(drivenRoutes), len(drivenOtherAreas)+len(drivenSeams), len(drivenElsewhere), len(notAccountState), len(auditedNotDriven), len(otherAreas))
 }
 
 // TestDrivenRoutesWriteTheirEvents drives each route of drivenRoutes as a
