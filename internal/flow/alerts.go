@@ -239,6 +239,12 @@ type NotMeResult struct {
 // account since, end at once (signed out at their next request), the device is
 // forgotten, and a password reset starts for the account's main address,
 // in a recovery flow bound to c. Nobody is signed in.
+// sessionGrants revokes the app grants made through a session (the SQL
+// store has it; a store without apps does not).
+type sessionGrants interface {
+	RevokeGrants(ctx context.Context, f store.GrantFilter, at time.Time) (int, error)
+}
+
 func (s *Service) NotMe(ctx context.Context, c Client, token string) (NotMeResult, error) {
 	f, err := s.notMeFlow(ctx, token)
 	if err != nil {
@@ -271,6 +277,14 @@ func (s *Service) NotMe(ctx context.Context, c Client, token string) (NotMeResul
 		same := x.ID == f.State || (!x.CreatedAt.Before(f.CreatedAt) && x.UserAgent == d.UA && x.IP == d.IP)
 		if !same || x.AccountID != f.AccountID {
 			continue
+		}
+		// What apps got through that sign-in ends with it, offline
+		// grants too (ending a session leaves those, as a sign-out
+		// should): the owner said it was not them.
+		if g, ok := s.Store.(sessionGrants); ok {
+			if _, err := g.RevokeGrants(ctx, store.GrantFilter{SessionID: x.ID}, s.now()); err != nil {
+				return NotMeResult{}, err
+			}
 		}
 		if err := s.Sessions.Revoke(ctx, x.ID); err != nil {
 			return NotMeResult{}, err
