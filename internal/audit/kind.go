@@ -35,6 +35,9 @@ const (
 	StepUp Kind = "session.stepped_up"
 	// Reauthenticated is a fresh proof before a sensitive change.
 	Reauthenticated Kind = "session.reauthenticated"
+	// TokenRefreshed is a refresh token exchanged for new tokens by a
+	// system (POST /api/v1/systems/token): Target is "system:<id>".
+	TokenRefreshed Kind = "token.refreshed"
 )
 
 // Credentials and the account's contact details.
@@ -112,7 +115,7 @@ const (
 
 // kinds lists every Kind; Valid and Kinds read it.
 var kinds = []Kind{
-	LoginSucceeded, LoginFailed, SessionEnded, StepUp, Reauthenticated,
+	LoginSucceeded, LoginFailed, SessionEnded, StepUp, Reauthenticated, TokenRefreshed,
 	AccountCreated, PasswordChanged, PasswordReset, FactorAdded, FactorRemoved, RecoveryCodesNew,
 	EmailAdded, EmailRemoved, EmailPrimary, PhoneAdded, PhoneRemoved, IdentityLinked, IdentityUnlinked,
 	BrowserForgotten, SettingsChanged, ConsentRevoked, ConsentGranted,

@@ -57,6 +57,9 @@ type SystemTokens struct {
 	Scope           string `json:"scope"`
 	RefreshToken    string `json:"refresh_token,omitempty"`
 	IssuedTokenType string `json:"issued_token_type,omitempty"`
+	// AccountID is the person the tokens are for, for the audit log;
+	// never sent.
+	AccountID string `json:"-"`
 }
 
 func (si *SystemIssuer) accessTTL() time.Duration {
@@ -132,7 +135,7 @@ func (si *SystemIssuer) Refresh(ctx context.Context, systemID, refresh string) (
 		return SystemTokens{}, fmt.Errorf("op: %w", err)
 	}
 	return SystemTokens{AccessToken: token, TokenType: "Bearer", ExpiresIn: int64(at.ExpiresAt.Sub(now) / time.Second),
-		Scope: strings.Join(old.Scopes, " "), RefreshToken: next}, nil
+		Scope: strings.Join(old.Scopes, " "), RefreshToken: next, AccountID: g.AccountID}, nil
 }
 
 // systemLive reports whether the system exists, is not revoked and has

@@ -9,8 +9,9 @@ import (
 )
 
 // Audit events of routes whose work is done outside a flow that records
-// (issue 15): the consent page (op.Provider.Consent keeps no log) and the
-// act-as chooser (a change of the session). The recorder logs its own
+// (issue 15): the consent page (op.Provider.Consent keeps no log), the
+// act-as chooser (a change of the session) and a system's refresh (op
+// mints the tokens). The recorder logs its own
 // failures; the action already happened.
 
 // recordConsent records that the account allowed the client scopes.
@@ -28,4 +29,11 @@ func (s *Server) recordActing(r *http.Request, agentID string, d *store.Delegati
 		e.Data = map[string]string{"principal_kind": d.PrincipalKind, "principal_account": d.PrincipalAccountID}
 	}
 	s.Audit.Record(r.Context(), e)
+}
+
+// recordRefresh records a system's refresh token exchanged for new
+// tokens for the person accountID.
+func (s *Server) recordRefresh(r *http.Request, accountID, systemID string) {
+	s.Audit.Record(r.Context(), audit.Event{Kind: audit.TokenRefreshed, Actor: audit.Account(accountID), Subject: accountID,
+		Target: "system:" + systemID})
 }

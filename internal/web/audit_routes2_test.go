@@ -34,6 +34,7 @@ var drivenOtherAreas = map[string]string{
 	"POST /account/systems/revoke":                     "settings.changed system:<id> (system.revoked)",
 	"POST /api/v1/systems/login":                       "login.failed via system (wrong password)",
 	"POST /api/v1/systems/login/code":                  "login.succeeded via system",
+	"POST /api/v1/systems/token":                       "token.refreshed system:<id>",
 	"POST /api/admin/v1/orgs":                          "account.updated org:<number> by the operator",
 	"PUT /api/admin/v1/orgs/{id}/members/{account}":    "role.granted org:<number>",
 	"PUT /api/admin/v1/accounts/{id}/rights":           "role.granted (rights set)",
@@ -62,6 +63,8 @@ func TestDrivenRoutesOfOtherAreas(t *testing.T) {
 		c.Representation.Enabled = true
 		c.Representation.RequireApproval = true
 		c.Representation.Rights = []string{"udi:apply"}
+		c.Systems.RefreshTokens = true
+		c.Systems.RefreshTokenTTL = config.Duration(24 * time.Hour)
 	})
 	const pw = "a long walk through other areas 5"
 	ctx := t.Context()
@@ -203,6 +206,18 @@ func TestDrivenRoutesOfOtherAreas(t *testing.T) {
 	expect("POST /api/v1/systems/login/code", kari.ID, "login.succeeded", "account", func(ev store.AuditEvent) bool {
 		return ev.Data["via"] == "system" && ev.Data["system"] == sys.ID
 	})
+	refresh, _ := toks["refresh_token"].(string)
+	st, body = sysCall("/api/v1/systems/token", map[string]string{"grant_type": "refresh_token", "refresh_token": refresh})
+	if st != 200 {
+		t.Fatalf("system refresh = %d %s", st, body)
+	}
+	json.Unmarshal([]byte(body), &toks)
+	for _, k := range []string{"access_token", "refresh_token"} {
+		if s, _ := toks[k].(string); s != "" {
+			secrets = append(secrets, s)
+		}
+	}
+	expect("POST /api/v1/systems/token", kari.ID, "token.refreshed", "account", target("system:"+sys.ID))
 	// Without the phone, Kari's password sessions are at full level
 	// again (a change to systems needs one).
 	if err := e.app.DB.DeleteFactor(ctx, "kari-phone"); err != nil {

@@ -150,6 +150,7 @@ func (s *Server) apiSystemRefresh(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	s.recordRefresh(r, toks.AccountID, sys.ID)
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, http.StatusOK, toks)
 }
