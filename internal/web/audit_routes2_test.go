@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/descope/virtualwebauthn"
+
 	"github.com/portvakt/portvakt/internal/authn/totp"
+	"github.com/portvakt/portvakt/internal/authn/webauthn/webauthntest"
 	"github.com/portvakt/portvakt/internal/config"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/op"
@@ -656,4 +659,94 @@ func TestDrivenRoutesThroughTheSeams(t *testing.T) {
 			t.Errorf("an audit event holds the secret or number %q", s)
 		}
 	}
+}
+
+// Key and passkey routes of the JSON API that TestDrivenRoutesOfKeys
+// drives with a virtual authenticator, with the event each must write.
+var drivenKeys = map[string]string{
+	"POST /api/v1/account/keys":    "factor.added",
+	"POST /api/v1/passkey":         "login.succeeded",
+	"DELETE /api/v1/account/keys":  "factor.removed",
+	"POST /api/v1/factor/webauthn": "login.succeeded",
+}
+
+// TestDrivenRoutesOfKeys drives the routes of drivenKeys as TestAPIKeys
+// does and checks each wrote its event about the account.
+func TestDrivenRoutesOfKeys(t *testing.T) {
+	e := newEnv(t)
+	const pw = "keys walk the audit log 8888"
+	acct, err := e.app.Flows.CreateAccount(t.Context(), flow.NewAccount{Name: "Kari", Email: "kari@example.no", Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := watchEvents(t, e)
+	rp := virtualwebauthn.RelyingParty{ID: "localhost", Name: "Portvakt", Origin: "http://localhost:8080"}
+	platform := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(acct.ID)})
+	passkey := webauthntest.NewEC2Credential()
+	yubikey := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserNotVerified: true})
+	keyCred := webauthntest.NewEC2Credential()
+
+	c := newAPIClient(t, e, "en")
+	apiSignIn(t, c, "kari@example.no", pw)
+	var cer web.CeremonyAPIJSON
+	if st, body := c.call("POST", "/api/v1/account/keys/options", map[string]bool{"passkey": true}, &cer); st != 200 {
+		t.Fatalf("key options = %d %s", st, body)
+	}
+	ao, err := virtualwebauthn.ParseAttestationOptions(string(cer.Options))
+	if err != nil {
+		t.Fatal(err)
+	}
+	att := virtualwebauthn.CreateAttestationResponse(rp, platform, passkey, *ao)
+	if st, body := c.call("POST", "/api/v1/account/keys", map[string]any{"flow_id": cer.FlowID, "flow_token": cer.FlowToken, "response": json.RawMessage(att), "name": "Phone"}, nil); st != 201 {
+		t.Fatalf("register passkey = %d %s", st, body)
+	}
+	platform.AddCredential(passkey)
+	expect("POST /api/v1/account/keys", acct.ID, "factor.added", "account", nil)
+
+	c.call("DELETE", "/api/v1/session", nil, nil)
+	var pc web.CeremonyAPIJSON
+	c.call("POST", "/api/v1/passkey/options", map[string]string{}, &pc)
+	opts, err := virtualwebauthn.ParseAssertionOptions(string(pc.Options))
+	if err != nil {
+		t.Fatal(err)
+	}
+	asr := virtualwebauthn.CreateAssertionResponse(rp, platform, passkey, *opts)
+	if st, body := c.call("POST", "/api/v1/passkey", map[string]any{"flow_id": pc.FlowID, "flow_token": pc.FlowToken, "response": json.RawMessage(asr)}, nil); st != 200 {
+		t.Fatalf("passkey sign-in = %d %s", st, body)
+	}
+	expect("POST /api/v1/passkey", acct.ID, "login.succeeded", "account", nil)
+
+	c.call("POST", "/api/v1/account/keys/options", map[string]bool{"passkey": false}, &cer)
+	ao, _ = virtualwebauthn.ParseAttestationOptions(string(cer.Options))
+	att = virtualwebauthn.CreateAttestationResponse(rp, yubikey, keyCred, *ao)
+	if st, body := c.call("POST", "/api/v1/account/keys", map[string]any{"flow_id": cer.FlowID, "flow_token": cer.FlowToken, "response": json.RawMessage(att), "name": "YubiKey"}, nil); st != 201 {
+		t.Fatalf("register key = %d %s", st, body)
+	}
+	yubikey.AddCredential(keyCred)
+	expect("POST /api/v1/account/keys (a security key)", acct.ID, "factor.added", "account", nil)
+	var keys []web.KeyJSON
+	c.call("GET", "/api/v1/account/keys", nil, &keys)
+	for _, k := range keys {
+		if k.Passkey {
+			if st, body := c.call("DELETE", "/api/v1/account/keys", map[string]string{"id": k.ID}, nil); st != 204 {
+				t.Fatalf("remove passkey = %d %s", st, body)
+			}
+		}
+	}
+	expect("DELETE /api/v1/account/keys", acct.ID, "factor.removed", "account", nil)
+
+	c.call("DELETE", "/api/v1/session", nil, nil)
+	var f, next web.FlowJSON
+	c.call("POST", "/api/v1/login", map[string]string{"email": "kari@example.no"}, &f)
+	c.call("POST", "/api/v1/login/password", map[string]string{"flow_id": f.FlowID, "flow_token": f.FlowToken, "password": pw}, &next)
+	var fc web.CeremonyAPIJSON
+	if st, body := c.call("POST", "/api/v1/factor/webauthn/options", map[string]string{"flow_id": next.FlowID, "flow_token": f.FlowToken}, &fc); st != 200 {
+		t.Fatalf("factor options = %d %s", st, body)
+	}
+	opts, _ = virtualwebauthn.ParseAssertionOptions(string(fc.Options))
+	asr = virtualwebauthn.CreateAssertionResponse(rp, yubikey, keyCred, *opts)
+	if st, body := c.call("POST", "/api/v1/factor/webauthn", map[string]any{"flow_id": next.FlowID, "flow_token": f.FlowToken, "response": json.RawMessage(asr)}, nil); st != 200 {
+		t.Fatalf("key as second factor = %d %s", st, body)
+	}
+	expect("POST /api/v1/factor/webauthn", acct.ID, "login.succeeded", "account", nil)
 }
