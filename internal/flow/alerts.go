@@ -13,6 +13,7 @@ import (
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/throttle"
 	"github.com/portvakt/portvakt/internal/useragent"
 )
 
@@ -146,6 +147,20 @@ func truncateUA(ua string) string {
 // alertNewDevice makes the "this wasn't me" link and mails every verified
 // address.
 func (s *Service) alertNewDevice(ctx context.Context, c Client, acct store.Account, sess store.Session, dev []byte) error {
+	// Budgeted per account like every other mail kind (mail-to): someone
+	// holding the password and signing in as a fresh browser again and
+	// again must not flood the owner's mailbox.
+	th := s.throttle()
+	budget := throttle.Key{Rule: s.rules().MailRecipient, ID: "new_device:" + acct.ID}
+	if d, err := th.Check(ctx, budget); err != nil {
+		return err
+	} else if !d.Allowed() {
+		s.log().Warn("new-device mail not sent: budget spent", "account", acct.ID, "session", sess.ID)
+		return nil
+	}
+	if _, err := th.Failed(ctx, budget); err != nil {
+		return err
+	}
 	token := secret.Token()
 	now := s.now()
 	ttl := s.Ops.notMeTTL()
