@@ -750,3 +750,106 @@ func TestDrivenRoutesOfKeys(t *testing.T) {
 	}
 	expect("POST /api/v1/factor/webauthn", acct.ID, "login.succeeded", "account", nil)
 }
+
+// Enrolment at sign-in that TestDrivenRoutesOfEnrolment drives, with the
+// event each must write.
+var drivenEnrolment = map[string]string{
+	"POST /api/v1/factor/enrol/totp/confirm":  "factor.added, login.succeeded",
+	"POST /login/enrol/totp/confirm":          "factor.added, login.succeeded",
+	"POST /api/v1/factor/enrol/email/confirm": "factor.added (the address, masked), login.succeeded",
+	"POST /login/enrol/email/confirm":         "factor.added (the address, masked), login.succeeded",
+}
+
+// TestDrivenRoutesOfEnrolment drives the enrolment a required second
+// factor asks for at sign-in, through the pages and the JSON API, and
+// checks each confirmation wrote its events about the account.
+func TestDrivenRoutesOfEnrolment(t *testing.T) {
+	t.Run("totp", func(t *testing.T) {
+		e := newEnv(t, func(c *config.Config) {
+			c.MFA.Mode = "required"
+			c.MFA.EnrolAtFirstSignIn = true
+			c.MFA.Methods = []string{"totp", "recovery"}
+		})
+		const pw = "enrol walks the audit log 9999"
+		ctx := t.Context()
+		a, err := e.app.Flows.CreateAccount(ctx, flow.NewAccount{Name: "Api", Email: "api@example.no", Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.app.Flows.CreateAccount(ctx, flow.NewAccount{Name: "Page", Email: "page@example.no", Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		expect := watchEvents(t, e)
+		c := newAPIClient(t, e, "en")
+		f := apiSignIn(t, c, "api@example.no", pw)
+		var tj web.TOTPJSON
+		if st, body := c.call("POST", "/api/v1/factor/enrol/totp", map[string]string{"flow_id": f.FlowID, "flow_token": f.FlowToken}, &tj); st != 201 {
+			t.Fatalf("enrol totp = %d %s", st, body)
+		}
+		code, _ := totp.Code(tj.Secret, e.clock.Now())
+		if st, body := c.call("POST", "/api/v1/factor/enrol/totp/confirm", map[string]string{"flow_id": f.FlowID, "flow_token": f.FlowToken, "code": code}, nil); st != 200 {
+			t.Fatalf("enrol confirm = %d %s", st, body)
+		}
+		expect("POST /api/v1/factor/enrol/totp/confirm", a.ID, "factor.added", "account", nil)
+		expect("POST /api/v1/factor/enrol/totp/confirm", a.ID, "login.succeeded", "account", nil)
+
+		b := newFormClient(t, e)
+		b.signIn("page@example.no", pw)
+		flowID := b.find(`name="flow" value="([a-z0-9]+)"`)
+		b.post("/login/enrol/totp", "flow", flowID)
+		seed := strings.ReplaceAll(b.find(`id="totp-secret">([A-Z2-7 ]+)<`), " ", "")
+		code, _ = totp.Code(seed, e.clock.Now())
+		b.post("/login/enrol/totp/confirm", "flow", flowID, "code", code)
+		expect("POST /login/enrol/totp/confirm", p.ID, "factor.added", "account", nil)
+		expect("POST /login/enrol/totp/confirm", p.ID, "login.succeeded", "account", nil)
+	})
+	t.Run("email", func(t *testing.T) {
+		idep, err := config.Load("../../examples/profiles/idep.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newEnv(t, func(c *config.Config) {
+			db := c.Database
+			listen, public := c.Listen, c.PublicURL
+			*c = idep
+			c.Database, c.Listen, c.PublicURL = db, listen, public
+		})
+		const pw = "ett långt lösenord för idep"
+		ctx := t.Context()
+		a, err := e.app.Flows.CreateAccount(ctx, flow.NewAccount{Username: "20031", Name: "Nils", Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.app.Flows.CreateAccount(ctx, flow.NewAccount{Username: "20032", Name: "Nora", Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		expect := watchEvents(t, e)
+		c := newAPIClient(t, e, "en")
+		var f web.FlowJSON
+		if st, body := c.call("POST", "/api/v1/login/username", map[string]string{"username": "20031", "password": pw}, &f); st != 200 {
+			t.Fatalf("username sign-in = %d %s", st, body)
+		}
+		if st, body := c.call("POST", "/api/v1/factor/enrol/email", map[string]string{"flow_id": f.FlowID, "flow_token": f.FlowToken, "email": "nils@scb.example"}, nil); st >= 300 {
+			t.Fatalf("enrol email = %d %s", st, body)
+		}
+		if st, body := c.call("POST", "/api/v1/factor/enrol/email/confirm", map[string]string{"flow_id": f.FlowID, "flow_token": f.FlowToken, "code": lastCode(t, e, "nils@scb.example")}, nil); st >= 300 {
+			t.Fatalf("enrol email confirm = %d %s", st, body)
+		}
+		expect("POST /api/v1/factor/enrol/email/confirm", a.ID, "factor.added", "account", func(ev store.AuditEvent) bool {
+			return strings.Contains(ev.Target, "@") && !strings.Contains(ev.Target, "scb.example")
+		})
+		expect("POST /api/v1/factor/enrol/email/confirm", a.ID, "login.succeeded", "account", nil)
+
+		b := newFormClient(t, e)
+		b.post("/login/username", "username", "20032", "password", pw)
+		flowID := b.find(`name="flow" value="([a-z0-9]+)"`)
+		b.post("/login/enrol/email", "flow", flowID, "email", "nora@scb.example")
+		b.post("/login/enrol/email/confirm", "flow", flowID, "code", lastCode(t, e, "nora@scb.example"))
+		expect("POST /login/enrol/email/confirm", p.ID, "factor.added", "account", func(ev store.AuditEvent) bool {
+			return strings.Contains(ev.Target, "@") && !strings.Contains(ev.Target, "scb.example")
+		})
+		expect("POST /login/enrol/email/confirm", p.ID, "login.succeeded", "account", nil)
+	})
+}
