@@ -853,3 +853,83 @@ func TestDrivenRoutesOfEnrolment(t *testing.T) {
 		expect("POST /login/enrol/email/confirm", p.ID, "login.succeeded", "account", nil)
 	})
 }
+
+// Key and passkey routes of the pages that TestDrivenRoutesOfKeyPages
+// drives with a virtual authenticator, with the event each must write.
+var drivenKeyPages = map[string]string{
+	"POST /account/security/keys":        "factor.added",
+	"POST /login/passkey":                "login.succeeded",
+	"POST /account/security/keys/remove": "factor.removed",
+	"POST /login/factor/webauthn":        "login.succeeded",
+}
+
+// TestDrivenRoutesOfKeyPages drives the routes of drivenKeyPages as a
+// browser with a security key would and checks each wrote its event.
+func TestDrivenRoutesOfKeyPages(t *testing.T) {
+	e := newEnv(t)
+	const pw = "key pages walk the audit log 1010"
+	acct, err := e.app.Flows.CreateAccount(t.Context(), flow.NewAccount{Name: "Kari", Email: "kari@example.no", Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := watchEvents(t, e)
+	rp := virtualwebauthn.RelyingParty{ID: "localhost", Name: "Portvakt", Origin: "http://localhost:8080"}
+	platform := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(acct.ID)})
+	passkey := webauthntest.NewEC2Credential()
+	yubikey := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserNotVerified: true})
+	keyCred := webauthntest.NewEC2Credential()
+	ceremony := func(body string) (string, string) {
+		t.Helper()
+		var c struct {
+			FlowID  string          `json:"flow"`
+			Options json.RawMessage `json:"options"`
+		}
+		if err := json.Unmarshal([]byte(body), &c); err != nil || c.FlowID == "" {
+			t.Fatalf("ceremony options: %v %s", err, body)
+		}
+		return c.FlowID, string(c.Options)
+	}
+	register := func(b *formClient, pass string, auth *virtualwebauthn.Authenticator, cred virtualwebauthn.Credential, name string) {
+		t.Helper()
+		flowID, opts := ceremony(b.post("/account/security/keys/options", "passkey", pass))
+		ao, err := virtualwebauthn.ParseAttestationOptions(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.post("/account/security/keys", "flow", flowID, "response", virtualwebauthn.CreateAttestationResponse(rp, *auth, cred, *ao), "name", name)
+		auth.AddCredential(cred)
+	}
+
+	b := newFormClient(t, e)
+	b.signIn("kari@example.no", pw)
+	register(b, "1", &platform, passkey, "Phone")
+	expect("POST /account/security/keys", acct.ID, "factor.added", "account", nil)
+
+	// Sign in with the passkey alone, in another browser.
+	b2 := newFormClient(t, e)
+	flowID, opts := ceremony(b2.post("/login/passkey/options"))
+	ao, err := virtualwebauthn.ParseAssertionOptions(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2.post("/login/passkey", "flow", flowID, "response", virtualwebauthn.CreateAssertionResponse(rp, platform, passkey, *ao))
+	expect("POST /login/passkey", acct.ID, "login.succeeded", "account", nil)
+
+	// A security key too, then the passkey goes.
+	register(b2, "0", &yubikey, keyCred, "YubiKey")
+	expect("POST /account/security/keys (a security key)", acct.ID, "factor.added", "account", nil)
+	b2.post("/account/security/keys/remove", "id", base64.RawURLEncoding.EncodeToString(passkey.ID))
+	expect("POST /account/security/keys/remove", acct.ID, "factor.removed", "account", nil)
+
+	// The security key as the second step after the password.
+	b3 := newFormClient(t, e)
+	b3.signIn("kari@example.no", pw)
+	flowID = b3.find(`name="flow" value="([a-z0-9]+)"`)
+	_, opts = ceremony(b3.post("/login/factor/webauthn/options", "flow", flowID))
+	ao, err = virtualwebauthn.ParseAssertionOptions(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b3.post("/login/factor/webauthn", "flow", flowID, "response", virtualwebauthn.CreateAssertionResponse(rp, yubikey, keyCred, *ao))
+	expect("POST /login/factor/webauthn", acct.ID, "login.succeeded", "account", nil)
+}
