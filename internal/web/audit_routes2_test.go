@@ -458,6 +458,7 @@ var drivenSeams = map[string]string{
 	"POST /signup/details":                  "account.created",
 	"POST /login/username":                  "login.succeeded",
 	"POST /api/v1/login/username":           "login.succeeded",
+	"POST /oidc/logout":                     "session.ended (how: app)",
 	"POST /api/v1/account/emails/verify":    "email.added",
 	"POST /api/v1/account/emails/primary":   "email.primary_changed",
 	"DELETE /api/v1/account/emails":         "email.removed",
@@ -582,6 +583,10 @@ func TestDrivenRoutesThroughTheSeams(t *testing.T) {
 		t.Fatalf("API username sign-in = %d %s", st, body)
 	}
 	expect("POST /api/v1/login/username", user.ID, "login.succeeded", "account", nil)
+	// An app's sign-out page, answered without a request (a plain
+	// "sign out" button): the page's session ends.
+	u.post("/oidc/logout")
+	expect("POST /oidc/logout", user.ID, "session.ended", "account", func(ev store.AuditEvent) bool { return ev.Data["how"] == "app" })
 
 	// The page account: an authenticator, a phone, recovery codes, and
 	// removing the phone, through the security page.

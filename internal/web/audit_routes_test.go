@@ -159,7 +159,7 @@ var auditedNotDriven = []string{
 	"POST /login/factor/link", "POST /account/security/identities/link", "POST /account/security/identities/remove",
 	"POST /api/v1/account/identities", "DELETE /api/v1/account/identities", "POST /login/federated/create",
 	"POST /login/federated/holder", "POST /login/federated/link", "POST /login/federated/move", "POST /api/v1/federated/choice",
-	"POST /api/v1/federated/{id}/complete", "POST /oidc/logout",
+	"POST /api/v1/federated/{id}/complete",
 }
 
 // Routes of other areas still open (none now): the routes of issue 14,
