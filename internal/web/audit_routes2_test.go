@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -763,6 +764,7 @@ var drivenEnrolment = map[string]string{
 	"POST /login/enrol/totp/confirm":          "factor.added, login.succeeded",
 	"POST /api/v1/factor/enrol/email/confirm": "factor.added (the address, masked), login.succeeded",
 	"POST /login/enrol/email/confirm":         "factor.added (the address, masked), login.succeeded",
+	"POST /login/factor/link":                 "login.succeeded (the emailed link as second step)",
 }
 
 // TestDrivenRoutesOfEnrolment drives the enrolment a required second
@@ -856,6 +858,26 @@ func TestDrivenRoutesOfEnrolment(t *testing.T) {
 			return strings.Contains(ev.Target, "@") && !strings.Contains(ev.Target, "scb.example")
 		})
 		expect("POST /login/enrol/email/confirm", p.ID, "login.succeeded", "account", nil)
+
+		// The next sign-in asks for the address: the emailed link finishes it.
+		e.clock.Advance(2 * time.Minute)
+		b4 := newFormClient(t, e)
+		b4.post("/login/username", "username", "20032", "password", pw)
+		flowID = b4.find(`name="flow" value="([a-z0-9]+)"`)
+		b4.post("/login/factor/send", "flow", flowID, "method", b4.find(`name="method" value="([^"]+)"`))
+		msgs, _ := e.app.Outbox.ListMessages(ctx, store.MessageFilter{To: "nora@scb.example", Limit: 1})
+		var token string
+		if len(msgs) == 1 {
+			if m := regexp.MustCompile(`/login/factor/link/([A-Za-z0-9_-]+)`).FindStringSubmatch(msgs[0].Text); m != nil {
+				token = m[1]
+			}
+		}
+		if token == "" {
+			t.Fatalf("no sign-in link mailed (%s)", b4.url)
+		}
+		b4.get("/login/factor/link/" + token)
+		b4.post("/login/factor/link", "token", token)
+		expect("POST /login/factor/link", p.ID, "login.succeeded", "account", nil)
 	})
 }
 
