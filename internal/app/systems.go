@@ -36,7 +36,7 @@ func wireSystems(cfg config.Config, srv *web.Server, flows *flow.Service, provid
 	srv.Systems = &flow.Systems{S: flows, Store: db, Config: sc, Audit: rec}
 	provider.SetRights(personalRights{srv.Systems})
 	srv.SystemTokens = &op.SystemIssuer{P: provider, Audience: cfg.Systems.Audience, AccessTTL: cfg.Systems.AccessTokenTTL.D(),
-		RefreshTokens: cfg.Systems.RefreshTokens, RefreshTTL: cfg.Systems.RefreshTokenTTL.D()}
+		RefreshTokens: cfg.Systems.RefreshTokens, RefreshTTL: cfg.Systems.RefreshTokenTTL.D(), MayUse: srv.Systems.MayStillUse}
 }
 
 // personalRights is flow.Systems as op.RightsSource: the rights a person

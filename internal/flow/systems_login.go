@@ -255,6 +255,26 @@ func (x *Systems) StartSystemLogin(ctx context.Context, c Client, sys store.Syst
 	return SystemLoginStarted{Handle: handle, Phone: MaskPhone(phone), ExpiresAt: f.ExpiresAt}, nil
 }
 
+// MayStillUse is mayUse for a refresh through the system: the account
+// must still exist and not be locked, and mayUse hold.
+func (x *Systems) MayStillUse(ctx context.Context, systemID, accountID string) error {
+	sys, err := x.Store.GetSystem(ctx, systemID)
+	if errors.Is(err, store.ErrNotFound) {
+		return errPersonCredentials
+	}
+	if err != nil {
+		return err
+	}
+	acct, err := x.S.Store.GetAccount(ctx, accountID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && acct.Disabled) {
+		return errPersonCredentials
+	}
+	if err != nil {
+		return err
+	}
+	return x.mayUse(ctx, sys, acct.ID)
+}
+
 // mayUse checks that the person allows sign-in through systems and may
 // be signed in through sys: it is their own system, or their
 // organisation's and they are a member; and that they hold at least one

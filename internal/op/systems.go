@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
 	"github.com/portvakt/portvakt/internal/store"
 )
@@ -38,6 +39,10 @@ type SystemIssuer struct {
 	AccessTTL     time.Duration
 	RefreshTokens bool
 	RefreshTTL    time.Duration
+	// MayUse, when set, is asked at every refresh whether the person may
+	// still be signed in through the system (their switch, membership,
+	// rights, account not locked); a problem ends the grant.
+	MayUse func(ctx context.Context, systemID, accountID string) error
 }
 
 // SystemGrant is a finished sign-in through a system.
@@ -120,6 +125,17 @@ func (si *SystemIssuer) Refresh(ctx context.Context, systemID, refresh string) (
 		return SystemTokens{}, err
 	} else if !live {
 		return SystemTokens{}, ErrRefreshInvalid
+	}
+	if si.MayUse != nil {
+		if err := si.MayUse(ctx, systemID, g.AccountID); err != nil {
+			if _, ok := problem.As(err); !ok {
+				return SystemTokens{}, err
+			}
+			if _, err := p.st.RevokeGrants(ctx, store.GrantFilter{ID: g.ID}, now); err != nil {
+				return SystemTokens{}, fmt.Errorf("op: %w", err)
+			}
+			return SystemTokens{}, ErrRefreshInvalid
+		}
 	}
 	token, next := secret.Token(), secret.Token()
 	at := store.AccessToken{
