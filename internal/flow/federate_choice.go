@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/store"
 )
@@ -129,8 +130,10 @@ func (s *Service) MoveHere(ctx context.Context, c Client, who Who, flowID string
 	}
 	up, _ := s.Upstreams.Find(d.Provider)
 	name := describeIdentity(up.Config.ButtonLabel(s.lang(who.Account, c)), moved.NationalIDMasked, moved.Email)
-	s.notify(ctx, c, who.Account, "factor_removed", map[string]any{"factor": name, "security_url": s.link("/account/security")})
-	s.notify(ctx, c, target, "factor_added", map[string]any{"factor": name, "security_url": s.link("/account/security")})
+	// Audited as what happened: the identity left one account and was
+	// linked to the other (the mails say "removed" and "added").
+	s.notify(ctx, c, who.Account, "factor_removed", map[string]any{"factor": name, "security_url": s.link("/account/security"), auditKindKey: audit.IdentityUnlinked})
+	s.notify(ctx, c, target, "factor_added", map[string]any{"factor": name, "security_url": s.link("/account/security"), auditKindKey: audit.IdentityLinked})
 	s.log().Info("upstream identity moved", "provider", d.Provider, "from", d.Holder, "to", d.Target)
 	return nil
 }

@@ -960,3 +960,108 @@ func TestDrivenRoutesOfKeyPages(t *testing.T) {
 	b3.post("/login/factor/webauthn", "flow", flowID, "response", virtualwebauthn.CreateAssertionResponse(rp, yubikey, keyCred, *ao))
 	expect("POST /login/factor/webauthn", acct.ID, "login.succeeded", "account", nil)
 }
+
+// Linking upstream identities that TestDrivenRoutesOfFederation drives,
+// with the event each must write.
+var drivenFederation = map[string]string{
+	"POST /account/security/identities/link":   "identity.linked (through the upstream's answer)",
+	"POST /login/federated/move":               "identity.unlinked from the holder, identity.linked to the account it moves to",
+	"POST /account/security/identities/remove": "identity.unlinked",
+	"POST /api/v1/federated/{id}/complete":     "identity.linked",
+	"DELETE /api/v1/account/identities":        "identity.unlinked",
+}
+
+// TestDrivenRoutesOfFederation drives linking, moving and removing an
+// ID-porten identity, by page and JSON, against a real OpenID Provider
+// over HTTP, and checks each wrote its event about the account.
+func TestDrivenRoutesOfFederation(t *testing.T) {
+	e, idp, _ := federationEnv(t)
+	const pw = "federation walks the audit log 1212"
+	ctx := t.Context()
+	mk := func(name, email string) store.Account {
+		t.Helper()
+		a, err := e.app.Flows.CreateAccount(ctx, flow.NewAccount{Name: name, Email: email, Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	private, work, kari := mk("Hanne Privat", "hanne.hansen@gmail.com"), mk("Hanne Jobb", "hanne@visma.no"), mk("Kari", "kari@example.no")
+	expect := watchEvents(t, e)
+	linked := func(ev store.AuditEvent) bool { return strings.Contains(ev.Target, "ID-porten") }
+
+	// Pages: link, then move the link to another account, then remove it.
+	idp.SignInAs(bankID("04047012345", "Hanne Hansen"))
+	p := newFormClient(t, e)
+	p.signIn("hanne.hansen@gmail.com", pw)
+	p.post("/account/security/identities/link", "provider", "idporten")
+	expect("POST /account/security/identities/link", private.ID, "identity.linked", "account", nil)
+	w := newFormClient(t, e)
+	w.signIn("hanne@visma.no", pw)
+	w.post("/account/security/identities/link", "provider", "idporten")
+	w.post("/login/federated/move", "flow", w.find(`name="flow" value="([a-z0-9]+)"`))
+	w.signIn("hanne.hansen@gmail.com", pw)
+	w.post("/login/federated/move", "flow", w.find(`name="flow" value="([a-z0-9]+)"`))
+	if !strings.Contains(w.last, "The link was moved") {
+		t.Fatalf("after the move: %s\n%s", w.url, w.last)
+	}
+	expect("POST /login/federated/move", work.ID, "identity.linked", "account", linked)
+	expect("POST /login/federated/move", private.ID, "identity.unlinked", "account", linked)
+	w2 := newFormClient(t, e)
+	w2.signIn("hanne@visma.no", pw)
+	w2.get("/account/security")
+	provider, subject := w2.find(`name="provider" value="(idporten)"`), w2.find(`name="subject" value="(nid:[0-9a-f]+)"`)
+	w2.post("/account/security/identities/remove", "provider", provider, "subject", subject)
+	expect("POST /account/security/identities/remove", work.ID, "identity.unlinked", "account", nil)
+
+	// JSON: link and remove.
+	c := newFormClient(t, e)
+	c.signIn("kari@example.no", pw)
+	call := func(method, path string, in any) (int, string) {
+		t.Helper()
+		b, _ := json.Marshal(in)
+		req, _ := http.NewRequest(method, "http://localhost:8080"+path, strings.NewReader(string(b)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		body := c.do(req)
+		return c.status, body
+	}
+	idp.SignInAs(bankID("12127012345", "Kari"))
+	st, body := call("POST", "/api/v1/account/identities", map[string]string{"provider": "idporten"})
+	var start struct {
+		URL       string `json:"url"`
+		FlowToken string `json:"flow_token"`
+	}
+	if json.Unmarshal([]byte(body), &start); st != 200 || start.URL == "" {
+		t.Fatalf("link start = %d %s", st, body)
+	}
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	r, err := hc.Get(start.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	loc, _ := url.Parse(r.Header.Get("Location"))
+	q := loc.Query()
+	if st, body = call("POST", "/api/v1/federated/idporten/complete", map[string]string{"code": q.Get("code"), "state": q.Get("state"), "iss": q.Get("iss"), "flow_token": start.FlowToken}); st != 200 {
+		t.Fatalf("link complete = %d %s", st, body)
+	}
+	expect("POST /api/v1/federated/{id}/complete", kari.ID, "identity.linked", "account", nil)
+	_, body = call("GET", "/api/v1/account/identities", nil)
+	var list []struct{ Provider, Subject string }
+	if json.Unmarshal([]byte(body), &list); len(list) != 1 {
+		t.Fatalf("identities = %s", body)
+	}
+	if st, body = call("DELETE", "/api/v1/account/identities", map[string]string{"provider": list[0].Provider, "subject": list[0].Subject}); st != 204 {
+		t.Fatalf("remove = %d %s", st, body)
+	}
+	expect("DELETE /api/v1/account/identities", kari.ID, "identity.unlinked", "account", nil)
+
+	// No full national identity number in any event.
+	raw, _ := json.Marshal(events(t, e, store.AuditFilter{Limit: store.AuditEventLimit}))
+	for _, pid := range []string{"04047012345", "12127012345"} {
+		if strings.Contains(string(raw), pid) {
+			t.Errorf("an audit event holds the national identity number %s", pid)
+		}
+	}
+}
