@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/portvakt/portvakt/internal/audit"
 	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/problem"
 	"github.com/portvakt/portvakt/internal/secret"
@@ -452,5 +453,6 @@ func (s *Service) createFederated(ctx context.Context, c Client, provider string
 		return Result{}, err
 	}
 	s.log().Info("account created through upstream", "account", acct.ID, "provider", provider)
+	s.recordCreated(ctx, acct, audit.Actor{}, "federated:"+provider)
 	return s.federatedSession(ctx, c, acct, fi.Via)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/op"
 	"github.com/portvakt/portvakt/internal/store"
+	"github.com/portvakt/portvakt/internal/upstream/upstreamtest"
 	"github.com/portvakt/portvakt/internal/web"
 )
 
@@ -1064,4 +1065,89 @@ func TestDrivenRoutesOfFederation(t *testing.T) {
 			t.Errorf("an audit event holds the national identity number %s", pid)
 		}
 	}
+}
+
+// The choices of a first sign-in through an upstream that asks (Google
+// here), driven by TestDrivenRoutesOfFederatedChoices.
+var drivenFederatedChoices = map[string]string{
+	"POST /login/federated/create":  "account.created, login.succeeded",
+	"POST /login/federated/link":    "identity.linked",
+	"POST /api/v1/federated/choice": "account.created (action create)",
+}
+
+// TestDrivenRoutesOfFederatedChoices drives the first sign-in through
+// Google: a new account (page and JSON), and a link to the signed-in
+// account; each wrote its event about the account.
+func TestDrivenRoutesOfFederatedChoices(t *testing.T) {
+	e, _, google := federationEnv(t)
+	const pw = "federated choices walk the log 1313"
+	ctx := t.Context()
+	kari, err := e.app.Flows.CreateAccount(ctx, flow.NewAccount{Name: "Kari", Email: "kari@example.no", Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := watchEvents(t, e)
+	byEmail := func(addr string) string {
+		t.Helper()
+		em, err := e.app.DB.GetEmail(ctx, addr)
+		if err != nil {
+			t.Fatalf("no account with %s: %v", addr, err)
+		}
+		return em.AccountID
+	}
+
+	// A new account through the page.
+	google.SignInAs(upstreamtest.User{Subject: "g-create", Email: "ny@gmail.com", EmailVerified: true, Name: "Ny Person"})
+	g := newFormClient(t, e)
+	g.get("/login/federated/google")
+	g.post("/login/federated/create", "flow", g.find(`name="flow" value="([a-z0-9]+)"`))
+	created := byEmail("ny@gmail.com")
+	expect("POST /login/federated/create", created, "account.created", "account", func(ev store.AuditEvent) bool { return ev.Data["via"] == "federated:google" })
+	expect("POST /login/federated/create", created, "login.succeeded", "account", nil)
+
+	// Kari, signed in, links her Google account.
+	google.SignInAs(upstreamtest.User{Subject: "g-kari", Email: "kari.privat@gmail.com", EmailVerified: true, Name: "Kari"})
+	k := newFormClient(t, e)
+	k.signIn("kari@example.no", pw)
+	k.get("/login/federated/google")
+	k.post("/login/federated/link", "flow", k.find(`name="flow" value="([a-z0-9]+)"`))
+	expect("POST /login/federated/link", kari.ID, "identity.linked", "account", nil)
+
+	// A new account through the JSON API.
+	google.SignInAs(upstreamtest.User{Subject: "g-api", Email: "api@gmail.com", EmailVerified: true, Name: "Api Person"})
+	resp, body := e.do(t, "POST", "/api/v1/federated/google/start", strings.NewReader("{}"), map[string]string{"Content-Type": "application/json"})
+	var start struct {
+		URL       string `json:"url"`
+		FlowToken string `json:"flow_token"`
+	}
+	if json.Unmarshal([]byte(body), &start); resp.StatusCode != 200 || start.URL == "" {
+		t.Fatalf("start = %d %s", resp.StatusCode, body)
+	}
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	r, err := hc.Get(start.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	loc, _ := url.Parse(r.Header.Get("Location"))
+	q := loc.Query()
+	in, _ := json.Marshal(map[string]string{"code": q.Get("code"), "state": q.Get("state"), "iss": q.Get("iss"), "flow_token": start.FlowToken})
+	resp, body = e.do(t, "POST", "/api/v1/federated/google/complete", strings.NewReader(string(in)), map[string]string{"Content-Type": "application/json"})
+	var choose struct {
+		FlowID    string `json:"flow_id"`
+		FlowToken string `json:"flow_token"`
+	}
+	if json.Unmarshal([]byte(body), &choose); resp.StatusCode != 200 || choose.FlowID == "" {
+		t.Fatalf("complete = %d %s", resp.StatusCode, body)
+	}
+	if choose.FlowToken == "" {
+		choose.FlowToken = start.FlowToken
+	}
+	in, _ = json.Marshal(map[string]string{"flow_id": choose.FlowID, "flow_token": choose.FlowToken, "action": "create"})
+	resp, body = e.do(t, "POST", "/api/v1/federated/choice", strings.NewReader(string(in)), map[string]string{"Content-Type": "application/json"})
+	if resp.StatusCode != 200 {
+		t.Fatalf("choice = %d %s", resp.StatusCode, body)
+	}
+	apiCreated := byEmail("api@gmail.com")
+	expect("POST /api/v1/federated/choice", apiCreated, "account.created", "account", nil)
 }
