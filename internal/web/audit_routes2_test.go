@@ -98,32 +98,7 @@ func TestDrivenRoutesOfOtherAreas(t *testing.T) {
 		return resp.StatusCode, b
 	}
 
-	// expect checks that the last request wrote a new event of kind about
-	// subject (all accounts when subject is ""), by actor kind, that ok
-	// accepts.
-	seen := map[string]bool{}
-	for _, ev := range events(t, e, store.AuditFilter{Limit: store.AuditEventLimit}) {
-		seen[ev.ID] = true
-	}
-	expect := func(route, subject, kind, actorKind string, ok func(store.AuditEvent) bool) {
-		t.Helper()
-		list := events(t, e, store.AuditFilter{Subject: subject, Kinds: []string{kind}, Limit: store.AuditEventLimit})
-		found := false
-		var fresh []store.AuditEvent
-		for _, ev := range list {
-			if seen[ev.ID] {
-				continue
-			}
-			seen[ev.ID] = true
-			fresh = append(fresh, ev)
-			if ev.ActorKind == actorKind && (subject == "" || ev.Subject == subject) && (ok == nil || ok(ev)) {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("%s wrote no matching %s event about %q by %s (new ones: %+v)", route, kind, subject, actorKind, fresh)
-		}
-	}
+	expect := watchEvents(t, e)
 	target := func(want string) func(store.AuditEvent) bool {
 		return func(ev store.AuditEvent) bool { return ev.Target == want }
 	}
@@ -473,31 +448,41 @@ var drivenSeams = map[string]string{
 	"POST /api/v1/recovery/password":        "password.reset",
 }
 
-// watchEvents returns expect: it checks that the requests since its last
-// call wrote a new event of kind about subject, by actor kind, that ok
-// accepts (nil accepts any).
+// watchEvents returns expect: it checks that the requests since the
+// previous route's check wrote an event of kind about subject, by actor
+// kind, that ok accepts (nil accepts any). Consecutive checks naming the
+// same route look at the same events (one request, several events); a
+// new route name starts a new window, so an event an earlier request
+// wrote cannot stand in for a later one.
 func watchEvents(t *testing.T, e *env) func(route, subject, kind, actorKind string, ok func(store.AuditEvent) bool) {
 	seen := map[string]bool{}
 	for _, ev := range events(t, e, store.AuditFilter{Limit: store.AuditEventLimit}) {
 		seen[ev.ID] = true
 	}
-	return func(route, subject, kind, actorKind string, ok func(store.AuditEvent) bool) {
+	var route string
+	var window []store.AuditEvent
+	return func(r, subject, kind, actorKind string, ok func(store.AuditEvent) bool) {
 		t.Helper()
-		found := false
-		var fresh []store.AuditEvent
-		for _, ev := range events(t, e, store.AuditFilter{Subject: subject, Kinds: []string{kind}, Limit: store.AuditEventLimit}) {
-			if seen[ev.ID] {
+		if r != route {
+			route, window = r, nil
+			for _, ev := range events(t, e, store.AuditFilter{Limit: store.AuditEventLimit}) {
+				if !seen[ev.ID] {
+					seen[ev.ID] = true
+					window = append(window, ev)
+				}
+			}
+		}
+		var same []store.AuditEvent
+		for _, ev := range window {
+			if ev.Kind != kind || ev.Subject != subject {
 				continue
 			}
-			seen[ev.ID] = true
-			fresh = append(fresh, ev)
-			if ev.ActorKind == actorKind && ev.Subject == subject && (ok == nil || ok(ev)) {
-				found = true
+			same = append(same, ev)
+			if ev.ActorKind == actorKind && (ok == nil || ok(ev)) {
+				return
 			}
 		}
-		if !found {
-			t.Errorf("%s wrote no matching %s event about %q by %s (new ones: %+v)", route, kind, subject, actorKind, fresh)
-		}
+		t.Errorf("%s wrote no matching %s event about %q by %s (its %s events about it: %+v)", r, kind, subject, actorKind, kind, same)
 	}
 }
 
@@ -966,6 +951,7 @@ func TestDrivenRoutesOfKeyPages(t *testing.T) {
 // with the event each must write.
 var drivenFederation = map[string]string{
 	"POST /account/security/identities/link":   "identity.linked (through the upstream's answer)",
+	"POST /login/federated/holder":             "login.succeeded (the holder of the link)",
 	"POST /login/federated/move":               "identity.unlinked from the holder, identity.linked to the account it moves to",
 	"POST /account/security/identities/remove": "identity.unlinked",
 	"POST /api/v1/federated/{id}/complete":     "identity.linked",
@@ -997,6 +983,13 @@ func TestDrivenRoutesOfFederation(t *testing.T) {
 	p.signIn("hanne.hansen@gmail.com", pw)
 	p.post("/account/security/identities/link", "provider", "idporten")
 	expect("POST /account/security/identities/link", private.ID, "identity.linked", "account", nil)
+	// Another account meets the link: "sign in to the account that has
+	// it" signs in to the holder.
+	h := newFormClient(t, e)
+	h.signIn("hanne@visma.no", pw)
+	h.post("/account/security/identities/link", "provider", "idporten")
+	h.post("/login/federated/holder", "flow", h.find(`name="flow" value="([a-z0-9]+)"`))
+	expect("POST /login/federated/holder", private.ID, "login.succeeded", "account", nil)
 	w := newFormClient(t, e)
 	w.signIn("hanne@visma.no", pw)
 	w.post("/account/security/identities/link", "provider", "idporten")
