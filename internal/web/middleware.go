@@ -84,8 +84,11 @@ func (s *Server) withObservation(next http.Handler) http.Handler {
 		// The password hashing pool serves sources in turn and refuses a
 		// source whose own queue would pass a few seconds, so a flood from
 		// one network cannot starve sign-ins from others (issue 10,
-		// finding 5). A source is the client's /24 or /64.
-		ctx = password.WithSource(ctx, clientNetwork(clientIP(r)))
+		// finding 5). A source is the client's /24 or /64: the client's
+		// address as the trusted proxies tell it (st.IP), not the peer's,
+		// or every user behind a load balancer would share one source
+		// and be refused as a flood.
+		ctx = password.WithSource(ctx, clientNetwork(st.IP))
 		// What the audit log records of the request (internal/audit).
 		ctx = audit.WithRequest(ctx, audit.Request{IP: st.IP, UserAgent: r.UserAgent(), RequestID: st.ID})
 		r = r.WithContext(ctx)

@@ -51,10 +51,13 @@ func WithSource(ctx context.Context, source string) context.Context {
 	return context.WithValue(ctx, sourceKey{}, source)
 }
 
-func sourceOf(ctx context.Context) string {
+// SourceOf returns the source WithSource gave ctx ("" if none).
+func SourceOf(ctx context.Context) string {
 	s, _ := ctx.Value(sourceKey{}).(string)
 	return s
 }
+
+func sourceOf(ctx context.Context) string { return SourceOf(ctx) }
 
 // pool books hash memory for callers, fairly between sources: a weighted
 // semaphore whose waiters queue per source and are granted round-robin.
