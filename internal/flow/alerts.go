@@ -249,16 +249,17 @@ type NotMeResult struct {
 	RecoveryErr error
 }
 
+// sessionGrants revokes app grants (the SQL store has it; a store
+// without apps does not).
+type sessionGrants interface {
+	RevokeGrants(ctx context.Context, f store.GrantFilter, at time.Time) (int, error)
+}
+
 // NotMe uses a "this wasn't me" link once: the session it names, and any
 // session the same browser (user agent and IP address) opened on the
 // account since, end at once (signed out at their next request), the device is
 // forgotten, and a password reset starts for the account's main address,
 // in a recovery flow bound to c. Nobody is signed in.
-// sessionGrants revokes the app grants made through a session (the SQL
-// store has it; a store without apps does not).
-type sessionGrants interface {
-	RevokeGrants(ctx context.Context, f store.GrantFilter, at time.Time) (int, error)
-}
 
 func (s *Service) NotMe(ctx context.Context, c Client, token string) (NotMeResult, error) {
 	f, err := s.notMeFlow(ctx, token)

@@ -41,6 +41,13 @@ func (s *Service) RequestDeletion(ctx context.Context, c Client, who Who) (time.
 	if err := s.ForgetAllBrowsers(ctx, who.Account.ID); err != nil {
 		return time.Time{}, err
 	}
+	// What apps and systems hold ends too, offline grants included: an
+	// account on its way out is not read by a mail app for 14 more days.
+	if g, ok := s.Store.(sessionGrants); ok {
+		if _, err := g.RevokeGrants(ctx, store.GrantFilter{AccountID: who.Account.ID}, now); err != nil {
+			return time.Time{}, err
+		}
+	}
 	s.notify(ctx, c, who.Account, "deletion_scheduled", map[string]any{
 		"date": due.UTC().Format("2006-01-02"), "days": int(s.Ops.grace() / (24 * time.Hour)), "login_url": s.link("/login"),
 	})
