@@ -217,9 +217,12 @@ func TestRepresentation_API(t *testing.T) {
 		}
 	}
 	slices.Reverse(got) // oldest first
-	want := []string{"representation.requested by account:" + perID, "representation.accepted by account:" + kariID,
-		"representation.added by account:" + perID, "representation.approved by operator:admin-api",
-		"representation.revoked by account:" + kariID}
+	// Each choice in "who are you acting for" is recorded too
+	// (representation.acting_as), where the test makes one.
+	acting := "representation.acting_as by account:" + perID
+	want := []string{"representation.requested by account:" + perID, "representation.accepted by account:" + kariID, acting,
+		"representation.added by account:" + perID, "representation.approved by operator:admin-api", acting, acting,
+		"representation.revoked by account:" + kariID, acting}
 	if !slices.Equal(got, want) {
 		t.Errorf("audit log of Per's representation:\n%q\nwant\n%q", got, want)
 	}
