@@ -125,19 +125,26 @@ func (s *Server) apiFresh(r *http.Request, who flow.Who) error {
 	return nil
 }
 
-func (s *Server) apiRepresentAddPerson(w http.ResponseWriter, r *http.Request) error {
+// delegationInput is what adding a delegation starts with: the feature
+// on, a signed-in account, a body that decodes and a recent sign-in.
+func (s *Server) delegationInput(r *http.Request) (flow.Who, delegationIn, error) {
+	var in delegationIn
 	if err := s.representOn(); err != nil {
-		return err
+		return flow.Who{}, in, err
 	}
 	who, err := s.apiWho(r)
 	if err != nil {
-		return err
+		return flow.Who{}, in, err
 	}
-	var in delegationIn
 	if err := decodeJSON(r, &in); err != nil {
-		return err
+		return flow.Who{}, in, err
 	}
-	if err := s.apiFresh(r, who); err != nil {
+	return who, in, s.apiFresh(r, who)
+}
+
+func (s *Server) apiRepresentAddPerson(w http.ResponseWriter, r *http.Request) error {
+	who, in, err := s.delegationInput(r)
+	if err != nil {
 		return err
 	}
 	d, err := s.Representation.AddPerson(r.Context(), who.Account, account.DelegationRequest{Name: in.Name,
@@ -149,18 +156,8 @@ func (s *Server) apiRepresentAddPerson(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) apiRepresentRequest(w http.ResponseWriter, r *http.Request) error {
-	if err := s.representOn(); err != nil {
-		return err
-	}
-	who, err := s.apiWho(r)
+	who, in, err := s.delegationInput(r)
 	if err != nil {
-		return err
-	}
-	var in delegationIn
-	if err := decodeJSON(r, &in); err != nil {
-		return err
-	}
-	if err := s.apiFresh(r, who); err != nil {
 		return err
 	}
 	if _, err := s.Representation.RequestAccount(r.Context(), who.Account, account.DelegationRequest{Account: in.Account,
