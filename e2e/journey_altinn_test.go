@@ -66,7 +66,7 @@ func TestJourney_Altinn_Systems(t *testing.T) {
 	if got := p.Text("#systems-title"); got != "Avansert: systemer" {
 		t.Errorf("the account page's advanced section is titled %q", got)
 	}
-	p.Click(`a[href="/account/systems"]`)
+	p.Submit(`a[href="/account/systems"]`)
 	wantPath(t, p, "/account/systems")
 	if got := p.Text("#allow-title"); got != "Tillat innlogging fra programmer med brukernavn og passord" {
 		t.Errorf("the switch is titled %q", got)

@@ -69,7 +69,7 @@ func TestJourney_SessionsAndNewDevice(t *testing.T) {
 	}
 
 	laptop.Open(srv.URL + "/account/security")
-	laptop.Click(`a[href="/account/sessions"]`)
+	laptop.Submit(`a[href="/account/sessions"]`)
 	wantPath(t, laptop, "/account/sessions")
 	if got := laptop.Text("h1"); got != "Where you're signed in" {
 		t.Errorf("sessions heading = %q", got)
@@ -186,7 +186,7 @@ func TestJourney_DeleteAccount(t *testing.T) {
 
 	clock.Advance(11 * time.Minute) // the sign-in is no longer recent
 	p.Open(srv.URL + "/account/security")
-	p.Click(`a[href="/account/delete"]`)
+	p.Submit(`a[href="/account/delete"]`)
 	wantPath(t, p, "/account/delete")
 	p.Click("#confirm")
 	p.Submit(`form[action="/account/delete"] button[type="submit"]`)

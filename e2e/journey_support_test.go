@@ -63,7 +63,7 @@ func TestJourney_SupportConsole(t *testing.T) {
 		t.Errorf("the search result reads %q, want it masked", got)
 	}
 	saveScreenshot(t, siri, "admin-search-nb.png")
-	siri.Click(`li.admin-match a`)
+	siri.Submit(`li.admin-match a`)
 	siri.Fill("#reason", "sak 4711: Kari ringte, identitet sjekket med BankID")
 	siri.Submit(`form[action^="/admin/accounts/"] button[type="submit"]`)
 	if !strings.Contains(siri.Text("#emails-title + ul"), "kari@example.no") {
@@ -90,7 +90,7 @@ func TestJourney_SupportConsole(t *testing.T) {
 	kari := b.NewPage(t, browsertest.AcceptLanguage("nb"))
 	mfaSignInEmail(t, srv, kari, "kari@example.no", kariPW)
 	mfaAt(t, kari, "/login/factor")
-	kari.Click(`a[href$="method=support"]`)
+	kari.Submit(`a[href$="method=support"]`)
 	mfaEnterCode(t, kari, code)
 	mfaAt(t, kari, "/account")
 	mfaSignOut(t, kari)
@@ -114,7 +114,7 @@ func TestJourney_SupportConsole(t *testing.T) {
 
 	// Lock: Kari is refused with a clear page.
 	siri.Open(srv.URL + "/admin?q=kari%40example.no")
-	siri.Click(`li.admin-match a`)
+	siri.Submit(`li.admin-match a`)
 	siri.Fill("#reason", "sak 4712: kontoen meldt stjålet")
 	siri.Submit(`form[action^="/admin/accounts/"] button[type="submit"]`)
 	siri.Fill("#reason-lock", "sak 4712: kontoen meldt stjålet")
