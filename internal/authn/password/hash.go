@@ -13,8 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/portvakt/portvakt/internal/argon2"
 )
 
 // Errors from Verify and NeedsRehash about the stored hash. Neither is the
@@ -89,6 +90,7 @@ type Hasher struct {
 	params Argon2Params
 	limit  int64
 	pool   *pool
+	mem    memories
 	dummy  string
 
 	inUse, peak atomic.Int64
@@ -140,6 +142,7 @@ func NewHasher(p Argon2Params, memoryLimit uint64) (*Hasher, error) {
 	// which every process start (serve and each CLI command) would pay
 	// before it could answer /healthz (issue 12: start to healthy ≤ 100 ms).
 	h := &Hasher{params: p, limit: int64(memoryLimit), pool: newPool(int64(memoryLimit), firstEstimate(p))}
+	h.mem.keepBytes, h.mem.idle = argon2Weight(p.Memory), memoryIdle
 	// The dummy has the current parameters and random bytes for a tag, so
 	// verifying against it costs exactly one real verification and never
 	// succeeds.
@@ -189,13 +192,18 @@ type PoolStats struct {
 	Verifications, Dummies int64
 	// Busy counts the hashes refused with ErrBusy.
 	Busy int64
+	// Kept is the hash memory kept for the next hashes (memories), and
+	// KeptN how many hashes' worth.
+	Kept, KeptN int64
 }
 
 // Stats returns the pool's current state, for metrics and tests.
 func (h *Hasher) Stats() PoolStats {
 	_, waiting := h.pool.stats()
+	keptN, kept := h.mem.kept()
 	return PoolStats{Limit: h.limit, InUse: h.inUse.Load(), Peak: h.peak.Load(), Waiting: int64(waiting),
-		Verifications: h.verifications.Load(), Dummies: h.dummies.Load(), Busy: h.busy.Load()}
+		Verifications: h.verifications.Load(), Dummies: h.dummies.Load(), Busy: h.busy.Load(),
+		Kept: kept, KeptN: int64(keptN)}
 }
 
 // Hash returns pw hashed with Argon2id at the Hasher's parameters and a
@@ -214,7 +222,9 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 		return "", err
 	}
 	defer release()
-	key := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	mem := h.mem.get()
+	defer h.mem.put(mem)
+	key := argon2.IDKey(mem, []byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	return encodeArgon2id(p, salt, key), nil
 }
 
@@ -243,11 +253,13 @@ func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (ok, rehash boo
 	}
 	defer release()
 	h.verifications.Add(1)
+	mem := h.mem.get()
+	defer h.mem.put(mem)
 	var got []byte
 	if s.variant == "argon2id" {
-		got = argon2.IDKey([]byte(pw), s.salt, s.time, s.memory, s.threads, uint32(len(s.key)))
+		got = argon2.IDKey(mem, []byte(pw), s.salt, s.time, s.memory, s.threads, uint32(len(s.key)))
 	} else {
-		got = argon2.Key([]byte(pw), s.salt, s.time, s.memory, s.threads, uint32(len(s.key)))
+		got = argon2.Key(mem, []byte(pw), s.salt, s.time, s.memory, s.threads, uint32(len(s.key)))
 	}
 	if subtle.ConstantTimeCompare(got, s.key) != 1 {
 		return false, false, nil

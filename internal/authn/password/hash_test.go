@@ -295,6 +295,12 @@ func TestHasher_PoolBoundsMemory(t *testing.T) {
 	if s.InUse != 0 || s.Waiting != 0 {
 		t.Errorf("Stats() after the storm = %+v, want nothing in use or waiting", s)
 	}
+	// The memory kept for the next hashes is at most one per hash that can
+	// run at once, each the size of one hash at the current m: the 2 MiB
+	// imported hash's memory is not kept.
+	if s.KeptN < 1 || s.KeptN > 2 || s.Kept != s.KeptN*per {
+		t.Errorf("Stats() after the storm keeps %d bytes in %d, want 1 or 2 of %d", s.Kept, s.KeptN, per)
+	}
 }
 
 func TestHasher_WaitRespectsContext(t *testing.T) {
