@@ -252,12 +252,19 @@
 // slots only add memory and latency. The default budget is cores × m
 // (DefaultHashMemoryLimit); raise it for imported hashes with a larger m.
 //
-// The budget bounds the memory hashes hold, not the Go heap: each hash
-// leaves m KiB of garbage behind, and with GOGC=100 the heap may grow to
-// twice the live memory before the collector reclaims it. Set GOMEMLIMIT
-// (or the container limit) to at least 2 × hash_memory_limit_mib plus the
-// rest of the server. Hasher.Stats reports the budget, the memory in use,
-// the peak, the number of waiting callers and of refusals.
+// A finished hash's memory is kept for the next one (internal/argon2's
+// Memory): at most one per hash that can run at once, each one hash at
+// the current m, dropped after a minute without hashing. So a server
+// under login load allocates nothing per hash, and its hash memory is the
+// budget, not a stream of m KiB garbage for the collector: issue 12
+// measured a sign-in at 52–62 server CPU-ms before (the runtime zeroing,
+// collecting and re-faulting 19 MiB a hash) and 24–26 after, beside a raw
+// hash of 20–24. A hash with a larger m than the current parameters (an
+// imported one) gets fresh memory that is not kept. serve sets the Go
+// runtime's soft memory limit to the budget plus headroom
+// (cmd/portvakt/memory.go). Hasher.Stats reports the budget, the memory
+// in use and kept, the peak, the number of waiting callers and of
+// refusals.
 //
 // # Fair and bounded waiting
 //
