@@ -86,6 +86,13 @@ func newEnvWith(t testing.TB, driver, dsn string, h *password.Hasher) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newEnvOn(t, db, h)
+}
+
+// newEnvOn is newEnvWith on a database already opened and migrated; it
+// closes db at the end of the test.
+func newEnvOn(t testing.TB, db *sqlstore.DB, h *password.Hasher) *env {
+	t.Helper()
 	t.Cleanup(func() { db.Close() })
 	c := clocktest.New(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC))
 	policy, err := password.Preset("nist")

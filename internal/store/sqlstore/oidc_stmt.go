@@ -31,6 +31,9 @@ type hotKey struct {
 // conn.queryRow.
 func (db *DB) hotRow(ctx context.Context, query string, args ...any) row {
 	c := db.reader()
+	if c.trace != nil {
+		c.trace(query)
+	}
 	ctx, cancel := c.bound(ctx)
 	r := row{ctx: ctx, cancel: cancel, d: db.d}
 	q := db.d.rebind(query)

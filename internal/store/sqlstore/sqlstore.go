@@ -26,6 +26,8 @@ type DB struct {
 	// timeout bounds every call: a statement, the wait for a connection,
 	// a whole transaction.
 	timeout time.Duration
+	// trace is Options.Trace.
+	trace func(stmt string)
 }
 
 // DefaultQueryTimeout bounds a database call when Options.QueryTimeout is
@@ -52,6 +54,11 @@ type Options struct {
 	// store.ErrUnavailable and context.DeadlineExceeded. 0 means
 	// DefaultQueryTimeout.
 	QueryTimeout time.Duration
+	// Trace, when set, is called with every statement as it is sent (as
+	// written, with ? placeholders), BEGIN and COMMIT included: one call is
+	// one round trip to the database. Tests count a sign-in's statements
+	// with it.
+	Trace func(stmt string)
 }
 
 // DefaultMaxOpenConns is the pool size when Options.MaxOpenConns is zero:
@@ -111,7 +118,7 @@ func OpenWith(ctx context.Context, driver, dsn string, opts Options) (*DB, error
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", driver, err)
 	}
-	db := &DB{d: d, write: write, read: read, timeout: opts.QueryTimeout}
+	db := &DB{d: d, write: write, read: read, timeout: opts.QueryTimeout, trace: opts.Trace}
 	// The writer goes first: on a new SQLite file it switches the journal
 	// to WAL before any reader looks.
 	if err := db.Ping(ctx); err != nil {
@@ -213,6 +220,8 @@ type conn struct {
 	// statement carries it: database/sql rolls the transaction back when
 	// it passes, but only after the running statement returns.
 	deadline time.Time
+	// trace is Options.Trace.
+	trace func(stmt string)
 }
 
 // bound returns ctx with the statement's deadline.
@@ -227,6 +236,9 @@ func (c conn) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if c.trace != nil {
+		c.trace(query)
+	}
 	ctx, cancel := c.bound(ctx)
 	defer cancel()
 	res, err := c.q.ExecContext(ctx, c.d.rebind(query), args...)
@@ -236,6 +248,9 @@ func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // query runs a query; the caller must Close the rows, which ends their
 // deadline.
 func (c conn) query(ctx context.Context, query string, args ...any) (*rows, error) {
+	if c.trace != nil {
+		c.trace(query)
+	}
 	ctx, cancel := c.bound(ctx)
 	rs, err := c.q.QueryContext(ctx, c.d.rebind(query), args...)
 	if err != nil {
@@ -247,6 +262,9 @@ func (c conn) query(ctx context.Context, query string, args ...any) (*rows, erro
 
 // queryRow runs a single-row query; its deadline ends with Scan.
 func (c conn) queryRow(ctx context.Context, query string, args ...any) row {
+	if c.trace != nil {
+		c.trace(query)
+	}
 	ctx, cancel := c.bound(ctx)
 	return row{r: c.q.QueryRowContext(ctx, c.d.rebind(query), args...), ctx: ctx, cancel: cancel, d: c.d}
 }
@@ -310,10 +328,10 @@ func (c conn) execCount(ctx context.Context, query string, args ...any) (int, er
 }
 
 // reader returns a conn for single-statement reads.
-func (db *DB) reader() conn { return conn{q: db.read, d: db.d, timeout: db.timeout} }
+func (db *DB) reader() conn { return conn{q: db.read, d: db.d, timeout: db.timeout, trace: db.trace} }
 
 // writer returns a conn for single-statement writes.
-func (db *DB) writer() conn { return conn{q: db.write, d: db.d, timeout: db.timeout} }
+func (db *DB) writer() conn { return conn{q: db.write, d: db.d, timeout: db.timeout, trace: db.trace} }
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE on SQLite), commits
 // if fn returns nil and rolls back otherwise. fn must do all its work
@@ -323,17 +341,26 @@ func (db *DB) writer() conn { return conn{q: db.write, d: db.d, timeout: db.time
 func (db *DB) inTx(ctx context.Context, fn func(c conn) error) error {
 	ctx, cancel := context.WithTimeout(ctx, db.timeout)
 	defer cancel()
+	if db.trace != nil {
+		db.trace("BEGIN")
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return db.d.fail(ctx, err)
 	}
 	deadline, _ := ctx.Deadline()
-	if err := fn(conn{q: tx, d: db.d, deadline: deadline}); err != nil {
+	if err := fn(conn{q: tx, d: db.d, deadline: deadline, trace: db.trace}); err != nil {
+		if db.trace != nil {
+			db.trace("ROLLBACK")
+		}
 		tx.Rollback()
 		if _, ok := err.(updaterError); ok {
 			return err
 		}
 		return db.d.fail(ctx, err)
+	}
+	if db.trace != nil {
+		db.trace("COMMIT")
 	}
 	return db.d.fail(ctx, tx.Commit())
 }
