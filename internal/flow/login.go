@@ -59,7 +59,7 @@ func (s *Service) LoginPassword(ctx context.Context, c Client, flowID, pw string
 	if err != nil {
 		return Result{}, err
 	}
-	if _, err := s.consume(ctx, c, f.ID, store.FlowLogin, func(*store.Flow) error { return nil }); err != nil {
+	if _, err := s.consumeNow(ctx, c, f.ID, store.FlowLogin); err != nil {
 		return Result{}, err
 	}
 	return s.finishLogin(ctx, c, acct, []authn.Method{authn.Password})

@@ -182,7 +182,7 @@ func (s *Service) completeFactor(ctx context.Context, c Client, flowID string, u
 // completeFactorWith is completeFactor for one or more methods proven
 // together (a security key and, when it verified the user, UserVerified).
 func (s *Service) completeFactorWith(ctx context.Context, c Client, flowID string, remember bool, used ...authn.Method) (Result, error) {
-	f, err := s.consume(ctx, c, flowID, FlowMFA, func(*store.Flow) error { return nil })
+	f, err := s.consumeNow(ctx, c, flowID, FlowMFA)
 	if err != nil {
 		return Result{}, err
 	}

@@ -119,6 +119,14 @@ type Flows interface {
 	// updates of one flow are serialized, so an updater that checks and
 	// sets ConsumedAt consumes the flow exactly once.
 	UpdateFlow(ctx context.Context, id string, fn func(Flow) (Flow, error)) (Flow, error)
+	// ConsumeFlow marks the flow used at now, in one statement, if it is
+	// of kind, not used, not expired at now (ExpiresAt after now) and
+	// started by browser or by no browser; it returns the flow as it is
+	// now. Otherwise it changes nothing and returns ErrNotFound. Of
+	// parallel calls for one flow exactly one succeeds: it is UpdateFlow
+	// with an updater that checks those and sets ConsumedAt, in one round
+	// trip instead of four.
+	ConsumeFlow(ctx context.Context, id, kind string, browser []byte, now time.Time) (Flow, error)
 	// DeleteFlow returns ErrNotFound if there was no such flow.
 	DeleteFlow(ctx context.Context, id string) error
 	// DeleteAccountFlows removes every flow of the account of the given

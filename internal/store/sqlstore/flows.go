@@ -84,6 +84,22 @@ func (db *DB) UpdateFlow(ctx context.Context, id string, fn func(store.Flow) (st
 	return readBackFlow(f), nil
 }
 
+// ConsumeFlow is a compare and set in one UPDATE … RETURNING: the
+// conditions sit in its WHERE, so of parallel calls (on any node) exactly
+// one finds the flow unused; PostgreSQL re-checks them against the row a
+// concurrent update committed, and SQLite's writes take turns. A browser
+// digest is compared as the flow's UpdateFlow updaters compare it: a flow
+// without one (NULL) is anyone's, a flow with one needs the same bytes.
+func (db *DB) ConsumeFlow(ctx context.Context, id, kind string, browser []byte, now time.Time) (store.Flow, error) {
+	f, err := scanFlow(db.writer().queryRow(ctx, "UPDATE flows SET consumed_at = ? WHERE id = ? AND kind = ? AND consumed_at = ? AND expires_at > ?"+
+		" AND (browser_hash IS NULL OR browser_hash = ?) RETURNING "+flowColumns,
+		millis(now), id, kind, zeroTime, millis(now), nullIfNoBytes(browser)))
+	if err != nil {
+		return f, fmt.Errorf("sqlstore: consume flow %q: %w", id, err)
+	}
+	return f, nil
+}
+
 // putFlow writes f over the flow id, inside UpdateFlow's transaction.
 func putFlow(ctx context.Context, c conn, id string, f store.Flow) error {
 	if f.ID != id {
@@ -135,12 +151,17 @@ func (db *DB) DeleteExpiredFlows(ctx context.Context, now time.Time) (int, error
 }
 
 func getFlow(ctx context.Context, c conn, where string, args ...any) (store.Flow, error) {
+	return scanFlow(c.queryRow(ctx, "SELECT "+flowColumns+" FROM flows WHERE "+where, args...))
+}
+
+// scanFlow reads a row of flowColumns; no row is store.ErrNotFound.
+func scanFlow(r row) (store.Flow, error) {
 	var (
 		f                                            store.Flow
 		accountID                                    sql.NullString
 		lastSentAt, createdAt, expiresAt, consumedAt int64
 	)
-	err := c.queryRow(ctx, "SELECT "+flowColumns+" FROM flows WHERE "+where, args...).Scan(
+	err := r.Scan(
 		&f.ID, &f.Kind, &f.BrowserHash, &accountID, &f.Email, &f.State, &f.CodeHash, &f.LinkHash,
 		&f.Attempts, &f.Sends, &lastSentAt, &f.Data, &createdAt, &expiresAt, &consumedAt)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -206,6 +206,59 @@ var flowTests = []subtest{
 			t.Errorf(`GetFlow("flow-1") = ConsumedAt %v, State %q; want what submission %d wrote`, got.ConsumedAt, got.State, i)
 		}
 	}},
+	{"ConsumeFlow consumes only an unused, unexpired flow of its kind and browser", func(t *testing.T, s store.Store) {
+		f := mustCreateFlow(t, s, newFlow("flow-1", store.FlowLogin, ""))
+		mustCreateFlow(t, s, bareFlow("no-browser"))
+		now := T0.Add(time.Minute)
+		for _, c := range []struct {
+			call    string
+			id      string
+			kind    string
+			browser []byte
+			now     time.Time
+		}{
+			{"an unknown flow", "nothing", store.FlowLogin, f.BrowserHash, now},
+			{"another kind", "flow-1", store.FlowSignup, f.BrowserHash, now},
+			{"another browser", "flow-1", store.FlowLogin, hash("another browser"), now},
+			{"no browser", "flow-1", store.FlowLogin, nil, now},
+			{"at its expiry", "flow-1", store.FlowLogin, f.BrowserHash, f.ExpiresAt},
+		} {
+			_, err := s.ConsumeFlow(t.Context(), c.id, c.kind, c.browser, c.now)
+			wantErr(t, "ConsumeFlow of "+c.call, err, store.ErrNotFound)
+		}
+		got, err := s.GetFlow(t.Context(), "flow-1")
+		must(t, `GetFlow("flow-1")`, err)
+		wantEqual(t, "the flow after refused ConsumeFlow calls", got, f)
+
+		got, err = s.ConsumeFlow(t.Context(), "flow-1", store.FlowLogin, f.BrowserHash, f.ExpiresAt.Add(-time.Millisecond))
+		must(t, `ConsumeFlow("flow-1")`, err)
+		want := f
+		want.ConsumedAt = f.ExpiresAt.Add(-time.Millisecond)
+		wantEqual(t, `ConsumeFlow("flow-1")`, got, want)
+		got, err = s.GetFlow(t.Context(), "flow-1")
+		must(t, `GetFlow("flow-1")`, err)
+		wantEqual(t, `GetFlow("flow-1") after ConsumeFlow`, got, want)
+		_, err = s.ConsumeFlow(t.Context(), "flow-1", store.FlowLogin, f.BrowserHash, now)
+		wantErr(t, `ConsumeFlow("flow-1") again`, err, store.ErrNotFound)
+
+		// A flow without a browser is anyone's.
+		got, err = s.ConsumeFlow(t.Context(), "no-browser", store.FlowSignup, hash("any browser"), now)
+		must(t, `ConsumeFlow("no-browser")`, err)
+		wantEqual(t, `ConsumeFlow("no-browser").ConsumedAt`, got.ConsumedAt, now)
+	}},
+	{"a flow consumed by twenty parallel ConsumeFlow calls is consumed exactly once", func(t *testing.T, s store.Store) {
+		f := mustCreateFlow(t, s, newFlow("flow-1", store.FlowLogin, ""))
+		winners, losers := race(t, 20, `ConsumeFlow("flow-1")`, func(err error) bool { return errors.Is(err, store.ErrNotFound) }, func(i int) error {
+			_, err := s.ConsumeFlow(t.Context(), "flow-1", store.FlowLogin, f.BrowserHash, T0.Add(time.Duration(i+1)*time.Millisecond))
+			return err
+		})
+		if len(winners) != 1 || losers != 19 {
+			t.Fatalf("of 20 parallel calls, %d consumed the flow (%v) and %d found it used; want 1 and 19", len(winners), winners, losers)
+		}
+		got, err := s.GetFlow(t.Context(), "flow-1")
+		must(t, `GetFlow("flow-1")`, err)
+		wantEqual(t, "ConsumedAt", got.ConsumedAt, T0.Add(time.Duration(winners[0]+1)*time.Millisecond))
+	}},
 	{"twenty parallel updates of one flow are all applied", func(t *testing.T, s store.Store) {
 		f := newFlow("flow-1", store.FlowLogin, "")
 		f.Attempts = 0
