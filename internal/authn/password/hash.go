@@ -222,7 +222,7 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 		return "", err
 	}
 	defer release()
-	mem := h.mem.get()
+	mem := h.mem.get(argon2Weight(p.Memory))
 	defer h.mem.put(mem)
 	key := argon2.IDKey(mem, []byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	return encodeArgon2id(p, salt, key), nil
@@ -253,7 +253,7 @@ func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (ok, rehash boo
 	}
 	defer release()
 	h.verifications.Add(1)
-	mem := h.mem.get()
+	mem := h.mem.get(argon2Weight(s.memory))
 	defer h.mem.put(mem)
 	var got []byte
 	if s.variant == "argon2id" {

@@ -26,7 +26,12 @@ type memories struct {
 	timer *time.Timer
 }
 
-func (ms *memories) get() *argon2.Memory {
+// get returns memory for a hash of weight bytes: a kept Memory, unless
+// the hash is bigger than those kept (it would grow one past keeping).
+func (ms *memories) get(weight int64) *argon2.Memory {
+	if weight > ms.keepBytes {
+		return new(argon2.Memory)
+	}
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	if n := len(ms.free); n > 0 {
