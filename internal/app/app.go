@@ -95,17 +95,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		return nil, fmt.Errorf("public_url: %w", err)
 	}
 
-	// The catalogs (the largest piece of start-up work) load on another
-	// core while the database opens and migrates.
-	type catalogResult struct {
-		c   *i18n.Catalog
-		err error
+	// The catalogs and the page templates are parsed on first use (each
+	// language, each page), not here: an idle server holds none of them
+	// (issue 12).
+	catalog, err := i18n.New(logger)
+	if err != nil {
+		return nil, err
 	}
-	catalogc := make(chan catalogResult, 1)
-	go func() {
-		c, err := i18n.New(logger)
-		catalogc <- catalogResult{c, err}
-	}()
 
 	db, err := OpenDB(ctx, cfg.Database)
 	if err != nil {
@@ -134,12 +130,6 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	cr := <-catalogc
-	if cr.err != nil {
-		db.Close()
-		return nil, cr.err
-	}
-	catalog := cr.c
 	branding := webBranding(brand)
 	if branding.Logo != nil || branding.Favicon != nil || branding.Theme != nil {
 		pages.SetBrand(ui.Brand{Logo: branding.Logo != nil, Favicon: branding.Favicon != nil, Theme: branding.Theme != nil, Version: branding.Version()})

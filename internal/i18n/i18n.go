@@ -25,6 +25,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/sync/errgroup"
@@ -43,69 +45,76 @@ var Languages = []string{"en", "nb", "sv"}
 var tags = []language.Tag{language.English, language.MustParse("nb"), language.Swedish}
 
 // Catalog translates message keys. It is safe for concurrent use.
+//
+// Each language's catalog is parsed when that language first translates
+// something, not in New: a server that has only answered health checks
+// holds no catalog, and one that has served only English never parses
+// Swedish (issue 12: idle RSS; the three catalogs are about 1.4 MB of heap
+// and the parsing code is a good part of a start's page faults). The
+// embedded catalogs are checked by this package's tests, so a language
+// that fails to parse cannot ship; should one anyway, its T logs the error
+// and returns the key.
 type Catalog struct {
-	bundle  *goi18n.Bundle
 	matcher language.Matcher
-	keys    map[string]struct{}
 	log     *slog.Logger
-	langs   map[string]*Lang
+	files   map[string][]string // language → its catalog files
+	langs   map[string]*Lang    // fixed after New
 }
 
-// New loads the embedded catalogs. The logger receives missing-key reports;
-// nil discards them.
+// New returns the embedded catalogs, to be parsed on first use. The
+// logger receives missing-key reports and parse failures; nil discards
+// them.
 func New(logger *slog.Logger) (*Catalog, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	b := goi18n.NewBundle(language.English)
-	b.RegisterUnmarshalFunc("json", json.Unmarshal)
-	c := &Catalog{bundle: b, matcher: language.NewMatcher(tags), keys: map[string]struct{}{}, log: logger, langs: map[string]*Lang{}}
 	files, err := CatalogFiles()
 	if err != nil {
 		return nil, err
 	}
-	parsed, err := parseFiles(files)
-	if err != nil {
-		return nil, err
-	}
+	c := &Catalog{matcher: language.NewMatcher(tags), log: logger, files: files, langs: map[string]*Lang{}}
 	for _, l := range Languages {
-		for _, f := range files[l] {
-			mf := parsed[f]
-			if err := b.AddMessages(mf.Tag, mf.Messages...); err != nil {
-				return nil, fmt.Errorf("load catalog %s: %w", f, err)
-			}
-			for _, m := range mf.Messages {
-				if _, dup := c.keys[m.ID]; dup && l == Default {
-					return nil, fmt.Errorf("load catalog %s: key %q is defined twice", f, m.ID)
-				}
-				c.keys[m.ID] = struct{}{}
-			}
-		}
-	}
-	for _, l := range Languages {
-		c.langs[l] = &Lang{tag: l, cat: c, loc: goi18n.NewLocalizer(b, l, Default)}
+		c.langs[l] = &Lang{tag: l, cat: c}
 	}
 	return c, nil
 }
 
-// parseFiles parses every catalog file, on all cores: the catalogs are
-// about 200 KB of JSON, and parsing them is the largest part of a process
-// start (issue 12: start to healthy ≤ 100 ms). Adding the messages to the
-// bundle stays in New, in a fixed order.
-func parseFiles(files map[string][]string) (map[string]*goi18n.MessageFile, error) {
-	var all []string
-	for _, l := range Languages {
-		all = append(all, files[l]...)
+// Load parses the catalogs of langs (every language when none is given)
+// now, and returns the first error. Tests and checks use it; serving does
+// not need it, as each language is parsed on first use.
+func (c *Catalog) Load(langs ...string) error {
+	if len(langs) == 0 {
+		langs = Languages
 	}
-	out := make([]*goi18n.MessageFile, len(all))
+	for _, l := range langs {
+		if _, err := c.Lang(l).load(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Loaded reports whether lang's catalog has been parsed.
+func (c *Catalog) Loaded(lang string) bool {
+	l, ok := c.langs[lang]
+	return ok && l.loaded.Load()
+}
+
+// parseLang parses one language's catalog files into a bundle of its own,
+// and returns the bundle with the set of keys it defines. The files are
+// parsed on all cores (a language is about 20 files, 140 KB of JSON);
+// adding the messages to the bundle stays in a fixed order.
+func (c *Catalog) parseLang(lang string) (*goi18n.Bundle, map[string]struct{}, error) {
+	files := c.files[lang]
+	parsed := make([]*goi18n.MessageFile, len(files))
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	unmarshal := map[string]goi18n.UnmarshalFunc{"json": json.Unmarshal}
-	for i, f := range all {
+	for i, f := range files {
 		g.Go(func() error {
 			buf, err := fs.ReadFile(localeFS, f)
 			if err == nil {
-				out[i], err = goi18n.ParseMessageFileBytes(buf, f, unmarshal)
+				parsed[i], err = goi18n.ParseMessageFileBytes(buf, f, unmarshal)
 			}
 			if err != nil {
 				return fmt.Errorf("load catalog %s: %w", f, err)
@@ -114,17 +123,28 @@ func parseFiles(files map[string][]string) (map[string]*goi18n.MessageFile, erro
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	m := make(map[string]*goi18n.MessageFile, len(all))
-	for i, f := range all {
-		m[f] = out[i]
+	b := goi18n.NewBundle(tags[slices.Index(Languages, lang)])
+	keys := map[string]struct{}{}
+	for i, mf := range parsed {
+		if err := b.AddMessages(mf.Tag, mf.Messages...); err != nil {
+			return nil, nil, fmt.Errorf("load catalog %s: %w", files[i], err)
+		}
+		for _, m := range mf.Messages {
+			if _, dup := keys[m.ID]; dup {
+				return nil, nil, fmt.Errorf("load catalog %s: key %q is defined twice", files[i], m.ID)
+			}
+			keys[m.ID] = struct{}{}
+		}
 	}
-	return m, nil
+	return b, keys, nil
 }
 
 // Lang returns the translator for a supported language tag ("en", "nb",
 // "sv"); any other value gives the default language.
+//
+// It parses nothing: the catalog is parsed by the first T.
 func (c *Catalog) Lang(tag string) *Lang {
 	if l, ok := c.langs[tag]; ok {
 		return l
@@ -132,11 +152,21 @@ func (c *Catalog) Lang(tag string) *Lang {
 	return c.langs[Default]
 }
 
-// Has reports whether key exists in the English catalog.
+// Has reports whether key exists in the English catalog (parsing it, if
+// this is its first use).
 func (c *Catalog) Has(key string) bool {
-	_, ok := c.keys[key]
+	p, _ := c.langs[Default].load()
+	_, ok := p.keys[key]
 	return ok
 }
+
+// Name returns a supported language's name in that language ("Norsk
+// bokmål"), as its catalog's lang.name says (a test checks), for the
+// language switcher: a page shows every language's name, and that should
+// not parse every catalog.
+func Name(tag string) string { return names[tag] }
+
+var names = map[string]string{"en": "English", "nb": "Norsk bokmål", "sv": "Svenska"}
 
 // Bounds on what a request can make the language negotiation read. They
 // keep it linear and small whatever a browser or attacker sends: x/text's
@@ -221,8 +251,9 @@ func (c *Catalog) Negotiate(uiLocales, account, cookie, acceptLanguage, fallback
 
 // Keys returns every key of the English catalog, sorted.
 func (c *Catalog) Keys() []string {
-	out := make([]string, 0, len(c.keys))
-	for k := range c.keys {
+	p, _ := c.langs[Default].load()
+	out := make([]string, 0, len(p.keys))
+	for k := range p.keys {
 		out = append(out, k)
 	}
 	sort.Strings(out)
@@ -233,7 +264,33 @@ func (c *Catalog) Keys() []string {
 type Lang struct {
 	tag string
 	cat *Catalog
-	loc *goi18n.Localizer
+
+	once   sync.Once
+	loaded atomic.Bool
+	p      parsed
+	err    error
+}
+
+// parsed is one language's catalog.
+type parsed struct {
+	loc  *goi18n.Localizer
+	keys map[string]struct{}
+}
+
+// load parses the language's catalog on first use and returns it; a
+// failure is logged once and returned every time.
+func (l *Lang) load() (parsed, error) {
+	l.once.Do(func() {
+		b, keys, err := l.cat.parseLang(l.tag)
+		if err != nil {
+			l.err = err
+			l.cat.log.Error("i18n catalog does not load", "lang", l.tag, "err", err)
+			return
+		}
+		l.p = parsed{loc: goi18n.NewLocalizer(b, l.tag), keys: keys}
+		l.loaded.Store(true)
+	})
+	return l.p, l.err
 }
 
 // Tag returns the language tag ("en", "nb" or "sv").
@@ -272,26 +329,41 @@ func (l *Lang) T(key string, args ...any) string {
 			data[k] = l.T(ref.MessageKey())
 		}
 	}
+	p, err := l.load()
+	if err != nil {
+		return key
+	}
+	if _, ok := p.keys[key]; !ok {
+		// Not in this language: English, if it has the key (a test keeps
+		// the catalogs in step, so this does not happen in a release).
+		if l.tag != Default {
+			if en := l.cat.Lang(Default); en.Has(key) {
+				l.cat.log.Warn("i18n key missing, fell back to English", "key", key, "lang", l.tag)
+				return en.T(key, data)
+			}
+		}
+		l.cat.log.Error("missing i18n key", "key", key, "lang", l.tag)
+		return key
+	}
 	cfg := &goi18n.LocalizeConfig{MessageID: key, TemplateData: data}
 	if n, ok := data["count"]; ok {
 		cfg.PluralCount = n
 	}
-	s, tag, err := l.loc.LocalizeWithTag(cfg)
+	s, err := p.loc.Localize(cfg)
 	if err != nil {
-		if _, ok := l.cat.keys[key]; !ok {
-			l.cat.log.Error("missing i18n key", "key", key, "lang", l.tag)
-			return key
-		}
 		l.cat.log.Error("i18n render failed", "key", key, "lang", l.tag, "err", err)
 		if s == "" {
 			return key
 		}
-		return s
-	}
-	if base, _ := tag.Base(); base.String() != l.tag && !(l.tag == "nb" && base.String() == "nb") {
-		l.cat.log.Warn("i18n key missing, fell back to English", "key", key, "lang", l.tag)
 	}
 	return s
+}
+
+// Has reports whether key exists in this language's catalog.
+func (l *Lang) Has(key string) bool {
+	p, _ := l.load()
+	_, ok := p.keys[key]
+	return ok
 }
 
 // copyMap returns a shallow copy so that translating a Ref argument never

@@ -55,9 +55,11 @@ type Mailer struct {
 	r        *renderer
 }
 
-// New parses every template for every language and returns a Mailer. It
-// fails with a list of every problem when the configuration is invalid or
-// a template, its subject key or the layout is missing or does not parse.
+// New returns a Mailer. It fails with a list of every problem when the
+// configuration is invalid or a template or the layout is missing; with
+// Config.Templates also when a subject key is missing or a template does
+// not parse. The embedded templates are parsed per language on the first
+// mail in it (see newRenderer).
 func New(cfg Config) (*Mailer, error) {
 	var problems []string
 	if cfg.Outbox == nil {
@@ -84,7 +86,7 @@ func New(cfg Config) (*Mailer, error) {
 			return nil, fmt.Errorf("notify: %w", err)
 		}
 	}
-	r, err := newRenderer(fsys, cfg.Catalog, service, base)
+	r, err := newRenderer(fsys, cfg.Catalog, service, base, cfg.Templates != nil)
 	if err != nil {
 		return nil, err
 	}

@@ -184,9 +184,9 @@ type compiled struct {
 	html *htmltemplate.Template
 }
 
-// renderer holds every template, parsed once per language (the default
-// at start-up, the others on first use) so that rendering parses nothing
-// after that and the t func is bound without cloning.
+// renderer holds every template, parsed once per language on its first
+// mail (see newRenderer) so that rendering parses nothing after that and
+// the t func is bound without cloning.
 type renderer struct {
 	cat     *i18n.Catalog
 	service string
@@ -195,7 +195,15 @@ type renderer struct {
 	sets    map[string]*langSet // lang → its templates; fixed after newRenderer
 }
 
-func newRenderer(fsys fs.FS, cat *i18n.Catalog, service, baseURL string) (*renderer, error) {
+// newRenderer checks that every template has its files, and, when eager,
+// its subject key, and compiles the default language. The embedded
+// templates are not eager: they and the embedded catalogs are checked by
+// this package's tests, and compiling them, and parsing the English
+// catalog for the subject keys, would put both in an idle server's memory
+// (issue 12); they are compiled on the first mail in each language.
+// Templates passed in Config (tests, template development) are eager, so
+// that one that does not parse fails New.
+func newRenderer(fsys fs.FS, cat *i18n.Catalog, service, baseURL string, eager bool) (*renderer, error) {
 	var missing []string
 	for _, name := range templateNames {
 		for _, f := range []string{name + ".txt", name + ".html"} {
@@ -203,7 +211,7 @@ func newRenderer(fsys fs.FS, cat *i18n.Catalog, service, baseURL string) (*rende
 				missing = append(missing, "templates/"+f)
 			}
 		}
-		if !cat.Has(subjectKey(name)) {
+		if eager && !cat.Has(subjectKey(name)) {
 			missing = append(missing, "i18n key "+subjectKey(name))
 		}
 	}
@@ -236,12 +244,12 @@ func newRenderer(fsys fs.FS, cat *i18n.Catalog, service, baseURL string) (*rende
 	for _, lang := range i18n.Languages {
 		r.sets[lang] = &langSet{}
 	}
-	// The default language is compiled now, so that a template that does
-	// not parse stops the start (every language parses the same files);
-	// the others on their first mail, which keeps about 5 ms of template
-	// parsing per language off every process start (issue 12).
-	if _, err := r.set(i18n.Default); err != nil {
-		return nil, err
+	// Eager templates compile the default language now, so that one that
+	// does not parse fails New (every language parses the same files).
+	if eager {
+		if _, err := r.set(i18n.Default); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }

@@ -35,7 +35,9 @@ func (s *Server) base(r *http.Request) ui.Base {
 		}
 	}
 	for _, tag := range i18n.Languages {
-		b.Languages = append(b.Languages, ui.LangOption{Tag: tag, Name: s.Catalog.Lang(tag).T("lang.name"), Current: tag == lang.Tag()})
+		// i18n.Name, not each catalog's lang.name: that would parse every
+		// language's catalog at the first page (issue 12).
+		b.Languages = append(b.Languages, ui.LangOption{Tag: tag, Name: i18n.Name(tag), Current: tag == lang.Tag()})
 	}
 	if st.Expired {
 		b.Notice = lang.T("session.expired")

@@ -1,6 +1,6 @@
 // Package ui holds Portvakt's server-rendered pages: embedded html/template
 // files, static assets, the typed data each page is given, and a renderer
-// that parses every page at start and renders into a buffer.
+// that parses each page on its first render and renders into a buffer.
 //
 // # Pages
 //
@@ -35,6 +35,8 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/portvakt/portvakt/internal/i18n"
 	"github.com/portvakt/portvakt/internal/problem"
@@ -339,9 +341,32 @@ type DevMailPage struct {
 }
 
 // Renderer renders pages. It is safe for concurrent use.
+//
+// The embedded pages are parsed on first render, each on its own: a server
+// that has only answered health checks holds no parsed page, and one
+// parses only the pages it shows (issue 12: every page is a clone of the
+// layout, about 3 MB of heap for all of them). The embedded templates are
+// checked by this package's tests (ParseAll), so none fails in a release.
+// Overrides (branding.templates) are the operator's files and are all
+// parsed by New, so that one that does not parse stops the start.
 type Renderer struct {
-	pages map[string]*template.Template
+	src   map[string]templateSource
 	brand *Brand
+
+	layoutOnce sync.Once
+	layout     *template.Template
+	layoutErr  error
+	cloneMu    sync.Mutex // Clone of the shared layout, one at a time
+
+	pages map[string]*pageSet // fixed after New
+}
+
+// pageSet is one page's template set, parsed on first render.
+type pageSet struct {
+	once   sync.Once
+	parsed atomic.Bool
+	t      *template.Template
+	err    error
 }
 
 // Brand is what the layout shows of the operator's branding (config
@@ -359,49 +384,109 @@ func (r *Renderer) SetBrand(b Brand) { r.brand = &b }
 // MaxTemplateSize caps one override template (branding.templates).
 const MaxTemplateSize = 256 << 10
 
-// New parses the layout and every page. It fails if a page in Pages is
-// missing or does not parse.
+// New reads the layout and every page. It fails if a page in Pages is
+// missing.
 //
 // overrides, when not nil, is a directory whose *.html files replace the
 // embedded templates of the same name (branding.templates): a page, the
 // layout or a partial. A file that names no embedded template, is larger
-// than MaxTemplateSize or does not parse fails New, naming the file.
+// than MaxTemplateSize or does not parse fails New, naming the file: with
+// overrides every page is parsed here. Without, each page is parsed on its
+// first render.
 func New(overrides fs.FS) (*Renderer, error) {
-	r := &Renderer{pages: map[string]*template.Template{}}
 	src, err := templateSources(overrides)
 	if err != nil {
 		return nil, err
 	}
-	funcs := template.FuncMap{"brand": func() *Brand { return r.brand }}
-	layout, err := template.New("layout.html").Funcs(funcs).Parse(src["layout.html"].text)
-	if err != nil {
-		return nil, fmt.Errorf("parse layout%s: %w", src["layout.html"].from, err)
-	}
-	if _, err := layout.New("captcha.partial.html").Parse(src["captcha.partial.html"].text); err != nil {
-		return nil, fmt.Errorf("parse captcha.partial%s: %w", src["captcha.partial.html"].from, err)
-	}
-	// The support console's shared parts (navigation, action forms, the
-	// events table).
-	if _, err := layout.New("admin.partial.html").Parse(src["admin.partial.html"].text); err != nil {
-		return nil, fmt.Errorf("parse admin.partial%s: %w", src["admin.partial.html"].from, err)
-	}
+	r := &Renderer{src: src, pages: map[string]*pageSet{}}
 	var missing []string
 	for _, name := range Pages {
-		s, ok := src[name+".html"]
-		if !ok {
+		if _, ok := src[name+".html"]; !ok {
 			missing = append(missing, name)
 			continue
 		}
-		t, err := template.Must(layout.Clone()).New(name + ".html").Parse(s.text)
-		if err != nil {
-			return nil, fmt.Errorf("parse page %s%s: %w", name, s.from, err)
-		}
-		r.pages[name] = t
+		r.pages[name] = &pageSet{}
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("missing page template(s): %s", strings.Join(missing, ", "))
 	}
+	if overrides != nil {
+		if err := r.ParseAll(); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// ParseAll parses every page now and returns the first error.
+func (r *Renderer) ParseAll() error {
+	for _, name := range Pages {
+		if _, err := r.page(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Parsed reports whether page has been parsed.
+func (r *Renderer) Parsed(name string) bool {
+	p, ok := r.pages[name]
+	return ok && p.parsed.Load()
+}
+
+// parseLayout parses the layout and the partials every page shares.
+func (r *Renderer) parseLayout() (*template.Template, error) {
+	r.layoutOnce.Do(func() {
+		src := r.src
+		funcs := template.FuncMap{"brand": func() *Brand { return r.brand }}
+		layout, err := template.New("layout.html").Funcs(funcs).Parse(src["layout.html"].text)
+		if err != nil {
+			r.layoutErr = fmt.Errorf("parse layout%s: %w", src["layout.html"].from, err)
+			return
+		}
+		if _, err := layout.New("captcha.partial.html").Parse(src["captcha.partial.html"].text); err != nil {
+			r.layoutErr = fmt.Errorf("parse captcha.partial%s: %w", src["captcha.partial.html"].from, err)
+			return
+		}
+		// The support console's shared parts (navigation, action forms, the
+		// events table).
+		if _, err := layout.New("admin.partial.html").Parse(src["admin.partial.html"].text); err != nil {
+			r.layoutErr = fmt.Errorf("parse admin.partial%s: %w", src["admin.partial.html"].from, err)
+			return
+		}
+		r.layout = layout
+	})
+	return r.layout, r.layoutErr
+}
+
+// page returns page name's template set, parsing it on first use: a clone
+// of the layout, so that pages cannot clash on {{define}} names.
+func (r *Renderer) page(name string) (*template.Template, error) {
+	p, ok := r.pages[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown page %q", name)
+	}
+	p.once.Do(func() {
+		layout, err := r.parseLayout()
+		if err != nil {
+			p.err = err
+			return
+		}
+		r.cloneMu.Lock()
+		c, err := layout.Clone()
+		r.cloneMu.Unlock()
+		if err != nil {
+			p.err = fmt.Errorf("page %s: %w", name, err)
+			return
+		}
+		s := r.src[name+".html"]
+		if p.t, err = c.New(name + ".html").Parse(s.text); err != nil {
+			p.t, p.err = nil, fmt.Errorf("parse page %s%s: %w", name, s.from, err)
+			return
+		}
+		p.parsed.Store(true)
+	})
+	return p.t, p.err
 }
 
 type templateSource struct {
@@ -483,15 +568,15 @@ func readBounded(fsys fs.FS, name string, max int64) ([]byte, error) {
 // buffer first, so a template failure writes nothing and can still become
 // a clean error page.
 func (r *Renderer) Render(w io.Writer, page string, data any) error {
-	t, ok := r.pages[page]
-	if !ok {
-		return fmt.Errorf("unknown page %q", page)
+	t, err := r.page(page)
+	if err != nil {
+		return err
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
 		return fmt.Errorf("render %s: %w", page, err)
 	}
-	_, err := buf.WriteTo(w)
+	_, err = buf.WriteTo(w)
 	return err
 }
 
