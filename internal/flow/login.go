@@ -49,12 +49,8 @@ func (s *Service) LoginPassword(ctx context.Context, c Client, flowID, pw string
 	if err != nil {
 		return Result{}, err
 	}
-	acct, err := s.checkPassword(ctx, c, "email:"+strings.ToLower(f.Email), pw, func() (store.Account, error) {
-		e, err := s.Store.GetEmail(ctx, f.Email)
-		if err != nil {
-			return store.Account{}, err
-		}
-		return s.Store.GetAccount(ctx, e.AccountID)
+	acct, err := s.checkPassword(ctx, c, "email:"+strings.ToLower(f.Email), pw, func() (store.Account, store.Password, error) {
+		return s.Store.GetLoginByEmail(ctx, f.Email)
 	})
 	if err != nil {
 		return Result{}, err
@@ -83,8 +79,8 @@ func (s *Service) LoginUsername(ctx context.Context, c Client, username, pw stri
 	if err != nil {
 		return Result{}, err
 	}
-	acct, err := s.checkPassword(ctx, c, "user:"+username, pw, func() (store.Account, error) {
-		return s.Store.GetAccountByUsername(ctx, username)
+	acct, err := s.checkPassword(ctx, c, "user:"+username, pw, func() (store.Account, store.Password, error) {
+		return s.Store.GetLoginByUsername(ctx, username)
 	})
 	if err != nil {
 		return Result{}, err
@@ -97,7 +93,8 @@ func (s *Service) LoginUsername(ctx context.Context, c Client, username, pw stri
 // can be told apart.
 var errWrongCredentials = problem.New(problem.Unauthorized, "password", "login.wrong_credentials", nil)
 
-// checkPassword verifies pw for the account lookup finds, throttled (see
+// checkPassword verifies pw for the account lookup finds (with its
+// password, a zero one if it has none), throttled (see
 // package throttle) per identifier key, per account across all its
 // identifiers and flows, per client address and network, and globally.
 //
@@ -115,21 +112,17 @@ var errWrongCredentials = problem.New(problem.Unauthorized, "password", "login.w
 // after the same hash, even for the right one; the owner was mailed when it
 // locked. It fails closed: if a counter cannot be read or written, the
 // sign-in is refused.
-func (s *Service) checkPassword(ctx context.Context, c Client, key, pw string, lookup func() (store.Account, error)) (store.Account, error) {
+func (s *Service) checkPassword(ctx context.Context, c Client, key, pw string, lookup func() (store.Account, store.Password, error)) (store.Account, error) {
 	if pw == "" {
 		return store.Account{}, problem.New(problem.Invalid, "password", "login.password_required", nil)
 	}
 	th := s.throttle()
 	keys := append([]throttle.Key{{Rule: s.identifierRule(), ID: key}}, s.sourceKeys(c)...)
-	acct, err := lookup()
-	var stored store.Password
-	if err == nil {
-		stored, err = s.Store.GetPassword(ctx, acct.ID)
-	}
+	acct, stored, err := lookup()
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.Account{}, err
 	}
-	known := err == nil
+	known := err == nil && stored.AccountID != "" // an account with a password
 	if known {
 		keys = append(keys, s.accountKey(acct.ID))
 	}
@@ -185,6 +178,22 @@ func (s *Service) checkPassword(ctx context.Context, c Client, key, pw string, l
 		s.rehash(ctx, acct.ID, stored.Hash, pw)
 	}
 	return acct, nil
+}
+
+// withPassword makes a lookup for checkPassword of one that finds the
+// account only.
+func (s *Service) withPassword(ctx context.Context, get func() (store.Account, error)) func() (store.Account, store.Password, error) {
+	return func() (store.Account, store.Password, error) {
+		acct, err := get()
+		if err != nil {
+			return acct, store.Password{}, err
+		}
+		p, err := s.Store.GetPassword(ctx, acct.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return acct, store.Password{}, nil
+		}
+		return acct, p, err
+	}
 }
 
 // reserveAttempt counts one try at a secret (a password, an authenticator

@@ -60,7 +60,7 @@ func (s *Service) reauthenticate(ctx context.Context, acct store.Account, pw str
 	if pw == "" {
 		return problem.New(problem.Invalid, "current_password", "settings.current_password_required", nil)
 	}
-	_, err := s.checkPassword(ctx, Client{}, "account:"+acct.ID, pw, func() (store.Account, error) { return acct, nil })
+	_, err := s.checkPassword(ctx, Client{}, "account:"+acct.ID, pw, s.withPassword(ctx, func() (store.Account, error) { return acct, nil }))
 	if p, ok := problem.As(err); ok && p.Kind == problem.Unauthorized {
 		return problem.New(problem.Invalid, "current_password", "settings.current_password_wrong", nil)
 	}

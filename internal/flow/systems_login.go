@@ -213,11 +213,11 @@ func (x *Systems) StartSystemLogin(ctx context.Context, c Client, sys store.Syst
 		// the same work, and counted alike.
 		name = username
 	}
-	acct, err := s.checkPassword(ctx, c, "user:"+name, pw, func() (store.Account, error) {
+	acct, err := s.checkPassword(ctx, c, "user:"+name, pw, func() (store.Account, store.Password, error) {
 		if perr != nil {
-			return store.Account{}, store.ErrNotFound
+			return store.Account{}, store.Password{}, store.ErrNotFound
 		}
-		return s.Store.GetAccountByUsername(ctx, name)
+		return s.Store.GetLoginByUsername(ctx, name)
 	})
 	if pr, ok := problem.As(err); ok && len(pr.Details) > 0 && pr.Details[0].Key == "login.wrong_credentials" {
 		if _, ferr := th.Failed(ctx, people); ferr != nil {

@@ -59,6 +59,15 @@ type Passwords interface {
 	// UpdatePassword has the semantics of Accounts.UpdateAccount; it is
 	// how a login rehashes without overwriting a concurrent change.
 	UpdatePassword(ctx context.Context, accountID string, fn func(Password) (Password, error)) (Password, error)
+	// GetLoginByEmail returns, in one read, what a password sign-in by
+	// address needs: the account that has the address (found as GetEmail
+	// finds it) and its password, without History. ErrNotFound if no
+	// account has the address; an account without a password comes with a
+	// zero Password.
+	GetLoginByEmail(ctx context.Context, address string) (Account, Password, error)
+	// GetLoginByUsername is GetLoginByEmail for a username (compared as
+	// GetAccountByUsername compares it).
+	GetLoginByUsername(ctx context.Context, username string) (Account, Password, error)
 }
 
 // Flow kinds.

@@ -100,26 +100,38 @@ func (db *DB) DeleteAccount(ctx context.Context, id string) error {
 
 // getAccount returns the one account matching where, or store.ErrNotFound.
 func getAccount(ctx context.Context, c conn, where string, args ...any) (store.Account, error) {
-	var (
-		a                    store.Account
-		username             sql.NullString
-		groups               string
-		createdAt, updatedAt int64
-	)
-	err := c.queryRow(ctx, "SELECT "+accountColumns+" FROM accounts WHERE "+where, args...).
-		Scan(&a.ID, &username, &a.Name, &a.Locale, &a.Disabled, &groups, &a.MFARequired, &createdAt, &updatedAt)
+	var r accountRow
+	err := c.queryRow(ctx, "SELECT "+accountColumns+" FROM accounts WHERE "+where, args...).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Account{}, store.ErrNotFound
 	}
 	if err != nil {
 		return store.Account{}, err
 	}
-	a.Username = username.String
-	if groups != "" {
-		a.Groups = strings.Fields(groups) // none reads back as nil
+	return r.account(), nil
+}
+
+// accountRow is an account as the columns of accountColumns scan.
+type accountRow struct {
+	a                    store.Account
+	username             sql.NullString
+	groups               string
+	createdAt, updatedAt int64
+}
+
+// dest is what Scan fills, in the order of accountColumns.
+func (r *accountRow) dest() []any {
+	return []any{&r.a.ID, &r.username, &r.a.Name, &r.a.Locale, &r.a.Disabled, &r.groups, &r.a.MFARequired, &r.createdAt, &r.updatedAt}
+}
+
+func (r *accountRow) account() store.Account {
+	a := r.a
+	a.Username = r.username.String
+	if r.groups != "" {
+		a.Groups = strings.Fields(r.groups) // none reads back as nil
 	}
-	a.CreatedAt, a.UpdatedAt = fromMillis(createdAt), fromMillis(updatedAt)
-	return a, nil
+	a.CreatedAt, a.UpdatedAt = fromMillis(r.createdAt), fromMillis(r.updatedAt)
+	return a
 }
 
 // nullIfEmpty stores an empty string as NULL, which unique indexes ignore.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/portvakt/portvakt/internal/store"
 )
@@ -107,4 +108,53 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// loginColumns are accountColumns of accounts a and the columns of its
+// password p a sign-in needs (not the history, which only a change reads).
+var loginColumns = "a." + strings.ReplaceAll(accountColumns, ", ", ", a.") + ", p.hash, p.changed_at"
+
+// GetLoginByEmail reads the account of an address and its password in one
+// statement, where GetEmail, GetAccount and GetPassword took three round
+// trips on every sign-in (issue 12).
+func (db *DB) GetLoginByEmail(ctx context.Context, address string) (store.Account, store.Password, error) {
+	a, p, err := scanLogin(db.reader().queryRow(ctx, "SELECT "+loginColumns+
+		" FROM emails e JOIN accounts a ON a.id = e.account_id LEFT JOIN passwords p ON p.account_id = a.id WHERE e.address_key = ?",
+		emailKey(address)))
+	if err != nil {
+		return a, p, fmt.Errorf("sqlstore: get login by email %q: %w", address, err)
+	}
+	return a, p, nil
+}
+
+// GetLoginByUsername reads the account of a username and its password in
+// one statement.
+func (db *DB) GetLoginByUsername(ctx context.Context, username string) (store.Account, store.Password, error) {
+	a, p, err := scanLogin(db.reader().queryRow(ctx, "SELECT "+loginColumns+
+		" FROM accounts a LEFT JOIN passwords p ON p.account_id = a.id WHERE a.username = ?", username))
+	if err != nil {
+		return a, p, fmt.Errorf("sqlstore: get login by username %q: %w", username, err)
+	}
+	return a, p, nil
+}
+
+func scanLogin(r row) (store.Account, store.Password, error) {
+	var (
+		ar        accountRow
+		hash      sql.NullString
+		changedAt sql.NullInt64
+	)
+	err := r.Scan(append(ar.dest(), &hash, &changedAt)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Account{}, store.Password{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Account{}, store.Password{}, err
+	}
+	a := ar.account()
+	var p store.Password
+	if hash.Valid {
+		p = store.Password{AccountID: a.ID, Hash: hash.String, ChangedAt: fromMillis(changedAt.Int64)}
+	}
+	return a, p, nil
 }

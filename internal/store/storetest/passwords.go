@@ -61,6 +61,45 @@ var passwordTests = []subtest{
 		must(t, `GetPassword("acct-2")`, err)
 		wantEqual(t, `GetPassword("acct-2") of another account`, got, other)
 	}},
+	{"a sign-in reads the account of an address or username and its password at once", func(t *testing.T, s store.Store) {
+		kari := newAccount("acct-1", "kari")
+		kari.Groups = []string{"staff", "admins"}
+		mustCreateAccount(t, s, kari)
+		mustCreateAccount(t, s, newAccount("acct-2", "ola"))
+		mustAddEmail(t, s, newEmail("Kari@example.no", "acct-1", true, T0))
+		mustAddEmail(t, s, newEmail("ola@example.no", "acct-2", true, T0))
+		pw := mustSetPassword(t, s, newPassword("acct-1"))
+		pw.History = nil // a sign-in does not read it
+		for _, c := range []struct {
+			call string
+			get  func() (store.Account, store.Password, error)
+		}{
+			{`GetLoginByEmail("kARI@EXAMPLE.NO")`, func() (store.Account, store.Password, error) {
+				return s.GetLoginByEmail(t.Context(), "kARI@EXAMPLE.NO")
+			}},
+			{`GetLoginByUsername("kari")`, func() (store.Account, store.Password, error) {
+				return s.GetLoginByUsername(t.Context(), "kari")
+			}},
+		} {
+			a, p, err := c.get()
+			must(t, c.call, err)
+			wantEqual(t, c.call+" account", a, kari)
+			wantEqual(t, c.call+" password", p, pw)
+		}
+		// An account without a password comes with none.
+		a, p, err := s.GetLoginByEmail(t.Context(), "ola@example.no")
+		must(t, `GetLoginByEmail("ola@example.no")`, err)
+		wantEqual(t, `GetLoginByEmail("ola@example.no")`, []any{a.ID, p}, []any{"acct-2", store.Password{}})
+		a, p, err = s.GetLoginByUsername(t.Context(), "ola")
+		must(t, `GetLoginByUsername("ola")`, err)
+		wantEqual(t, `GetLoginByUsername("ola")`, []any{a.ID, p}, []any{"acct-2", store.Password{}})
+		_, _, err = s.GetLoginByEmail(t.Context(), "nobody@example.no")
+		wantErr(t, `GetLoginByEmail("nobody@example.no")`, err, store.ErrNotFound)
+		_, _, err = s.GetLoginByUsername(t.Context(), "nobody")
+		wantErr(t, `GetLoginByUsername("nobody")`, err, store.ErrNotFound)
+		_, _, err = s.GetLoginByUsername(t.Context(), "")
+		wantErr(t, `GetLoginByUsername("")`, err, store.ErrNotFound)
+	}},
 	{"a missing password is not found", func(t *testing.T, s store.Store) {
 		mustCreateAccount(t, s, newAccount("acct-1", ""))
 		_, err := s.GetPassword(t.Context(), "acct-1")
