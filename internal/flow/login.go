@@ -159,16 +159,14 @@ func (s *Service) checkPassword(ctx context.Context, c Client, key, pw string, l
 		}
 		return store.Account{}, errWrongCredentials
 	}
-	// Right: accepted only if the counters still allow it now.
-	if d, err = th.Check(ctx, keys...); err != nil {
+	// Right: accepted only if the counters still allow it now; then the
+	// identifier's and the account's failures are cleared.
+	if d, err = th.Accept(ctx, []throttle.Key{keys[0], s.accountKey(acct.ID)}, keys...); err != nil {
 		return store.Account{}, err
 	} else if d.Locked {
 		return store.Account{}, errWrongCredentials
 	} else if !d.Allowed() {
 		return store.Account{}, s.throttled("password", d)
-	}
-	if err := th.Reset(ctx, keys[0], s.accountKey(acct.ID)); err != nil {
-		return store.Account{}, err
 	}
 	if acct.Disabled {
 		s.recordRefused(ctx, acct, "locked")

@@ -129,7 +129,7 @@ func totpSignIn(t testing.TB, e *env, c flow.Client, email, seed string) {
 // with an authenticator and a sign-up send, on both databases. A change
 // that adds one should say why in this table.
 func TestSignInRoundTrips(t *testing.T) {
-	want := map[string]int{"password": 18, "totp": 45, "signup": 39}
+	want := map[string]int{"password": 17, "totp": 44, "signup": 39}
 	for _, driver := range []string{"sqlite", "postgres"} {
 		t.Run(driver, func(t *testing.T) {
 			log := &stmtLog{}

@@ -115,15 +115,46 @@ func (t *Throttle) now() time.Time {
 // Check decides a try against every key: locked if any Lock key is shut,
 // else the latest time any key allows. It reads only.
 func (t *Throttle) Check(ctx context.Context, keys ...Key) (Decision, error) {
+	d, _, err := t.check(ctx, keys)
+	return d, err
+}
+
+// Accept is Check for a try that was right: when the keys allow it, it
+// also clears the keys of reset (as Reset does), and writes nothing for
+// those that have no counter, so a success after no failures costs one
+// read. A failure counted between the read and the reset may be cleared
+// with the others, as with Check then Reset.
+func (t *Throttle) Accept(ctx context.Context, reset []Key, keys ...Key) (Decision, error) {
+	d, states, err := t.check(ctx, keys)
+	if err != nil || !d.Allowed() {
+		return d, err
+	}
+	checked := t.names(keys)
+	var names []string
+	for _, n := range t.names(reset) {
+		if _, ok := states[n]; ok || !slices.Contains(checked, n) {
+			names = append(names, n)
+		}
+	}
+	if len(names) > 0 {
+		if err := t.Counters.ResetFailures(ctx, names...); err != nil {
+			return d, fmt.Errorf("throttle: %w", err)
+		}
+	}
+	return d, nil
+}
+
+// check is Check, and the counters it read.
+func (t *Throttle) check(ctx context.Context, keys []Key) (Decision, map[string]store.CounterState, error) {
 	now := t.now()
 	names := t.names(keys)
 	if len(names) == 0 {
-		return Decision{}, nil
+		return Decision{}, nil, nil
 	}
 	// One read for every key: a sign-in checks five or so, twice.
 	states, err := t.Counters.FailuresOf(ctx, names)
 	if err != nil {
-		return Decision{}, fmt.Errorf("throttle: %w", err)
+		return Decision{}, nil, fmt.Errorf("throttle: %w", err)
 	}
 	var d Decision
 	for _, k := range keys {
@@ -141,13 +172,13 @@ func (t *Throttle) Check(ctx context.Context, keys ...Key) (Decision, error) {
 			continue
 		}
 		if k.Rule.Lock {
-			return Decision{Locked: true, Key: k}, nil
+			return Decision{Locked: true, Key: k}, states, nil
 		}
 		if until := last.Add(k.Rule.Delay(n)); until.After(now) && until.After(d.Until) {
 			d = Decision{Until: until, Key: k}
 		}
 	}
-	return d, nil
+	return d, states, nil
 }
 
 // Failure is what Failed learnt of one key.
