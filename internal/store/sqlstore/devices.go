@@ -25,6 +25,34 @@ func (db *DB) SeeDevice(ctx context.Context, d store.KnownDevice) (known bool, b
 	if len(d.Hash) == 0 {
 		return false, 0, fmt.Errorf("sqlstore: see device of %q: no device digest", d.AccountID)
 	}
+	// A known device, as on most sign-ins: a read and one UPDATE (none if
+	// nothing changes), not a transaction of five round trips. A device
+	// forgotten in between matches no row, and goes the way of a new one.
+	var (
+		last    int64
+		ua, ip  string
+		devices int
+	)
+	err = db.reader().queryRow(ctx, `SELECT last_seen_at, user_agent, ip,
+		(SELECT COUNT(*) FROM known_devices c WHERE c.account_id = d.account_id)
+		FROM known_devices d WHERE account_id = ? AND device_hash = ?`, d.AccountID, d.Hash).Scan(&last, &ua, &ip, &devices)
+	switch {
+	case err == nil && last >= millis(d.LastSeenAt) && ua == d.UserAgent && ip == d.IP:
+		return true, devices, nil
+	case err == nil:
+		n, err := db.writer().execCount(ctx, `UPDATE known_devices SET user_agent = ?, ip = ?,
+			last_seen_at = CASE WHEN last_seen_at < ? THEN ? ELSE last_seen_at END
+			WHERE account_id = ? AND device_hash = ?`,
+			d.UserAgent, d.IP, millis(d.LastSeenAt), millis(d.LastSeenAt), d.AccountID, d.Hash)
+		if err != nil {
+			return false, 0, fmt.Errorf("sqlstore: see device of %q: %w", d.AccountID, err)
+		}
+		if n == 1 {
+			return true, devices, nil
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return false, 0, fmt.Errorf("sqlstore: see device of %q: %w", d.AccountID, err)
+	}
 	err = db.inTx(ctx, func(c conn) error {
 		if err := c.queryRow(ctx, "SELECT COUNT(*) FROM known_devices WHERE account_id = ?", d.AccountID).Scan(&before); err != nil {
 			return err
@@ -176,9 +204,35 @@ func (db *DB) GetLifecycle(ctx context.Context, accountID string) (store.Lifecyc
 	return l, nil
 }
 
-// MarkActive records a sign-in (see store.Lifecycles) in one transaction
-// and returns the state before it.
+// MarkActive records a sign-in (see store.Lifecycles) and returns the
+// state before it. It runs on every sign-in, so it is a read and a compare
+// and set (two round trips; none written when nothing would change) rather
+// than a transaction of four: the UPDATE applies only if the row is still
+// what was read, and is tried again if a concurrent change came between.
+// After a few lost races it falls back to the locking transaction.
 func (db *DB) MarkActive(ctx context.Context, accountID string, at time.Time) (store.Lifecycle, error) {
+	for range 3 {
+		before, err := getLifecycle(ctx, db.reader(), accountID, "")
+		if err != nil {
+			return store.Lifecycle{}, fmt.Errorf("sqlstore: mark %q active: %w", accountID, err)
+		}
+		active := max(millis(before.LastActiveAt), millis(at))
+		if active == millis(before.LastActiveAt) && before.Warnings == 0 && before.WarnedAt.IsZero() &&
+			before.DeletionRequestedAt.IsZero() && before.DeletionDueAt.IsZero() {
+			return before, nil // already so
+		}
+		n, err := db.writer().execCount(ctx, `UPDATE accounts SET last_active_at = ?, inactivity_warnings = 0, inactivity_warned_at = ?,
+			deletion_requested_at = ?, deletion_due_at = ? WHERE id = ? AND last_active_at = ? AND inactivity_warnings = ?
+			AND inactivity_warned_at = ? AND deletion_requested_at = ? AND deletion_due_at = ?`,
+			active, zeroTime, zeroTime, zeroTime, accountID, millis(before.LastActiveAt), before.Warnings,
+			millis(before.WarnedAt), millis(before.DeletionRequestedAt), millis(before.DeletionDueAt))
+		if err != nil {
+			return store.Lifecycle{}, fmt.Errorf("sqlstore: mark %q active: %w", accountID, err)
+		}
+		if n == 1 {
+			return before, nil
+		}
+	}
 	var before store.Lifecycle
 	err := db.inTx(ctx, func(c conn) error {
 		var err error

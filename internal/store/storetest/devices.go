@@ -217,6 +217,31 @@ var lifecycleTests = []subtest{
 		l, _ = o.GetLifecycle(t.Context(), "acct-1")
 		wantEqual(t, "active after an older sign-in", l.Active(), T0.Add(time.Hour))
 	}},
+	{"parallel sign-ins are each recorded once: activity moves to the latest, one of them sees the warning", func(t *testing.T, s store.Store) {
+		o := ops(t, s)
+		mustCreateAccount(t, s, newAccount("acct-1", ""))
+		was, _ := o.GetLifecycle(t.Context(), "acct-1")
+		if ok, err := o.MarkWarned(t.Context(), was, 1, T0); !ok || err != nil {
+			t.Fatalf("MarkWarned = %v, %v", ok, err)
+		}
+		var mu sync.Mutex
+		sawWarning := 0
+		parallel(t, 20, func(i int) {
+			before, err := o.MarkActive(t.Context(), "acct-1", T0.Add(time.Duration(i+1)*time.Minute))
+			if err != nil {
+				t.Errorf("MarkActive %d: %v", i, err)
+				return
+			}
+			if before.Warnings == 1 {
+				mu.Lock()
+				sawWarning++
+				mu.Unlock()
+			}
+		})
+		wantEqual(t, "MarkActive calls whose before had the warning", sawWarning, 1)
+		l, _ := o.GetLifecycle(t.Context(), "acct-1")
+		wantEqual(t, "after 20 parallel sign-ins: active, warnings", []any{l.Active(), l.Warnings, l.WarnedAt.IsZero()}, []any{T0.Add(20 * time.Minute), 0, true})
+	}},
 	{"a scheduled deletion is due at its time and a sign-in cancels it", func(t *testing.T, s store.Store) {
 		o := ops(t, s)
 		mustCreateAccount(t, s, newAccount("acct-1", ""))
