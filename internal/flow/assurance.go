@@ -26,7 +26,7 @@ import (
 // this configuration allows, strongest first.
 func (s *Service) enrolledStrong(ctx context.Context, accountID string) ([]authn.Method, error) {
 	m := s.mfa()
-	factors, err := s.Store.ListFactors(ctx, accountID)
+	factors, err := s.listFactors(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}

@@ -231,7 +231,7 @@ func (s *Service) recordUse(ctx context.Context, updated store.WebAuthnCredentia
 
 // hasKeys reports whether the account has a security key or passkey.
 func (s *Service) hasKeys(ctx context.Context, accountID string) (bool, error) {
-	creds, err := s.Store.ListWebAuthnCredentials(ctx, accountID)
+	creds, err := s.listKeys(ctx, accountID)
 	return len(creds) > 0, err
 }
 

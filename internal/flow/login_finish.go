@@ -32,6 +32,7 @@ func (s *Service) finishLogin(ctx context.Context, c Client, acct store.Account,
 // finishLoginVia is finishLogin for a sign-in that came through an
 // upstream: the session, opened now or after the second step, records via.
 func (s *Service) finishLoginVia(ctx context.Context, c Client, acct store.Account, used []authn.Method, via store.Via) (Result, error) {
+	ctx = withReadMemo(ctx) // the decision reads the factors once (readmemo.go)
 	need, err := s.secondFactorNeeded(ctx, acct, used)
 	if err != nil {
 		return Result{}, err

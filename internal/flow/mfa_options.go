@@ -138,7 +138,7 @@ func (s *Service) options(ctx context.Context, acct store.Account, used []authn.
 	}
 	// The account's authenticators and phones, in the order it has them;
 	// then the methods not held as factors, in the table's order.
-	factors, err := s.Store.ListFactors(ctx, acct.ID)
+	factors, err := s.listFactors(ctx, acct.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -103,6 +103,7 @@ func decodeMFA(f store.Flow) mfaData {
 
 // Factor returns the second-factor flow for its page.
 func (s *Service) Factor(ctx context.Context, c Client, flowID string) (PendingFactor, error) {
+	ctx = withReadMemo(ctx) // the page reads the factors once (readmemo.go)
 	f, err := s.loadFlow(ctx, c, flowID, FlowMFA)
 	if err != nil {
 		return PendingFactor{}, err
