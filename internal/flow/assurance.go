@@ -26,7 +26,7 @@ import (
 // this configuration allows, strongest first.
 func (s *Service) enrolledStrong(ctx context.Context, accountID string) ([]authn.Method, error) {
 	m := s.mfa()
-	factors, err := s.listFactors(ctx, accountID)
+	kinds, err := s.enrolledKinds(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -36,18 +36,12 @@ func (s *Service) enrolledStrong(ctx context.Context, accountID string) ([]authn
 			out = append(out, x)
 		}
 	}
-	if s.WebAuthn != nil {
-		if has, err := s.hasKeys(ctx, accountID); err != nil {
-			return nil, err
-		} else if has {
-			add(authn.WebAuthn)
-		}
+	if s.WebAuthn != nil && slices.Contains(kinds, store.EnrolledWebAuthn) {
+		add(authn.WebAuthn)
 	}
 	for _, kind := range factorKinds() {
-		for _, f := range factors {
-			if f.Kind == kind && !f.ConfirmedAt.IsZero() {
-				add(authn.Method(kind))
-			}
+		if slices.Contains(kinds, kind) {
+			add(authn.Method(kind))
 		}
 	}
 	return out, nil

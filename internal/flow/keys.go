@@ -231,6 +231,9 @@ func (s *Service) recordUse(ctx context.Context, updated store.WebAuthnCredentia
 
 // hasKeys reports whether the account has a security key or passkey.
 func (s *Service) hasKeys(ctx context.Context, accountID string) (bool, error) {
+	if kinds, ok := memoKinds(ctx, accountID); ok {
+		return slices.Contains(kinds, store.EnrolledWebAuthn), nil
+	}
 	creds, err := s.listKeys(ctx, accountID)
 	return len(creds) > 0, err
 }

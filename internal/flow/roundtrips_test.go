@@ -16,6 +16,7 @@ import (
 	"github.com/portvakt/portvakt/internal/authn"
 	"github.com/portvakt/portvakt/internal/authn/password"
 	"github.com/portvakt/portvakt/internal/authn/totp"
+	"github.com/portvakt/portvakt/internal/authn/webauthn"
 	"github.com/portvakt/portvakt/internal/flow"
 	"github.com/portvakt/portvakt/internal/pgtest"
 	"github.com/portvakt/portvakt/internal/store/sqlstore"
@@ -134,11 +135,30 @@ func totpSignIn(t testing.TB, e *env, c flow.Client, email, seed string) {
 // with an authenticator and a sign-up send, on both databases. A change
 // that adds one should say why in this table.
 func TestSignInRoundTrips(t *testing.T) {
-	want := map[string]int{"password": 12, "totp": 34, "signup": 38}
-	for _, driver := range []string{"sqlite", "postgres"} {
-		t.Run(driver, func(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		keys bool // WebAuthn on, as by default
+		want map[string]int
+	}{
+		{"sqlite", false, map[string]int{"password": 12, "totp": 34, "signup": 38}},
+		{"postgres", false, map[string]int{"password": 12, "totp": 34, "signup": 38}},
+		{"sqlite", true, map[string]int{"password": 12, "totp": 37, "signup": 38}},
+		{"postgres", true, map[string]int{"password": 12, "totp": 37, "signup": 38}},
+	} {
+		driver, want, name := c.name, c.want, c.name
+		if c.keys {
+			name += "/webauthn"
+		}
+		t.Run(name, func(t *testing.T) {
 			log := &stmtLog{}
 			e, _ := newTracedEnv(t, driver, fastHasher(t), log)
+			if c.keys {
+				w, err := webauthn.New(webauthn.Config{RPID: "localhost", RPName: "Portvakt", Origins: []string{"http://localhost:8080"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.svc.WebAuthn = w
+			}
 			if _, err := e.svc.CreateAccount(t.Context(), flow.NewAccount{Email: "kari@example.no", Name: "Kari", Password: goodPassword}); err != nil {
 				t.Fatal(err)
 			}
@@ -165,6 +185,9 @@ func TestSignInRoundTrips(t *testing.T) {
 			}
 			check("password", log.during(passwordSignIn))
 			seed := withTOTPAccount(t, e, "ola@example.no")
+			if c.keys {
+				e.svc.MFA.Methods = append(e.svc.MFA.Methods, authn.WebAuthn)
+			}
 			totpSignIn(t, e, browserB, "ola@example.no", seed) // a known device
 			check("totp", log.during(func() { totpSignIn(t, e, browserB, "ola@example.no", seed) }))
 			check("signup", log.during(func() {

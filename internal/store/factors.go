@@ -11,6 +11,10 @@ const (
 	FactorSMS  = "sms"
 )
 
+// EnrolledWebAuthn is what Factors.EnrolledKinds names an account's
+// security keys and passkeys by (they are not a Factor kind).
+const EnrolledWebAuthn = "webauthn"
+
 // Factor is an enrolled second factor that holds a secret or an address
 // of its own: an authenticator app (TOTP) or a phone for SMS codes. (Email
 // as a second factor uses the account's verified addresses; recovery codes
@@ -46,6 +50,11 @@ type Factors interface {
 	GetFactor(ctx context.Context, id string) (Factor, error)
 	// ListFactors returns the account's factors, oldest first.
 	ListFactors(ctx context.Context, accountID string) ([]Factor, error)
+	// EnrolledKinds returns, in one read, the kinds of the account's
+	// confirmed factors and EnrolledWebAuthn if it has a WebAuthn
+	// credential, each once, in no particular order: what a sign-in asks
+	// to decide on a second step. An unknown account has none.
+	EnrolledKinds(ctx context.Context, accountID string) ([]string, error)
 	// UpdateFactor has the semantics of Accounts.UpdateAccount; it is how
 	// a TOTP code is accepted exactly once (check and advance LastStep
 	// inside fn).

@@ -53,6 +53,23 @@ func (db *DB) ListFactors(ctx context.Context, accountID string) ([]store.Factor
 	return list, nil
 }
 
+// EnrolledKinds reads the kinds of the account's confirmed factors and
+// whether it has a WebAuthn credential in one statement, where a sign-in
+// listed both (every column, secrets included) in two.
+func (db *DB) EnrolledKinds(ctx context.Context, accountID string) ([]string, error) {
+	list, err := queryAll(ctx, db.reader(), func(r rowScanner) (string, error) {
+		var kind string
+		err := r.Scan(&kind)
+		return kind, err
+	}, "SELECT DISTINCT kind FROM factors WHERE account_id = ? AND confirmed_at <> ?"+
+		" UNION SELECT ? FROM webauthn_credentials WHERE account_id = ?",
+		accountID, zeroTime, store.EnrolledWebAuthn, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: enrolled kinds of %q: %w", accountID, err)
+	}
+	return list, nil
+}
+
 // UpdateFactor has the semantics of UpdateAccount: one transaction that
 // locks the row (SELECT … FOR UPDATE on PostgreSQL, the write lock on
 // SQLite), so concurrent updates of one factor run one after the other and

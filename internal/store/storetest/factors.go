@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -70,6 +71,30 @@ const (
 )
 
 var factorTests = []subtest{
+	{"the enrolled kinds are the confirmed factors' and a key's, each once", func(t *testing.T, s store.Store) {
+		kinds := func(id string) []string {
+			t.Helper()
+			k, err := s.EnrolledKinds(t.Context(), id)
+			must(t, "EnrolledKinds("+id+")", err)
+			slices.Sort(k)
+			return append([]string{}, k...)
+		}
+		mustCreateAccount(t, s, newAccount("acct-1", ""))
+		mustCreateAccount(t, s, newAccount("acct-2", ""))
+		wantEqual(t, "EnrolledKinds of an account without factors", kinds("acct-1"), []string{})
+		wantEqual(t, "EnrolledKinds of an unknown account", kinds("nobody"), []string{})
+		mustCreateFactor(t, s, newSMS("sms-unconfirmed", "acct-1", "+4791234567", T0, false))
+		wantEqual(t, "EnrolledKinds with an unconfirmed phone", kinds("acct-1"), []string{})
+		mustCreateFactor(t, s, newTOTP("totp-1", "acct-1", T0))
+		mustCreateFactor(t, s, newTOTP("totp-2", "acct-1", T0.Add(time.Second)))
+		mustCreateFactor(t, s, newSMS("sms-1", "acct-1", "+4791234568", T0, true))
+		wantEqual(t, "EnrolledKinds with two authenticators and a phone", kinds("acct-1"), []string{store.FactorSMS, store.FactorTOTP})
+		mustCreateWebAuthn(t, s, newWebAuthnCredential("key-1", "acct-1", T0))
+		mustCreateWebAuthn(t, s, newWebAuthnCredential("key-2", "acct-1", T0))
+		wantEqual(t, "EnrolledKinds with keys too", kinds("acct-1"), []string{store.FactorSMS, store.FactorTOTP, store.EnrolledWebAuthn})
+		mustCreateWebAuthn(t, s, newWebAuthnCredential("key-3", "acct-2", T0))
+		wantEqual(t, "EnrolledKinds of an account with a key only", kinds("acct-2"), []string{store.EnrolledWebAuthn})
+	}},
 	{"a created factor reads back with every field", func(t *testing.T, s store.Store) {
 		mustCreateAccount(t, s, newAccount("acct-1", ""))
 		totp := mustCreateFactor(t, s, newTOTP("factor-1", "acct-1", T0))
