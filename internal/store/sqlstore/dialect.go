@@ -41,6 +41,10 @@ type dialect struct {
 	// SQLite needs nothing: its write transactions (BEGIN IMMEDIATE) already
 	// exclude one another.
 	forUpdate string
+	// prepare runs the statements made outside a transaction through
+	// prepared statements the store keeps (conn.prepared): the driver
+	// would prepare them anew on every call.
+	prepare bool
 	// skipLocked ends the SELECT of ClaimMessages so that concurrent
 	// claimers (on any node) pass over the rows another claimer holds.
 	skipLocked string
@@ -64,6 +68,7 @@ var dialects = map[string]*dialect{
 	"sqlite": {
 		name:        "sqlite",
 		goose:       goose.DialectSQLite3,
+		prepare:     true,
 		classify:    classifySQLite,
 		unavailable: unavailableSQLite,
 		open:        openSQLite,

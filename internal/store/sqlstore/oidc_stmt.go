@@ -54,3 +54,42 @@ func (db *DB) hotRow(ctx context.Context, query string, args ...any) row {
 	r.r = s.QueryRowContext(ctx, args...)
 	return r
 }
+
+// stmtCache keeps a prepared statement per pool and query for the
+// statements a store runs outside transactions, on SQLite, where
+// modernc.org/sqlite parses every statement anew on every call: a sign-in
+// spent about a seventh of its CPU in SQLite's parser (issue 12). The
+// queries are the package's own, a bounded set (an IN list has at most
+// store.MaxCounterKeys places); the cache lives as long as the DB.
+type stmtCache struct{ m sync.Map } // hotKey → *sql.Stmt
+
+// prepared returns the kept statement for query on c's pool, preparing it
+// on first use; nil in a transaction, without a cache, or if it cannot be
+// prepared (then the query runs unprepared and reports its own error).
+func (c conn) prepared(ctx context.Context, query string) *sql.Stmt {
+	pool, ok := c.q.(*sql.DB)
+	if c.stmts == nil || !ok {
+		return nil
+	}
+	k := hotKey{pool, query}
+	if s, ok := c.stmts.m.Load(k); ok {
+		return s.(*sql.Stmt)
+	}
+	s, err := pool.PrepareContext(ctx, c.d.rebind(query))
+	if err != nil {
+		return nil
+	}
+	if prev, loaded := c.stmts.m.LoadOrStore(k, s); loaded {
+		s.Close()
+		return prev.(*sql.Stmt)
+	}
+	return s
+}
+
+func (sc *stmtCache) close() {
+	sc.m.Range(func(k, s any) bool {
+		s.(*sql.Stmt).Close()
+		sc.m.Delete(k)
+		return true
+	})
+}

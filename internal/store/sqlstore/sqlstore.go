@@ -28,6 +28,9 @@ type DB struct {
 	timeout time.Duration
 	// trace is Options.Trace.
 	trace func(stmt string)
+	// stmts holds the prepared statements of single statements on the
+	// pools (SQLite only; see conn.prepared).
+	stmts *stmtCache
 }
 
 // DefaultQueryTimeout bounds a database call when Options.QueryTimeout is
@@ -119,6 +122,9 @@ func OpenWith(ctx context.Context, driver, dsn string, opts Options) (*DB, error
 		return nil, fmt.Errorf("sqlstore: open %s: %w", driver, err)
 	}
 	db := &DB{d: d, write: write, read: read, timeout: opts.QueryTimeout, trace: opts.Trace}
+	if d.prepare {
+		db.stmts = &stmtCache{}
+	}
 	// The writer goes first: on a new SQLite file it switches the journal
 	// to WAL before any reader looks.
 	if err := db.Ping(ctx); err != nil {
@@ -193,6 +199,9 @@ func (db *DB) Heartbeat(ctx context.Context, node string, at time.Time) error {
 
 // Close closes the database. Calls in progress may fail.
 func (db *DB) Close() error {
+	if db.stmts != nil {
+		db.stmts.close()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -222,6 +231,9 @@ type conn struct {
 	deadline time.Time
 	// trace is Options.Trace.
 	trace func(stmt string)
+	// stmts, when set, runs each statement through a prepared statement
+	// kept for the pool q (never set in a transaction).
+	stmts *stmtCache
 }
 
 // bound returns ctx with the statement's deadline.
@@ -241,6 +253,10 @@ func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	}
 	ctx, cancel := c.bound(ctx)
 	defer cancel()
+	if st := c.prepared(ctx, query); st != nil {
+		res, err := st.ExecContext(ctx, args...)
+		return res, c.d.fail(ctx, err)
+	}
 	res, err := c.q.ExecContext(ctx, c.d.rebind(query), args...)
 	return res, c.d.fail(ctx, err)
 }
@@ -252,7 +268,15 @@ func (c conn) query(ctx context.Context, query string, args ...any) (*rows, erro
 		c.trace(query)
 	}
 	ctx, cancel := c.bound(ctx)
-	rs, err := c.q.QueryContext(ctx, c.d.rebind(query), args...)
+	var (
+		rs  *sql.Rows
+		err error
+	)
+	if st := c.prepared(ctx, query); st != nil {
+		rs, err = st.QueryContext(ctx, args...)
+	} else {
+		rs, err = c.q.QueryContext(ctx, c.d.rebind(query), args...)
+	}
 	if err != nil {
 		cancel()
 		return nil, c.d.fail(ctx, err)
@@ -266,6 +290,9 @@ func (c conn) queryRow(ctx context.Context, query string, args ...any) row {
 		c.trace(query)
 	}
 	ctx, cancel := c.bound(ctx)
+	if st := c.prepared(ctx, query); st != nil {
+		return row{r: st.QueryRowContext(ctx, args...), ctx: ctx, cancel: cancel, d: c.d}
+	}
 	return row{r: c.q.QueryRowContext(ctx, c.d.rebind(query), args...), ctx: ctx, cancel: cancel, d: c.d}
 }
 
@@ -328,10 +355,14 @@ func (c conn) execCount(ctx context.Context, query string, args ...any) (int, er
 }
 
 // reader returns a conn for single-statement reads.
-func (db *DB) reader() conn { return conn{q: db.read, d: db.d, timeout: db.timeout, trace: db.trace} }
+func (db *DB) reader() conn {
+	return conn{q: db.read, d: db.d, timeout: db.timeout, trace: db.trace, stmts: db.stmts}
+}
 
 // writer returns a conn for single-statement writes.
-func (db *DB) writer() conn { return conn{q: db.write, d: db.d, timeout: db.timeout, trace: db.trace} }
+func (db *DB) writer() conn {
+	return conn{q: db.write, d: db.d, timeout: db.timeout, trace: db.trace, stmts: db.stmts}
+}
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE on SQLite), commits
 // if fn returns nil and rolls back otherwise. fn must do all its work
