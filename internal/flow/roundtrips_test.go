@@ -140,10 +140,10 @@ func TestSignInRoundTrips(t *testing.T) {
 		keys bool // WebAuthn on, as by default
 		want map[string]int
 	}{
-		{"sqlite", false, map[string]int{"password": 12, "totp": 34, "signup": 38}},
-		{"postgres", false, map[string]int{"password": 12, "totp": 34, "signup": 38}},
-		{"sqlite", true, map[string]int{"password": 12, "totp": 37, "signup": 38}},
-		{"postgres", true, map[string]int{"password": 12, "totp": 37, "signup": 38}},
+		{"sqlite", false, map[string]int{"password": 12, "wrong": 5, "totp": 34, "signup": 37}},
+		{"postgres", false, map[string]int{"password": 12, "wrong": 5, "totp": 34, "signup": 37}},
+		{"sqlite", true, map[string]int{"password": 12, "wrong": 5, "totp": 37, "signup": 37}},
+		{"postgres", true, map[string]int{"password": 12, "wrong": 5, "totp": 37, "signup": 37}},
 	} {
 		driver, want, name := c.name, c.want, c.name
 		if c.keys {
@@ -184,6 +184,10 @@ func TestSignInRoundTrips(t *testing.T) {
 				}
 			}
 			check("password", log.during(passwordSignIn))
+			check("wrong", log.during(func() {
+				_, err := e.svc.LoginPassword(t.Context(), browserB, mustStartLogin(t, e, browserB, "kari@example.no"), "not the password at all")
+				wantProblem(t, err, "login.wrong_credentials")
+			}))
 			seed := withTOTPAccount(t, e, "ola@example.no")
 			if c.keys {
 				e.svc.MFA.Methods = append(e.svc.MFA.Methods, authn.WebAuthn)

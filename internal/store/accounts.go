@@ -153,6 +153,10 @@ type Counters interface {
 	// count. A counter whose last failure is older than window starts
 	// again from zero before the increment.
 	AddFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+	// AddFailures is AddFailure for several keys (at most MaxCounterKeys,
+	// each with its window) in one atomic write, and returns the new
+	// counts by key. Concurrent calls each get counts of their own.
+	AddFailures(ctx context.Context, now time.Time, windows map[string]time.Duration) (map[string]int, error)
 	// Failures returns the current count (0 if none, or if the last
 	// failure is older than window) and when the last failure was.
 	Failures(ctx context.Context, key string, now time.Time, window time.Duration) (count int, last time.Time, err error)

@@ -24,6 +24,14 @@ func (c *counters) AddFailure(_ context.Context, key string, now time.Time, _ ti
 	return st.Failures, nil
 }
 
+func (c *counters) AddFailures(ctx context.Context, now time.Time, windows map[string]time.Duration) (map[string]int, error) {
+	out := map[string]int{}
+	for k, w := range windows {
+		out[k], _ = c.AddFailure(ctx, k, now, w)
+	}
+	return out, nil
+}
+
 func (c *counters) Failures(_ context.Context, key string, _ time.Time, _ time.Duration) (int, time.Time, error) {
 	return c.m[key].Failures, c.m[key].Last, nil
 }

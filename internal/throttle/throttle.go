@@ -28,7 +28,6 @@ package throttle
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -187,27 +186,30 @@ type Failure struct {
 	Count int
 }
 
-// Failed counts one failure on every key and returns the new counts, in
-// the order of keys (keys with an empty ID are skipped and get 0).
-// Concurrent calls each get a count of their own, on any node.
+// Failed counts one failure on every key (a key named twice counts once),
+// in one write, and returns the new counts in the order of keys (keys with
+// an empty ID are skipped and get 0). Concurrent calls each get a count of
+// their own, on any node.
 func (t *Throttle) Failed(ctx context.Context, keys ...Key) ([]Failure, error) {
-	now := t.now()
 	out := make([]Failure, len(keys))
-	var errs []error
+	windows := make(map[string]time.Duration, len(keys))
 	for i, k := range keys {
 		out[i].Key = k
-		if k.ID == "" {
-			continue
+		if k.ID != "" {
+			windows[k.name()] = max(windows[k.name()], k.Rule.window())
 		}
-		n, err := t.Counters.AddFailure(ctx, k.name(), now, k.Rule.window())
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out[i].Count = n
 	}
-	if err := errors.Join(errs...); err != nil {
+	if len(windows) == 0 {
+		return out, nil
+	}
+	counts, err := t.Counters.AddFailures(ctx, t.now(), windows)
+	if err != nil {
 		return out, fmt.Errorf("throttle: %w", err)
+	}
+	for i, k := range keys {
+		if k.ID != "" {
+			out[i].Count = counts[k.name()]
+		}
 	}
 	return out, nil
 }

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/portvakt/portvakt/internal/store"
@@ -36,6 +39,56 @@ func (db *DB) AddFailure(ctx context.Context, key string, now time.Time, window 
 		return 0, fmt.Errorf("sqlstore: add failure to %q: %w", key, err)
 	}
 	return n, nil
+}
+
+// AddFailures is AddFailure for every key in one statement: a multi-row
+// INSERT … ON CONFLICT DO UPDATE … RETURNING, the same arithmetic row by
+// row (a row's cutoff, now less its window, is written as 2·at − expires,
+// since its expires is now plus its window). The rows go in the order of
+// their names, so that concurrent calls lock shared counters (the global
+// one) in one order and cannot deadlock on PostgreSQL.
+func (db *DB) AddFailures(ctx context.Context, now time.Time, windows map[string]time.Duration) (map[string]int, error) {
+	out := make(map[string]int, len(windows))
+	if len(windows) == 0 {
+		return out, nil
+	}
+	if len(windows) > store.MaxCounterKeys {
+		return nil, fmt.Errorf("sqlstore: %d counter keys in one write, more than %d", len(windows), store.MaxCounterKeys)
+	}
+	names := slices.Sorted(maps.Keys(windows))
+	at := millis(now)
+	args := make([]any, 0, 3*len(names))
+	for _, k := range names {
+		args = append(args, k, at, millis(now.Add(windows[k])))
+	}
+	rs, err := db.writer().query(ctx, "INSERT INTO counters (name, failures, last_failure_at, expires_at) VALUES "+
+		strings.Repeat("(?, 1, ?, ?), ", len(names)-1)+"(?, 1, ?, ?)"+`
+		ON CONFLICT (name) DO UPDATE SET
+			failures = CASE WHEN counters.last_failure_at < 2 * excluded.last_failure_at - excluded.expires_at
+				THEN 1 ELSE counters.failures + 1 END,
+			last_failure_at = CASE WHEN counters.last_failure_at > excluded.last_failure_at
+				THEN counters.last_failure_at ELSE excluded.last_failure_at END,
+			expires_at = CASE WHEN counters.expires_at > excluded.expires_at THEN counters.expires_at ELSE excluded.expires_at END
+		RETURNING name, failures`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: add failures: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var name string
+		var n int
+		if err := rs.Scan(&name, &n); err != nil {
+			return nil, fmt.Errorf("sqlstore: add failures: %w", err)
+		}
+		out[name] = n
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: add failures: %w", err)
+	}
+	if len(out) != len(names) {
+		return nil, fmt.Errorf("sqlstore: add failures: %d counts for %d keys", len(out), len(names))
+	}
+	return out, nil
 }
 
 // Failures returns key's count and when its last failure was. A missing or

@@ -118,4 +118,53 @@ var counterTests = []subtest{
 		must(t, `Failures("ip:192.0.2.7")`, err)
 		wantEqual(t, `Failures("ip:192.0.2.7") count`, n, 20)
 	}},
+	{"AddFailures counts several keys at once, each with its window", func(t *testing.T, s store.Store) {
+		const key = "code:flow-1"
+		wantEqual(t, "failure at T0", addFailure(t, s, key, T0, 10*time.Minute), 1)
+		got, err := s.AddFailures(t.Context(), T0.Add(15*time.Minute), map[string]time.Duration{key: 15 * time.Minute, "ip:192.0.2.7": time.Hour})
+		must(t, "AddFailures at T0+15m", err)
+		// Exactly a window after the last failure is not older than the window.
+		wantEqual(t, "AddFailures at T0+15m", got, map[string]int{key: 2, "ip:192.0.2.7": 1})
+		got, err = s.AddFailures(t.Context(), T0.Add(25*time.Minute+time.Millisecond), map[string]time.Duration{key: 10 * time.Minute, "ip:192.0.2.7": time.Hour})
+		must(t, "AddFailures at T0+25m+1ms", err)
+		// A millisecond later it is: the code's count starts again; the address's does not.
+		wantEqual(t, "AddFailures at T0+25m+1ms", got, map[string]int{key: 1, "ip:192.0.2.7": 2})
+		wantFailures(t, s, key, T0.Add(25*time.Minute+time.Millisecond), 10*time.Minute, 1, T0.Add(25*time.Minute+time.Millisecond))
+		// An earlier failure does not move the last one back.
+		_, err = s.AddFailures(t.Context(), T0, map[string]time.Duration{"ip:192.0.2.7": time.Hour})
+		must(t, "AddFailures at T0", err)
+		wantFailures(t, s, "ip:192.0.2.7", T0.Add(26*time.Minute), time.Hour, 3, T0.Add(25*time.Minute+time.Millisecond))
+		got, err = s.AddFailures(t.Context(), T0, nil)
+		must(t, "AddFailures of no keys", err)
+		wantEqual(t, "AddFailures of no keys", len(got), 0)
+	}},
+	{"twenty parallel AddFailures over shared keys are each counted once, without deadlock", func(t *testing.T, s store.Store) {
+		var (
+			mu  sync.Mutex
+			got []int
+		)
+		parallel(t, 20, func(i int) {
+			// Each call names the shared keys and one of its own; map order
+			// differs from call to call.
+			counts, err := s.AddFailures(t.Context(), T0.Add(time.Duration(i)*time.Millisecond), map[string]time.Duration{
+				"t:global:all": 15 * time.Minute, "t:net:192.0.2.0/24": 24 * time.Hour, fmt.Sprintf("t:login:%d", i): time.Hour,
+			})
+			if err != nil {
+				t.Errorf("AddFailures %d: %v", i, err)
+				return
+			}
+			if counts[fmt.Sprintf("t:login:%d", i)] != 1 || counts["t:global:all"] != counts["t:net:192.0.2.0/24"] {
+				t.Errorf("AddFailures %d = %v", i, counts)
+			}
+			mu.Lock()
+			got = append(got, counts["t:global:all"])
+			mu.Unlock()
+		})
+		slices.Sort(got)
+		want := []int{}
+		for i := range 20 {
+			want = append(want, i+1)
+		}
+		wantEqual(t, "the global counts returned to 20 parallel AddFailures calls, sorted", got, want)
+	}},
 }
