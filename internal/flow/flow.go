@@ -410,19 +410,35 @@ func (s *Service) checkCode(ctx context.Context, c Client, id, kind, field, code
 // has one): the flow then looks and times the same to the caller, but no
 // code will ever work in it.
 func (s *Service) sendCode(ctx context.Context, c Client, id, kind, template string, data map[string]any, live bool) error {
+	_, err := s.sendCodeOn(ctx, c, nil, id, kind, template, data, live)
+	return err
+}
+
+// sendCodeOn is sendCode for a flow the caller may already hold as it is
+// stored (before; nil to read it), and returns the flow as the code left
+// it: a sign-up that has just created its flow reads it neither before
+// nor after.
+func (s *Service) sendCodeOn(ctx context.Context, c Client, before *store.Flow, id, kind, template string, data map[string]any, live bool) (store.Flow, error) {
 	cfg := s.cfg()
 	// The mail budgets (a few mails of a kind per address and hour, per
 	// client address, global) come before the code is made, so a refused
 	// mail makes no code; the flow's own limits (below) answer first.
-	if before, err := s.Store.GetFlow(ctx, id); err == nil && before.Kind == kind && s.sendAllowed(before) == nil {
+	var err error
+	if before == nil {
+		var f store.Flow
+		if f, err = s.Store.GetFlow(ctx, id); err == nil {
+			before = &f
+		}
+	}
+	if err == nil && before.Kind == kind && s.sendAllowed(*before) == nil {
 		if err := s.mailAllowed(ctx, c, before.Email, kind); err != nil {
-			return err
+			return store.Flow{}, err
 		}
 	}
 	code := newCode()
 	f, err := s.armFlowCode(ctx, c, id, kind, code, live, nil)
 	if err != nil {
-		return err
+		return store.Flow{}, err
 	}
 	if data == nil {
 		data = map[string]any{}
@@ -434,7 +450,7 @@ func (s *Service) sendCode(ctx context.Context, c Client, id, kind, template str
 	for k, v := range s.requestFacts(c) {
 		data[k] = v
 	}
-	return s.Mailer.Send(ctx, s.recipient(ctx, f.Email, f.AccountID), c.Lang, template, data)
+	return f, s.Mailer.Send(ctx, s.recipient(ctx, f.Email, f.AccountID), c.Lang, template, data)
 }
 
 // recipient is where mail about address goes: the address as the account

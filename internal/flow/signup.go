@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/portvakt/portvakt/internal/account"
 	"github.com/portvakt/portvakt/internal/audit"
@@ -35,21 +36,39 @@ func (s *Service) StartSignup(ctx context.Context, c Client, email string) (stor
 	if err := s.Store.CreateFlow(ctx, f); err != nil {
 		return store.Flow{}, err
 	}
-	if err := s.sendSignupCode(ctx, c, f); err != nil {
+	created := readBack(f)
+	armed, err := s.sendSignupCode(ctx, c, &created)
+	if err != nil {
 		return store.Flow{}, err
 	}
-	return s.Store.GetFlow(ctx, f.ID)
+	return armed, nil
 }
 
-func (s *Service) sendSignupCode(ctx context.Context, c Client, f store.Flow) error {
+// readBack returns a flow just created as the store reads it back: times
+// in UTC to the millisecond, empty digests nil.
+func readBack(f store.Flow) store.Flow {
+	for _, t := range []*time.Time{&f.LastSentAt, &f.CreatedAt, &f.ExpiresAt, &f.ConsumedAt} {
+		*t = time.UnixMilli(t.UnixMilli()).UTC()
+	}
+	for _, b := range []*[]byte{&f.BrowserHash, &f.CodeHash, &f.LinkHash} {
+		if len(*b) == 0 {
+			*b = nil
+		}
+	}
+	return f
+}
+
+// sendSignupCode mails the code of the sign-up f (as stored) and returns
+// the flow as the code left it.
+func (s *Service) sendSignupCode(ctx context.Context, c Client, f *store.Flow) (store.Flow, error) {
 	_, err := s.Store.GetEmail(ctx, f.Email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return s.sendCode(ctx, c, f.ID, store.FlowSignup, "signup_code", nil, true)
+		return s.sendCodeOn(ctx, c, f, f.ID, store.FlowSignup, "signup_code", nil, true)
 	case err != nil:
-		return err
+		return store.Flow{}, err
 	default:
-		return s.sendCode(ctx, c, f.ID, store.FlowSignup, "signup_existing", map[string]any{
+		return s.sendCodeOn(ctx, c, f, f.ID, store.FlowSignup, "signup_existing", map[string]any{
 			"login_url":   s.link("/login"),
 			"recover_url": s.link("/recover"),
 		}, false)
@@ -67,7 +86,8 @@ func (s *Service) ResendSignupCode(ctx context.Context, c Client, flowID string)
 	if f.State != stateCodeSent {
 		return errFlowGone
 	}
-	return s.sendSignupCode(ctx, c, f)
+	_, err = s.sendSignupCode(ctx, c, &f)
+	return err
 }
 
 // VerifySignupCode checks the code typed into field "code".
