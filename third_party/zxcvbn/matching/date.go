@@ -2,6 +2,7 @@ package matching
 
 import (
 	"strconv"
+	"sync"
 
 	"github.com/dlclark/regexp2"
 	"github.com/trustelem/zxcvbn/internal/mathutils"
@@ -12,36 +13,41 @@ import (
 const dateMaxYear = 2050
 const dateMinYear = 1000
 
-var dateSplits = map[int][]struct{ k, l int }{
-	4: { // for length-4 strings, eg 1191 or 9111, two ways to split:
-		{1, 2}, // 1 1 91 (2nd split starts at index 1, 3rd at index 2)
-		{2, 3}, // 91 1 1
-	},
-	5: {
-		{1, 3}, // 1 11 91
-		{2, 3}, // 11 1 91
-	},
-	6: {
-		{1, 2}, // 1 1 1991
-		{2, 4}, // 11 11 91
-		{4, 5}, // 1991 1 1
-	},
-	7: {
-		{1, 3}, // 1 11 1991
-		{2, 3}, // 11 1 1991
-		{4, 5}, // 1991 1 11
-		{4, 6}, // 1991 11 1
-	},
-	8: {
-		{2, 4}, // 11 11 1991
-		{4, 6}, // 1991 11 11
-	},
-}
+// Portvakt: built and compiled on first use (see omnimatch.go).
+var dateSplits = sync.OnceValue(func() map[int][]struct{ k, l int } {
+	return map[int][]struct{ k, l int }{
+		4: { // for length-4 strings, eg 1191 or 9111, two ways to split:
+			{1, 2}, // 1 1 91 (2nd split starts at index 1, 3rd at index 2)
+			{2, 3}, // 91 1 1
+		},
+		5: {
+			{1, 3}, // 1 11 91
+			{2, 3}, // 11 1 91
+		},
+		6: {
+			{1, 2}, // 1 1 1991
+			{2, 4}, // 11 11 91
+			{4, 5}, // 1991 1 1
+		},
+		7: {
+			{1, 3}, // 1 11 1991
+			{2, 3}, // 11 1 1991
+			{4, 5}, // 1991 1 11
+			{4, 6}, // 1991 11 1
+		},
+		8: {
+			{2, 4}, // 11 11 1991
+			{4, 6}, // 1991 11 11
+		},
+	}
+})
 
-var maybeDateNoSeparator = regexp2.MustCompile(
-	`^\d{4,8}$`, 0)
-var maybeDateWithSeparator = regexp2.MustCompile(
-	`^(\d{1,4})([\s/\\_.-])(\d{1,2})\2(\d{1,4})$`, 0)
+var maybeDateNoSeparator = sync.OnceValue(func() *regexp2.Regexp {
+	return regexp2.MustCompile(`^\d{4,8}$`, 0)
+})
+var maybeDateWithSeparator = sync.OnceValue(func() *regexp2.Regexp {
+	return regexp2.MustCompile(`^(\d{1,4})([\s/\\_.-])(\d{1,2})\2(\d{1,4})$`, 0)
+})
 
 // a "date" is recognized as:
 //   any 3-tuple that starts or ends with a 2- or 4-digit year,
@@ -80,11 +86,11 @@ func (dm dateMatch) Matches(password string) []*match.Match {
 				break
 			}
 			token := password[i : j+1]
-			if m, err := maybeDateNoSeparator.MatchString(token); !m || err != nil {
+			if m, err := maybeDateNoSeparator().MatchString(token); !m || err != nil {
 				continue
 			}
 			var candidates []*dateMatchCandidate
-			for _, s := range dateSplits[len(token)] {
+			for _, s := range dateSplits()[len(token)] {
 				s1, s2, s3 := token[0:s.k], token[s.k:s.l], token[s.l:]
 				if dmy := mapIntsToDMY(s1, s2, s3); dmy != nil {
 					candidates = append(candidates, dmy)
@@ -129,7 +135,7 @@ func (dm dateMatch) Matches(password string) []*match.Match {
 				break
 			}
 			token := password[i : j+1]
-			m, err := maybeDateWithSeparator.FindStringMatch(token)
+			m, err := maybeDateWithSeparator().FindStringMatch(token)
 			if m == nil || err != nil {
 				continue
 			}
@@ -182,7 +188,7 @@ func (dm dateMatch) Matches(password string) []*match.Match {
 }
 
 func dateMatchMetric(c *dateMatchCandidate) int {
-	return mathutils.Abs(c.Year - scoring.ReferenceYear)
+	return mathutils.Abs(c.Year - scoring.ReferenceYear())
 }
 
 func mapIntsToDMY(s1, s2, s3 string) *dateMatchCandidate {

@@ -14,11 +14,11 @@ func Omnimatch(password string, userInputs []string) (matches []*match.Match) {
 	matchers := []match.Matcher{
 		dictMatcher,
 		reverseDictionnaryMatch{dm: dictMatcher},
-		l33tMatch{dm: dictMatcher, table: l33tTable},
-		spatialMatch{graphs: defaultGraphs},
+		l33tMatch{dm: dictMatcher, table: l33tTable()},
+		spatialMatch{graphs: defaultGraphs()},
 		repeatMatch{},
 		sequenceMatch{},
-		regexpMatch{regexes: defaultRegexpMatch},
+		regexpMatch{regexes: defaultRegexpMatch()},
 		dateMatch{},
 	}
 
@@ -31,19 +31,29 @@ func Omnimatch(password string, userInputs []string) (matches []*match.Match) {
 
 var (
 	// Portvakt: built on first use, not in package init (about 60 ms and
-	// 10 MB on every process start otherwise, issue 12).
+	// 10 MB on every process start otherwise, issue 12); so is every other
+	// package-level value of this package.
 	defaultRankedDictionnaries = sync.OnceValue(loadDefaultDictionnaries)
-	defaultGraphs              = loadDefaultAdjacencyGraphs()
-	defaultRegexpMatch         = []struct {
+	defaultGraphs              = sync.OnceValue(loadDefaultAdjacencyGraphs)
+	defaultRegexpMatch         = sync.OnceValue(func() []struct {
 		Name   string
 		Regexp *regexp.Regexp
-	}{
-		{
-			Name:   "recent_year",
-			Regexp: regexp.MustCompile(`19\d\d|200\d|201\d`),
-		},
-	}
-	l33tTable = map[string][]string{
+	} {
+		return []struct {
+			Name   string
+			Regexp *regexp.Regexp
+		}{
+			{
+				Name:   "recent_year",
+				Regexp: regexp.MustCompile(`19\d\d|200\d|201\d`),
+			},
+		}
+	})
+	l33tTable = sync.OnceValue(func() map[string][]string { return l33tTableData() })
+)
+
+func l33tTableData() map[string][]string {
+	return map[string][]string{
 		"a": {"4", "@"},
 		"b": {"8"},
 		"c": {"(", "{", "[", "<"},
@@ -57,11 +67,11 @@ var (
 		"x": {"%"},
 		"z": {"2"},
 	}
-)
+}
 
 func loadDefaultDictionnaries() dictionaryMatch {
 	rd := make(map[string]rankedDictionnary)
-	for n, list := range frequency.FrequencyLists {
+	for n, list := range frequency.Lists() {
 		rd[n] = buildRankedDict(list)
 	}
 	return dictionaryMatch{
@@ -71,10 +81,10 @@ func loadDefaultDictionnaries() dictionaryMatch {
 
 func loadDefaultAdjacencyGraphs() []*adjacency.Graph {
 	return []*adjacency.Graph{
-		adjacency.Graphs["qwerty"],
-		adjacency.Graphs["dvorak"],
-		adjacency.Graphs["keypad"],
-		adjacency.Graphs["mac_keypad"],
+		adjacency.Graphs()["qwerty"],
+		adjacency.Graphs()["dvorak"],
+		adjacency.Graphs()["keypad"],
+		adjacency.Graphs()["mac_keypad"],
 	}
 
 }
