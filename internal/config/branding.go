@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/portvakt/portvakt/internal/web/ui"
 )
@@ -51,7 +52,7 @@ const (
 	MaxCSSSize     = 256 << 10
 )
 
-var hexColor = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+var hexColor = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`) })
 
 // Asset is one branding file as served.
 type Asset struct {
@@ -99,7 +100,7 @@ func (b Branding) Load() (BrandingAssets, Errors) {
 		{"branding.colors.background", b.Colors.Background}, {"branding.colors.text", b.Colors.Text},
 		{"branding.colors.error", b.Colors.Error},
 	} {
-		if c.v != "" && !hexColor.MatchString(c.v) {
+		if c.v != "" && !hexColor().MatchString(c.v) {
 			add(c.path, "must be a colour such as #0b5cad or #fff, but is %q", c.v)
 		}
 	}
@@ -138,7 +139,7 @@ func (b Branding) Load() (BrandingAssets, Errors) {
 		if len(vars) > 0 {
 			buf.WriteString(":root {")
 			for _, v := range vars {
-				if hexColor.MatchString(v[1]) {
+				if hexColor().MatchString(v[1]) {
 					fmt.Fprintf(&buf, " %s:%s;", v[0], strings.ToLower(v[1]))
 				}
 			}

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -70,7 +71,7 @@ func decodeYAML(b []byte, cfg *Config, environ []string) error {
 }
 
 // envRef is ${NAME} in a list item; a bare $ stays as it is.
-var envRef = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
+var envRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`) })
 
 // prepareYAML rewrites secret _file keys and expands ${NAME} in list
 // items, in place, and reports whether it changed anything.
@@ -136,7 +137,7 @@ func prepareYAML(root *yaml.Node, environ []string) (bool, error) {
 				return
 			}
 			var missing []string
-			out := envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			out := envRef().ReplaceAllStringFunc(n.Value, func(ref string) string {
 				name := ref[2 : len(ref)-1]
 				v, ok := env[name]
 				if !ok {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sync"
 )
 
 // Representation configures acting on behalf of others (issue 14,
@@ -26,14 +27,14 @@ type Representation struct {
 	MaxDays int `yaml:"max_days"`
 }
 
-var representRightName = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+var representRightName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`) })
 
 // validateRepresentation adds the errors of the representation section.
 func (c Config) validateRepresentation(add func(path, format string, args ...any)) {
 	r := c.Representation
 	for i, name := range r.Rights {
 		switch {
-		case !representRightName.MatchString(name):
+		case !representRightName().MatchString(name):
 			add(fmt.Sprintf("representation.rights[%d]", i), "must be 1 to 64 letters, digits or . _ : -, but is %q", name)
 		case slices.Contains(r.Rights[:i], name):
 			add(fmt.Sprintf("representation.rights[%d]", i), "%q is listed twice", name)

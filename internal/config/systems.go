@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -68,14 +69,14 @@ func defaultSystems() Systems {
 	}
 }
 
-var rightName = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+var rightName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`) })
 
 // validateSystems adds the errors of the rights and systems sections.
 func (c Config) validateSystems(add func(path, format string, args ...any)) {
 	var names []string
 	for i, d := range c.Rights.Defined {
 		switch {
-		case !rightName.MatchString(d.Name):
+		case !rightName().MatchString(d.Name):
 			add(fmt.Sprintf("rights.defined[%d].name", i), "must be 1 to 64 letters, digits or . _ : -, but is %q", d.Name)
 		case slices.Contains(names, d.Name):
 			add(fmt.Sprintf("rights.defined[%d].name", i), "%q is defined twice", d.Name)

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/portvakt/portvakt/internal/account"
@@ -54,7 +55,7 @@ type NewAccount struct {
 	InviteLang string
 }
 
-var groupPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+var groupPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`) })
 
 // RequireMFA makes an account set up and use a second factor from its next
 // sign-in on (an operator's "enrolment forced at next login").
@@ -73,14 +74,14 @@ func (s *Service) RequireMFA(ctx context.Context, accountID string, required boo
 // InviteTTL is how long an invitation link works.
 const InviteTTL = 7 * 24 * time.Hour
 
-var usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+var usernamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`) })
 
 // CreateAccount creates an account for an operator (the CLI and the admin
 // API). Every mistake comes back at once.
 func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (store.Account, error) {
 	p := &problem.Problem{Kind: problem.Invalid}
 	username := strings.ToLower(strings.TrimSpace(in.Username))
-	if username != "" && !usernamePattern.MatchString(username) {
+	if username != "" && !usernamePattern().MatchString(username) {
 		p.Add("username", "account.username_invalid", problem.Args{"max": 64})
 	}
 	var email string
@@ -95,7 +96,7 @@ func (s *Service) CreateAccount(ctx context.Context, in NewAccount) (store.Accou
 		p.Add("username", "account.identifier_required", nil)
 	}
 	for _, g := range in.Groups {
-		if !groupPattern.MatchString(g) {
+		if !groupPattern().MatchString(g) {
 			p.Add("groups", "account.group_invalid", problem.Args{"group": g})
 		}
 	}

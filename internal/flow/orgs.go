@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/portvakt/portvakt/internal/audit"
@@ -17,7 +18,7 @@ import (
 // and `portvakt org …`): an organisation (number, name), its members
 // with a role and rights, and the rights an account holds for itself.
 
-var orgNumberRE = regexp.MustCompile(`^[0-9]{6,20}$`)
+var orgNumberRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{6,20}$`) })
 
 // CreateOrg adds an organisation. The number is digits only (spaces are
 // dropped: "912 345 678").
@@ -25,7 +26,7 @@ func (x *Systems) CreateOrg(ctx context.Context, number, name string) (store.Org
 	number = strings.ReplaceAll(strings.TrimSpace(number), " ", "")
 	name = strings.TrimSpace(name)
 	p := &problem.Problem{Kind: problem.Invalid}
-	if !orgNumberRE.MatchString(number) {
+	if !orgNumberRE().MatchString(number) {
 		p.Add("id", "orgs.number_invalid", nil)
 	}
 	if name == "" || utf8.RuneCountInString(name) > 200 {

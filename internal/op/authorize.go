@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -37,7 +38,7 @@ const (
 	maxUILocales = 10
 )
 
-var codeChallengeRE = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
+var codeChallengeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`) })
 
 // Standard scopes the provider knows; a client may also ask for its own
 // Client.Scopes. Others are dropped.
@@ -198,7 +199,7 @@ func (p *Provider) parseAuthRequest(ctx context.Context, c *client, q url.Values
 		return ar, authErr("invalid_request", "PKCE is required: send code_challenge with code_challenge_method=S256")
 	case challenge != "" && method != string(oidc.CodeChallengeMethodS256):
 		return ar, authErr("invalid_request", "code_challenge_method must be S256 (plain is not allowed)")
-	case challenge != "" && !codeChallengeRE.MatchString(challenge):
+	case challenge != "" && !codeChallengeRE().MatchString(challenge):
 		return ar, authErr("invalid_request", "code_challenge is not a base64url SHA-256 (43 characters)")
 	}
 

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // First-login modes: what happens the first time an upstream identity
@@ -138,7 +139,7 @@ func (c Config) ButtonLabel(lang string) string {
 	return c.ID
 }
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+var idPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`) })
 
 // EnvName is the environment variable that may hold the provider's client
 // secret: PORTVAKT_UPSTREAMS_<ID>_CLIENT_SECRET, the ID upper-cased with
@@ -174,7 +175,7 @@ func Validate(list []Config) []string {
 			errs = append(errs, fmt.Sprintf("upstreams[%d].%s: ", i, field)+fmt.Sprintf(msg, args...))
 		}
 		switch {
-		case !idPattern.MatchString(c.ID):
+		case !idPattern().MatchString(c.ID):
 			at("id", "%q must be 1–32 lower-case letters, digits or dashes", c.ID)
 		case seen[c.ID]:
 			at("id", "%q is used twice", c.ID)
@@ -304,7 +305,7 @@ func ValidateServices(services map[string]Service, list []Config) []string {
 		svc := services[n]
 		i := slices.IndexFunc(list, func(c Config) bool { return c.ID == svc.Via })
 		switch {
-		case !idPattern.MatchString(n):
+		case !idPattern().MatchString(n):
 			errs = append(errs, fmt.Sprintf("services.%s: the name must be lower-case letters, digits or dashes", n))
 		case i < 0:
 			errs = append(errs, fmt.Sprintf("services.%s.via: %q is not a configured upstream", n, svc.Via))
