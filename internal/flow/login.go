@@ -201,18 +201,15 @@ func (s *Service) withPassword(ctx context.Context, get func() (store.Account, e
 // is not counted, so waiting does not make the wait longer.
 func (s *Service) reserveAttempt(ctx context.Context, key, field string) error {
 	cfg := s.cfg()
-	n, last, err := s.Store.Failures(ctx, key, s.now(), cfg.LoginWindow)
-	if err != nil {
+	// One statement that counts only below the limit, so parallel tries
+	// cannot take more places than there are; a refusal reads when the
+	// last failure was, for the wait.
+	if _, ok, err := s.Store.ReserveFailure(ctx, key, s.now(), cfg.LoginWindow, cfg.LoginFailures); err != nil || ok {
 		return err
 	}
-	if n < cfg.LoginFailures {
-		if n, err = s.Store.AddFailure(ctx, key, s.now(), cfg.LoginWindow); err != nil {
-			return err
-		}
-		if n <= cfg.LoginFailures {
-			return nil
-		}
-		last = s.now() // a parallel try took the last place
+	_, last, err := s.Store.Failures(ctx, key, s.now(), cfg.LoginWindow)
+	if err != nil {
+		return err
 	}
 	wait := last.Add(cfg.LoginWindow).Sub(s.now())
 	return problem.New(problem.TooManyAttempts, field, "login.throttled", problem.Args{"count": max(1, int((wait+time.Minute-1)/time.Minute))})

@@ -28,38 +28,40 @@ func (s *Service) verifyTOTP(ctx context.Context, factorID, code string) error {
 	if err := s.reserveAttempt(ctx, key, "code"); err != nil {
 		return err
 	}
-	var outcome error
-	_, err := s.Store.UpdateFactor(ctx, factorID, func(f store.Factor) (store.Factor, error) {
-		outcome = nil
+	// The code is checked against the factor as read, and accepted by a
+	// compare and set on its last step: of parallel submissions of one
+	// code exactly one advances it, and the others read the factor again
+	// and find the code replayed. (Two round trips where UpdateFactor's
+	// locking transaction took four.)
+	for {
+		f, err := s.Store.GetFactor(ctx, factorID)
+		if err != nil {
+			return err
+		}
 		seed, err := s.Sealer.Open(f.Secret, []byte("totp:"+f.ID))
 		if err != nil {
-			return f, fmt.Errorf("open totp secret: %w", err)
+			return fmt.Errorf("open totp secret: %w", err)
 		}
 		step, err := totp.Verify(string(seed), code, s.now(), f.LastStep)
 		switch {
 		case errors.Is(err, totp.ErrFormat):
-			outcome = problem.New(problem.Invalid, "code", "totp.format", nil)
-			return f, outcome
+			return problem.New(problem.Invalid, "code", "totp.format", nil)
 		case errors.Is(err, totp.ErrReplayed):
-			outcome = problem.New(problem.Invalid, "code", "totp.replayed", nil)
-			return f, outcome
+			return problem.New(problem.Invalid, "code", "totp.replayed", nil)
 		case errors.Is(err, totp.ErrWrongCode):
-			outcome = problem.New(problem.Invalid, "code", "totp.wrong", nil)
-			return f, outcome
+			return problem.New(problem.Invalid, "code", "totp.wrong", nil)
 		case err != nil:
-			return f, err
+			return err
 		}
-		f.LastStep = step
-		f.LastUsedAt = s.now()
-		return f, nil
-	})
-	if outcome != nil {
-		return outcome
+		ok, err := s.Store.AdvanceFactorStep(ctx, f.ID, f.LastStep, step, s.now())
+		if err != nil {
+			return err
+		}
+		if ok {
+			return s.Store.ResetFailures(ctx, key)
+		}
+		// Another submission moved the step meanwhile: read it again.
 	}
-	if err != nil {
-		return err
-	}
-	return s.Store.ResetFailures(ctx, key)
 }
 
 // TOTPEnrolment is what the set-up page shows.

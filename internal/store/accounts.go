@@ -157,6 +157,11 @@ type Counters interface {
 	// each with its window) in one atomic write, and returns the new
 	// counts by key. Concurrent calls each get counts of their own.
 	AddFailures(ctx context.Context, now time.Time, windows map[string]time.Duration) (map[string]int, error)
+	// ReserveFailure is AddFailure only while the count (as Failures
+	// reads it) is below limit, in one statement: it returns the new count
+	// and true, or false and counts nothing. Of parallel calls no more
+	// than limit ever succeed within a window.
+	ReserveFailure(ctx context.Context, key string, now time.Time, window time.Duration, limit int) (int, bool, error)
 	// Failures returns the current count (0 if none, or if the last
 	// failure is older than window) and when the last failure was.
 	Failures(ctx context.Context, key string, now time.Time, window time.Duration) (count int, last time.Time, err error)

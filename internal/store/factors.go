@@ -59,6 +59,12 @@ type Factors interface {
 	// a TOTP code is accepted exactly once (check and advance LastStep
 	// inside fn).
 	UpdateFactor(ctx context.Context, id string, fn func(Factor) (Factor, error)) (Factor, error)
+	// AdvanceFactorStep sets the factor's LastStep to step and LastUsedAt
+	// to at if its LastStep is still from, in one statement, and reports
+	// whether it did: a compare and set, so of parallel calls from one
+	// LastStep exactly one succeeds (a TOTP code is accepted once).
+	// ErrNotFound if no factor has the ID.
+	AdvanceFactorStep(ctx context.Context, id string, from, step int64, at time.Time) (bool, error)
 	// DeleteFactor returns ErrNotFound if there was no such factor.
 	DeleteFactor(ctx context.Context, id string) error
 }

@@ -32,6 +32,14 @@ func (c *counters) AddFailures(ctx context.Context, now time.Time, windows map[s
 	return out, nil
 }
 
+func (c *counters) ReserveFailure(ctx context.Context, key string, now time.Time, window time.Duration, limit int) (int, bool, error) {
+	if c.m[key].Failures >= limit {
+		return 0, false, nil
+	}
+	n, err := c.AddFailure(ctx, key, now, window)
+	return n, true, err
+}
+
 func (c *counters) Failures(_ context.Context, key string, _ time.Time, _ time.Duration) (int, time.Time, error) {
 	return c.m[key].Failures, c.m[key].Last, nil
 }

@@ -41,6 +41,34 @@ func (db *DB) AddFailure(ctx context.Context, key string, now time.Time, window 
 	return n, nil
 }
 
+// ReserveFailure is AddFailure with the limit in the upsert's WHERE: a
+// counter at the limit within its window is left as it is and no row
+// comes back. PostgreSQL evaluates the WHERE against the row a concurrent
+// call has just committed, and SQLite's writes take turns, so parallel
+// calls never count past the limit.
+func (db *DB) ReserveFailure(ctx context.Context, key string, now time.Time, window time.Duration, limit int) (int, bool, error) {
+	if limit <= 0 {
+		return 0, false, nil
+	}
+	at, cutoff, expires := millis(now), millis(now.Add(-window)), millis(now.Add(window))
+	var n int
+	err := db.writer().queryRow(ctx, `INSERT INTO counters (name, failures, last_failure_at, expires_at) VALUES (?, 1, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET
+			failures = CASE WHEN counters.last_failure_at < ? THEN 1 ELSE counters.failures + 1 END,
+			last_failure_at = CASE WHEN counters.last_failure_at > ? THEN counters.last_failure_at ELSE ? END,
+			expires_at = CASE WHEN counters.expires_at > ? THEN counters.expires_at ELSE ? END
+		WHERE counters.last_failure_at < ? OR counters.failures < ?
+		RETURNING failures`,
+		key, at, expires, cutoff, at, at, expires, expires, cutoff, limit).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("sqlstore: reserve failure of %q: %w", key, err)
+	}
+	return n, true, nil
+}
+
 // AddFailures is AddFailure for every key in one statement: a multi-row
 // INSERT … ON CONFLICT DO UPDATE … RETURNING, the same arithmetic row by
 // row (a row's cutoff, now less its window, is written as 2·at − expires,

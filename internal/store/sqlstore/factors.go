@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/portvakt/portvakt/internal/store"
 )
@@ -51,6 +52,20 @@ func (db *DB) ListFactors(ctx context.Context, accountID string) ([]store.Factor
 		return nil, fmt.Errorf("sqlstore: list factors of %q: %w", accountID, err)
 	}
 	return list, nil
+}
+
+// AdvanceFactorStep is a compare and set on last_step in one UPDATE, where
+// UpdateFactor takes a locking transaction of four round trips.
+func (db *DB) AdvanceFactorStep(ctx context.Context, id string, from, step int64, at time.Time) (bool, error) {
+	n, err := db.writer().execCount(ctx, "UPDATE factors SET last_step = ?, last_used_at = ? WHERE id = ? AND last_step = ?",
+		step, millis(at), id, from)
+	if err == nil && n == 0 {
+		_, err = getFactor(ctx, db.reader(), "id = ?", id) // none, or another call won
+	}
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: advance step of factor %q: %w", id, err)
+	}
+	return n == 1, nil
 }
 
 // EnrolledKinds reads the kinds of the account's confirmed factors and

@@ -167,4 +167,41 @@ var counterTests = []subtest{
 		}
 		wantEqual(t, "the global counts returned to 20 parallel AddFailures calls, sorted", got, want)
 	}},
+	{"ReserveFailure counts only below its limit, and parallel calls never past it", func(t *testing.T, s store.Store) {
+		const key, window = "factor:totp:1", 10 * time.Minute
+		for i := range 3 {
+			n, ok, err := s.ReserveFailure(t.Context(), key, T0.Add(time.Duration(i)*time.Second), window, 3)
+			must(t, "ReserveFailure", err)
+			wantEqual(t, fmt.Sprintf("ReserveFailure %d", i+1), []any{n, ok}, []any{i + 1, true})
+		}
+		_, ok, err := s.ReserveFailure(t.Context(), key, T0.Add(time.Minute), window, 3)
+		must(t, "ReserveFailure at the limit", err)
+		wantEqual(t, "ReserveFailure at the limit", ok, false)
+		wantFailures(t, s, key, T0.Add(time.Minute), window, 3, T0.Add(2*time.Second))
+		_, ok, _ = s.ReserveFailure(t.Context(), "other", T0, window, 0)
+		wantEqual(t, "ReserveFailure with a limit of 0", ok, false)
+		wantFailures(t, s, "other", T0, window, 0, time.Time{})
+		// A window after the last failure the count starts again.
+		n, ok, err := s.ReserveFailure(t.Context(), key, T0.Add(2*time.Second+window+time.Millisecond), window, 3)
+		must(t, "ReserveFailure after the window", err)
+		wantEqual(t, "ReserveFailure after the window", []any{n, ok}, []any{1, true})
+
+		var mu sync.Mutex
+		won := 0
+		parallel(t, 20, func(i int) {
+			_, ok, err := s.ReserveFailure(t.Context(), "parallel", T0.Add(time.Duration(i)*time.Millisecond), time.Hour, 5)
+			if err != nil {
+				t.Errorf("ReserveFailure %d: %v", i, err)
+			}
+			if ok {
+				mu.Lock()
+				won++
+				mu.Unlock()
+			}
+		})
+		wantEqual(t, "parallel ReserveFailure calls that counted, limit 5", won, 5)
+		n, _, err = s.Failures(t.Context(), "parallel", T0.Add(time.Second), time.Hour)
+		must(t, `Failures("parallel")`, err)
+		wantEqual(t, `Failures("parallel")`, n, 5)
+	}},
 }

@@ -71,6 +71,31 @@ const (
 )
 
 var factorTests = []subtest{
+	{"a factor's step advances by compare and set, once of parallel calls", func(t *testing.T, s store.Store) {
+		mustCreateAccount(t, s, newAccount("acct-1", ""))
+		f := mustCreateFactor(t, s, newTOTP("totp-1", "acct-1", T0))
+		ok, err := s.AdvanceFactorStep(t.Context(), "totp-1", f.LastStep-1, f.LastStep+1, T0.Add(time.Hour))
+		must(t, "AdvanceFactorStep from a stale step", err)
+		wantEqual(t, "AdvanceFactorStep from a stale step", ok, false)
+		_, err = s.AdvanceFactorStep(t.Context(), "nothing", 0, 1, T0)
+		wantErr(t, `AdvanceFactorStep("nothing")`, err, store.ErrNotFound)
+		winners, losers := race(t, 20, "AdvanceFactorStep", func(err error) bool { return errors.Is(err, errBoom) }, func(i int) error {
+			ok, err := s.AdvanceFactorStep(t.Context(), "totp-1", f.LastStep, f.LastStep+1+int64(i), T0.Add(time.Duration(i)*time.Minute))
+			if err == nil && !ok {
+				return errBoom
+			}
+			return err
+		})
+		if len(winners) != 1 || losers != 19 {
+			t.Fatalf("of 20 parallel calls, %d advanced the step (%v) and %d did not; want 1 and 19", len(winners), winners, losers)
+		}
+		got, err := s.GetFactor(t.Context(), "totp-1")
+		must(t, `GetFactor("totp-1")`, err)
+		i := winners[0]
+		want := f
+		want.LastStep, want.LastUsedAt = f.LastStep+1+int64(i), T0.Add(time.Duration(i)*time.Minute)
+		wantEqual(t, "the factor after AdvanceFactorStep", got, want)
+	}},
 	{"the enrolled kinds are the confirmed factors' and a key's, each once", func(t *testing.T, s store.Store) {
 		kinds := func(id string) []string {
 			t.Helper()
