@@ -439,18 +439,18 @@ func (r *Renderer) parseLayout() (*template.Template, error) {
 	r.layoutOnce.Do(func() {
 		src := r.src
 		funcs := template.FuncMap{"brand": func() *Brand { return r.brand }}
-		layout, err := template.New("layout.html").Funcs(funcs).Parse(src["layout.html"].text)
+		layout, err := template.New("layout.html").Funcs(funcs).Parse(src["layout.html"].read())
 		if err != nil {
 			r.layoutErr = fmt.Errorf("parse layout%s: %w", src["layout.html"].from, err)
 			return
 		}
-		if _, err := layout.New("captcha.partial.html").Parse(src["captcha.partial.html"].text); err != nil {
+		if _, err := layout.New("captcha.partial.html").Parse(src["captcha.partial.html"].read()); err != nil {
 			r.layoutErr = fmt.Errorf("parse captcha.partial%s: %w", src["captcha.partial.html"].from, err)
 			return
 		}
 		// The support console's shared parts (navigation, action forms, the
 		// events table).
-		if _, err := layout.New("admin.partial.html").Parse(src["admin.partial.html"].text); err != nil {
+		if _, err := layout.New("admin.partial.html").Parse(src["admin.partial.html"].read()); err != nil {
 			r.layoutErr = fmt.Errorf("parse admin.partial%s: %w", src["admin.partial.html"].from, err)
 			return
 		}
@@ -480,7 +480,7 @@ func (r *Renderer) page(name string) (*template.Template, error) {
 			return
 		}
 		s := r.src[name+".html"]
-		if p.t, err = c.New(name + ".html").Parse(s.text); err != nil {
+		if p.t, err = c.New(name + ".html").Parse(s.read()); err != nil {
 			p.t, p.err = nil, fmt.Errorf("parse page %s%s: %w", name, s.from, err)
 			return
 		}
@@ -489,14 +489,27 @@ func (r *Renderer) page(name string) (*template.Template, error) {
 	return p.t, p.err
 }
 
+// templateSource is one template: an override's text, or the name of an
+// embedded file, read when it is parsed.
 type templateSource struct {
-	text string
+	text     string
+	embedded string // path in templateFS, when not an override
 	// from says where an override came from, for errors.
 	from string
 }
 
-// templateSources reads the embedded templates and the overrides over
-// them.
+// read returns the template's text (an embedded file cannot fail to read:
+// it was listed from templateFS).
+func (t templateSource) read() string {
+	if t.embedded == "" {
+		return t.text
+	}
+	b, _ := fs.ReadFile(templateFS, t.embedded)
+	return string(b)
+}
+
+// templateSources lists the embedded templates and reads the overrides
+// over them.
 func templateSources(overrides fs.FS) (map[string]templateSource, error) {
 	src := map[string]templateSource{}
 	entries, err := fs.ReadDir(templateFS, "templates")
@@ -504,11 +517,7 @@ func templateSources(overrides fs.FS) (map[string]templateSource, error) {
 		return nil, err
 	}
 	for _, e := range entries {
-		b, err := fs.ReadFile(templateFS, "templates/"+e.Name())
-		if err != nil {
-			return nil, err
-		}
-		src[e.Name()] = templateSource{text: string(b)}
+		src[e.Name()] = templateSource{embedded: "templates/" + e.Name()}
 	}
 	if overrides == nil {
 		return src, nil
