@@ -37,9 +37,21 @@ func tuneMemory(cfg config.Config) int64 {
 	return limit
 }
 
-// releaseStartupMemory returns the garbage of start-up (migrations,
-// catalogs, templates, first keys) to the system once the server has
-// settled, so that an idle server's RSS is what it uses.
+// releaseStartupMemory returns the garbage of a heavy start-up (the first
+// start's migrations and keys) to the system once the server has settled,
+// so that an idle server's RSS is what it uses. A start-up that made too
+// little garbage for the runtime to collect even once (a restart: the
+// catalogs and templates are parsed on first use) is left alone: a forced
+// collection then frees almost nothing, while it reads the binary's data
+// and unwinds every stack, which maps about 1.5 MiB more of the binary
+// (issue 12: idle RSS 28.3 → 26.8 MiB three seconds after start, 29.9 →
+// 28.4 MiB after two minutes).
 func releaseStartupMemory() {
-	time.AfterFunc(2*time.Second, debug.FreeOSMemory)
+	time.AfterFunc(2*time.Second, func() {
+		var s debug.GCStats
+		debug.ReadGCStats(&s)
+		if s.NumGC > 0 {
+			debug.FreeOSMemory()
+		}
+	})
 }
