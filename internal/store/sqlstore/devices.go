@@ -205,12 +205,25 @@ func (db *DB) GetLifecycle(ctx context.Context, accountID string) (store.Lifecyc
 }
 
 // MarkActive records a sign-in (see store.Lifecycles) and returns the
-// state before it. It runs on every sign-in, so it is a read and a compare
-// and set (two round trips; none written when nothing would change) rather
-// than a transaction of four: the UPDATE applies only if the row is still
-// what was read, and is tried again if a concurrent change came between.
-// After a few lost races it falls back to the locking transaction.
+// state before it. It runs on every sign-in, so it is not a transaction
+// of four round trips: on PostgreSQL it is one statement that locks, reads
+// and writes the row (dialect.markActive); on SQLite a read and a compare
+// and set (nothing written when nothing would change): the UPDATE applies
+// only if the row is still what was read, and is tried again if a
+// concurrent change came between. After a few lost races it falls back to
+// the locking transaction.
 func (db *DB) MarkActive(ctx context.Context, accountID string, at time.Time) (store.Lifecycle, error) {
+	if db.d.markActive != "" {
+		// One statement on PostgreSQL: the read, the lock and the write.
+		before, err := scanLifecycle(db.writer().queryRow(ctx, db.d.markActive, accountID, millis(at), zeroTime))
+		if errors.Is(err, sql.ErrNoRows) {
+			err = store.ErrNotFound
+		}
+		if err != nil {
+			return store.Lifecycle{}, fmt.Errorf("sqlstore: mark %q active: %w", accountID, err)
+		}
+		return before, nil
+	}
 	for range 3 {
 		before, err := getLifecycle(ctx, db.reader(), accountID, "")
 		if err != nil {

@@ -45,6 +45,11 @@ type dialect struct {
 	// prepared statements the store keeps (conn.prepared): the driver
 	// would prepare them anew on every call.
 	prepare bool
+	// markActive, if set, is MarkActive in one statement: it takes the
+	// account's ID, the sign-in's time and the zero time, and returns the
+	// lifecycleColumns before. SQLite has none (its RETURNING sees only the
+	// new row), and reads then writes with a compare and set.
+	markActive string
 	// skipLocked ends the SELECT of ClaimMessages so that concurrent
 	// claimers (on any node) pass over the rows another claimer holds.
 	skipLocked string
@@ -78,6 +83,14 @@ var dialects = map[string]*dialect{
 		goose:       goose.DialectPostgres,
 		dollar:      true,
 		forUpdate:   " FOR UPDATE",
+		// The CTE locks the row and reads it as it is (after any
+		// concurrent update it waited for); the UPDATE writes from it.
+		markActive: `WITH b AS (SELECT ` + lifecycleColumns + ` FROM accounts WHERE id = $1 FOR UPDATE)
+			UPDATE accounts a SET last_active_at = GREATEST(b.last_active_at, $2), inactivity_warnings = 0,
+				inactivity_warned_at = $3, deletion_requested_at = $3, deletion_due_at = $3
+			FROM b WHERE a.id = b.id
+			RETURNING b.id, b.created_at, b.last_active_at, b.inactivity_warnings, b.inactivity_warned_at,
+				b.deletion_requested_at, b.deletion_due_at`,
 		skipLocked:  " FOR UPDATE SKIP LOCKED",
 		classify:    classifyPostgres,
 		unavailable: unavailablePostgres,
