@@ -79,10 +79,10 @@ var dialects = map[string]*dialect{
 		open:        openSQLite,
 	},
 	"postgres": {
-		name:        "postgres",
-		goose:       goose.DialectPostgres,
-		dollar:      true,
-		forUpdate:   " FOR UPDATE",
+		name:      "postgres",
+		goose:     goose.DialectPostgres,
+		dollar:    true,
+		forUpdate: " FOR UPDATE",
 		// The CTE locks the row and reads it as it is (after any
 		// concurrent update it waited for); the UPDATE writes from it.
 		markActive: `WITH b AS (SELECT ` + lifecycleColumns + ` FROM accounts WHERE id = $1 FOR UPDATE)
