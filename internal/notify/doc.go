@@ -46,10 +46,13 @@
 //
 // # Templates
 //
-// Templates are embedded from templates/ and all parsed at startup, once
-// per language; New fails, naming each, if a template, its subject key or
-// the layout is missing, or if a template file is not in the list of
-// names. A template is two files:
+// Templates are embedded from templates/ and parsed once per language, on
+// the first mail in that language (an idle server holds none, issue 12);
+// TestMailer_Send renders every one in every language. New fails, naming
+// each, if a template or the layout is missing, or if a template file is
+// not in the list of names (and, for templates passed in Config, if a
+// subject key is missing or a template does not parse). A template is
+// two files:
 //
 //	templates/<name>.txt   text/template, the plain-text body
 //	templates/<name>.html  html/template, the HTML body
