@@ -25,7 +25,7 @@ var (
 // embeds (all lower case), as a set built on first use.
 func commonPasswords() map[string]struct{} {
 	commonOnce.Do(func() {
-		list := frequency.FrequencyLists["passwords"]
+		list := frequency.Passwords()
 		common = make(map[string]struct{}, len(list))
 		for _, w := range list {
 			common[strings.ToLower(w)] = struct{}{}
