@@ -2,6 +2,12 @@
 // files, static assets, the typed data each page is given, and a renderer
 // that parses each page on its first render and renders into a buffer.
 //
+// A deliberate difference from STYLE.md, which has templates parsed at
+// start-up so a broken one stops the start: embedded pages are parsed on
+// first render (issue 12's idle memory; see Renderer), and the tests parse
+// every one of them (ParseAll), so a broken embedded page fails CI instead.
+// The operator's overrides are still parsed at start.
+//
 // # Pages
 //
 // Every page is one file in templates/ that defines "title" and "main";
