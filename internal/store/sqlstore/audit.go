@@ -124,7 +124,7 @@ func (db *DB) ListAuditEvents(ctx context.Context, f store.AuditFilter) ([]store
 		seq int64
 		e   store.AuditEvent
 	}
-	list, err := queryAll(ctx, db.reader(), func(r rowScanner) (seqEvent, error) {
+	list, err := queryAll(ctx, db.reader().unprepared(), func(r rowScanner) (seqEvent, error) {
 		var se seqEvent
 		var at int64
 		var data string

@@ -80,7 +80,7 @@ func (db *DB) ListDelegations(ctx context.Context, f store.DelegationFilter) ([]
 		limit = 200
 	}
 	limit = min(limit, 1000)
-	list, err := queryAll(ctx, db.reader(), scanDelegation, fmt.Sprintf("SELECT "+delegationColumns+
+	list, err := queryAll(ctx, db.reader().unprepared(), scanDelegation, fmt.Sprintf("SELECT "+delegationColumns+
 		" FROM delegations WHERE "+strings.Join(where, " AND ")+" ORDER BY created_at DESC, id DESC LIMIT %d", limit), args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list delegations: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"sync/atomic"
 )
 
 // The OpenID Provider reads a token on every introspection, userinfo and
@@ -59,9 +60,19 @@ func (db *DB) hotRow(ctx context.Context, query string, args ...any) row {
 // statements a store runs outside transactions, on SQLite, where
 // modernc.org/sqlite parses every statement anew on every call: a sign-in
 // spent about a seventh of its CPU in SQLite's parser (issue 12). The
-// queries are the package's own, a bounded set (an IN list has at most
-// store.MaxCounterKeys places); the cache lives as long as the DB.
-type stmtCache struct{ m sync.Map } // hotKey → *sql.Stmt
+// queries are the package's own, but some are built from a filter (the
+// audit log's listing has thousands of shapes), and each statement holds
+// SQLite memory on every connection: so the cache keeps at most
+// maxCachedStmts, and a query beyond them runs unprepared, as before the
+// cache. The cache lives as long as the DB.
+type stmtCache struct {
+	m sync.Map     // hotKey → *sql.Stmt
+	n atomic.Int64 // entries in m
+}
+
+// maxCachedStmts bounds stmtCache: the sign-in, token and session paths
+// use a few dozen statements per pool.
+const maxCachedStmts = 256
 
 // prepared returns the kept statement for query on c's pool, preparing it
 // on first use; nil in a transaction, without a cache, or if it cannot be
@@ -75,6 +86,9 @@ func (c conn) prepared(ctx context.Context, query string) *sql.Stmt {
 	if s, ok := c.stmts.m.Load(k); ok {
 		return s.(*sql.Stmt)
 	}
+	if c.stmts.n.Load() >= maxCachedStmts {
+		return nil
+	}
 	s, err := pool.PrepareContext(ctx, c.d.rebind(query))
 	if err != nil {
 		return nil
@@ -83,6 +97,7 @@ func (c conn) prepared(ctx context.Context, query string) *sql.Stmt {
 		s.Close()
 		return prev.(*sql.Stmt)
 	}
+	c.stmts.n.Add(1)
 	return s
 }
 
@@ -90,6 +105,7 @@ func (sc *stmtCache) close() {
 	sc.m.Range(func(k, s any) bool {
 		s.(*sql.Stmt).Close()
 		sc.m.Delete(k)
+		sc.n.Add(-1)
 		return true
 	})
 }

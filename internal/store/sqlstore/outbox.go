@@ -137,7 +137,7 @@ func (db *DB) ListMessages(ctx context.Context, f store.MessageFilter) ([]store.
 	if len(where) > 0 {
 		clause = "WHERE " + strings.Join(where, " AND ") + " "
 	}
-	list, err := listMessages(ctx, db.reader(), clause+"ORDER BY created_at DESC, id DESC LIMIT ?",
+	list, err := listMessages(ctx, db.reader().unprepared(), clause+"ORDER BY created_at DESC, id DESC LIMIT ?",
 		append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list messages: %w", err)

@@ -236,6 +236,14 @@ type conn struct {
 	stmts *stmtCache
 }
 
+// unprepared returns c without the statement cache, for a query whose text
+// is built from a caller's filter: each shape would be one more kept
+// statement (see stmtCache).
+func (c conn) unprepared() conn {
+	c.stmts = nil
+	return c
+}
+
 // bound returns ctx with the statement's deadline.
 func (c conn) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	switch {
