@@ -30,8 +30,29 @@ type Memory struct {
 	blocks []block
 }
 
-// Size returns the bytes of block memory m holds.
-func (m *Memory) Size() int64 { return int64(cap(m.blocks)) * blockLength * 8 }
+// Size returns the bytes of block memory m holds (0 for nil).
+func (m *Memory) Size() int64 {
+	if m == nil {
+		return 0
+	}
+	return int64(cap(m.blocks)) * blockLength * 8
+}
+
+// MemoryFor returns the bytes of block memory a hash with memory m KiB and
+// threads lanes works in: m rounded down to a multiple of 4 × threads
+// blocks of 1 KiB, and at least 8 × threads blocks, as RFC 9106 §3.2 has
+// it. A Memory used for such a hash holds that much.
+func MemoryFor(memory uint32, threads uint8) int64 {
+	return int64(blocksFor(memory, uint32(threads))) * blockLength * 8
+}
+
+func blocksFor(memory, threads uint32) uint32 {
+	memory = memory / (syncPoints * threads) * (syncPoints * threads)
+	if memory < 2*syncPoints*threads {
+		memory = 2 * syncPoints * threads
+	}
+	return memory
+}
 
 func (m *Memory) take(n uint32) []block {
 	if m == nil {
@@ -67,10 +88,7 @@ func deriveKey(mem *Memory, mode int, password, salt, secret, data []byte, time,
 	}
 	h0 := initHash(password, salt, secret, data, time, memory, uint32(threads), keyLen, mode)
 
-	memory = memory / (syncPoints * uint32(threads)) * (syncPoints * uint32(threads))
-	if memory < 2*syncPoints*uint32(threads) {
-		memory = 2 * syncPoints * uint32(threads)
-	}
+	memory = blocksFor(memory, uint32(threads))
 	B := initBlocks(mem.take(memory), &h0, memory, uint32(threads))
 	processBlocks(B, time, memory, uint32(threads), mode)
 	return extractKey(B, memory, uint32(threads), keyLen)

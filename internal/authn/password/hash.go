@@ -142,7 +142,7 @@ func NewHasher(p Argon2Params, memoryLimit uint64) (*Hasher, error) {
 	// which every process start (serve and each CLI command) would pay
 	// before it could answer /healthz (issue 12: start to healthy ≤ 100 ms).
 	h := &Hasher{params: p, limit: int64(memoryLimit), pool: newPool(int64(memoryLimit), firstEstimate(p))}
-	h.mem.keepBytes, h.mem.idle = argon2Weight(p.Memory), memoryIdle
+	h.mem.keepBytes, h.mem.maxKept, h.mem.idle = argon2.MemoryFor(p.Memory, p.Threads), h.Concurrency(), memoryIdle
 	// The dummy has the current parameters and random bytes for a tag, so
 	// verifying against it costs exactly one real verification and never
 	// succeeds.
@@ -222,7 +222,7 @@ func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 		return "", err
 	}
 	defer release()
-	mem := h.mem.get(argon2Weight(p.Memory))
+	mem := h.mem.get(argon2.MemoryFor(p.Memory, p.Threads))
 	defer h.mem.put(mem)
 	key := argon2.IDKey(mem, []byte(pw), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 	return encodeArgon2id(p, salt, key), nil
@@ -253,7 +253,7 @@ func (h *Hasher) Verify(ctx context.Context, pw, encoded string) (ok, rehash boo
 	}
 	defer release()
 	h.verifications.Add(1)
-	mem := h.mem.get(argon2Weight(s.memory))
+	mem := h.mem.get(argon2.MemoryFor(s.memory, s.threads))
 	defer h.mem.put(mem)
 	var got []byte
 	if s.variant == "argon2id" {

@@ -12,13 +12,19 @@ import (
 const memoryIdle = time.Minute
 
 // memories keeps the working memory of finished hashes for the next ones
-// (internal/argon2 explains why). The pool bounds how many hashes run at
-// once, so at most that many Memories are ever out; a Memory bigger than
-// one hash at the current parameters (an imported hash at a higher m) is
-// not kept. After memoryIdle without a hash the kept memory is dropped,
-// for the runtime to return to the system.
+// (internal/argon2 explains why). Only hashes at the current parameters'
+// memory use kept Memories, and only their Memories are kept, at most
+// maxKept (the hashes at the current parameters the pool lets run at
+// once). Any other hash (older parameters, an imported hash) works in
+// fresh memory of its own size that is not kept: the pool books each hash
+// by its own m, so a small hash holding a big kept Memory, or a list that
+// grows with each odd hash, would let hash memory pass the pool's limit
+// (both found by the issue 12 review). So kept memory is at most
+// maxKept × keepBytes ≤ the limit. After memoryIdle without a hash it is
+// dropped, for the runtime to return to the system.
 type memories struct {
-	keepBytes int64         // the largest Memory kept: one hash at the current m
+	keepBytes int64         // argon2.MemoryFor the current parameters
+	maxKept   int           // the Hasher's Concurrency
 	idle      time.Duration // memoryIdle, or less in tests
 
 	mu    sync.Mutex
@@ -26,11 +32,12 @@ type memories struct {
 	timer *time.Timer
 }
 
-// get returns memory for a hash of weight bytes: a kept Memory, unless
-// the hash is bigger than those kept (it would grow one past keeping).
-func (ms *memories) get(weight int64) *argon2.Memory {
-	if weight > ms.keepBytes {
-		return new(argon2.Memory)
+// get returns memory for a hash that works in need bytes
+// (argon2.MemoryFor): a kept Memory, or a new one that put will keep, if
+// need is the current parameters'; nil (fresh memory, not kept) otherwise.
+func (ms *memories) get(need int64) *argon2.Memory {
+	if need != ms.keepBytes {
+		return nil
 	}
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
@@ -44,11 +51,14 @@ func (ms *memories) get(weight int64) *argon2.Memory {
 }
 
 func (ms *memories) put(m *argon2.Memory) {
-	if m.Size() > ms.keepBytes {
+	if m == nil || m.Size() != ms.keepBytes {
 		return
 	}
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
+	if len(ms.free) >= ms.maxKept {
+		return
+	}
 	ms.free = append(ms.free, m)
 	if ms.timer == nil {
 		ms.timer = time.AfterFunc(ms.idle, ms.drop)
