@@ -15,6 +15,15 @@ import (
 
 var _ store.Counters = (*DB)(nil)
 
+// countFailure counts one failure on a key: its arguments are the key,
+// now, now+window (the expiry), now-window (the cutoff), now, now, and the
+// expiry twice.
+const countFailure = `INSERT INTO counters (name, failures, last_failure_at, expires_at) VALUES (?, 1, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET
+			failures = CASE WHEN counters.last_failure_at < ? THEN 1 ELSE counters.failures + 1 END,
+			last_failure_at = CASE WHEN counters.last_failure_at > ? THEN counters.last_failure_at ELSE ? END,
+			expires_at = CASE WHEN counters.expires_at > ? THEN counters.expires_at ELSE ? END`
+
 // AddFailure adds one failure to key and returns the new count, in one
 // statement (INSERT … ON CONFLICT DO UPDATE … RETURNING), so concurrent
 // calls on any node each get a count of their own. A counter whose last
@@ -28,12 +37,7 @@ var _ store.Counters = (*DB)(nil)
 func (db *DB) AddFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
 	at, cutoff, expires := millis(now), millis(now.Add(-window)), millis(now.Add(window))
 	var n int
-	err := db.writer().queryRow(ctx, `INSERT INTO counters (name, failures, last_failure_at, expires_at) VALUES (?, 1, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET
-			failures = CASE WHEN counters.last_failure_at < ? THEN 1 ELSE counters.failures + 1 END,
-			last_failure_at = CASE WHEN counters.last_failure_at > ? THEN counters.last_failure_at ELSE ? END,
-			expires_at = CASE WHEN counters.expires_at > ? THEN counters.expires_at ELSE ? END
-		RETURNING failures`,
+	err := db.writer().queryRow(ctx, countFailure+" RETURNING failures",
 		key, at, expires, cutoff, at, at, expires, expires).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: add failure to %q: %w", key, err)
@@ -52,13 +56,7 @@ func (db *DB) ReserveFailure(ctx context.Context, key string, now time.Time, win
 	}
 	at, cutoff, expires := millis(now), millis(now.Add(-window)), millis(now.Add(window))
 	var n int
-	err := db.writer().queryRow(ctx, `INSERT INTO counters (name, failures, last_failure_at, expires_at) VALUES (?, 1, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET
-			failures = CASE WHEN counters.last_failure_at < ? THEN 1 ELSE counters.failures + 1 END,
-			last_failure_at = CASE WHEN counters.last_failure_at > ? THEN counters.last_failure_at ELSE ? END,
-			expires_at = CASE WHEN counters.expires_at > ? THEN counters.expires_at ELSE ? END
-		WHERE counters.last_failure_at < ? OR counters.failures < ?
-		RETURNING failures`,
+	err := db.writer().queryRow(ctx, countFailure+" WHERE counters.last_failure_at < ? OR counters.failures < ? RETURNING failures",
 		key, at, expires, cutoff, at, at, expires, expires, cutoff, limit).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
