@@ -66,13 +66,19 @@ type SystemLoginJSON struct {
 	Next      string `json:"next"`
 }
 
+// systemAssertion is the optional RFC 7523 client assertion a system may
+// authenticate with in the body of both steps, instead of HTTP Basic.
+type systemAssertion struct {
+	ClientAssertion     string `json:"client_assertion"`
+	ClientAssertionType string `json:"client_assertion_type"`
+}
+
 func (s *Server) apiSystemLogin(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Username            string `json:"username"`
-		NationalID          string `json:"national_id"`
-		Password            string `json:"password"`
-		ClientAssertion     string `json:"client_assertion"`
-		ClientAssertionType string `json:"client_assertion_type"`
+		Username   string `json:"username"`
+		NationalID string `json:"national_id"`
+		Password   string `json:"password"`
+		systemAssertion
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
@@ -96,10 +102,9 @@ func (s *Server) apiSystemLogin(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) apiSystemLoginCode(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Handle              string `json:"handle"`
-		Code                string `json:"code"`
-		ClientAssertion     string `json:"client_assertion"`
-		ClientAssertionType string `json:"client_assertion_type"`
+		Handle string `json:"handle"`
+		Code   string `json:"code"`
+		systemAssertion
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		return err
