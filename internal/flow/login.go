@@ -49,8 +49,8 @@ func (s *Service) LoginPassword(ctx context.Context, c Client, flowID, pw string
 	if err != nil {
 		return Result{}, err
 	}
-	acct, err := s.checkPassword(ctx, c, "email:"+strings.ToLower(f.Email), pw, func() (store.Account, store.Password, error) {
-		return s.Store.GetLoginByEmail(ctx, f.Email)
+	acct, err := s.checkPassword(ctx, c, "email:"+strings.ToLower(f.Email), pw, func(lc store.LoginCounters) (store.Account, store.Password, map[string]store.CounterState, error) {
+		return s.Store.GetLoginCountingByEmail(ctx, f.Email, lc)
 	})
 	if err != nil {
 		return Result{}, err
@@ -79,8 +79,8 @@ func (s *Service) LoginUsername(ctx context.Context, c Client, username, pw stri
 	if err != nil {
 		return Result{}, err
 	}
-	acct, err := s.checkPassword(ctx, c, "user:"+username, pw, func() (store.Account, store.Password, error) {
-		return s.Store.GetLoginByUsername(ctx, username)
+	acct, err := s.checkPassword(ctx, c, "user:"+username, pw, func(lc store.LoginCounters) (store.Account, store.Password, map[string]store.CounterState, error) {
+		return s.Store.GetLoginCountingByUsername(ctx, username, lc)
 	})
 	if err != nil {
 		return Result{}, err
@@ -94,7 +94,8 @@ func (s *Service) LoginUsername(ctx context.Context, c Client, username, pw stri
 var errWrongCredentials = problem.New(problem.Unauthorized, "password", "login.wrong_credentials", nil)
 
 // checkPassword verifies pw for the account lookup finds (with its
-// password, a zero one if it has none), throttled (see
+// password, a zero one if it has none, and the counters it is asked for,
+// or nil to have them read apart), throttled (see
 // package throttle) per identifier key, per account across all its
 // identifiers and flows, per client address and network, and globally.
 //
@@ -104,7 +105,9 @@ var errWrongCredentials = problem.New(problem.Unauthorized, "password", "login.w
 // answered as throttled, and a right one is accepted only if the counters
 // still allow it after the hash. So parallel guesses get no more answers
 // than the limit, and a right password is never refused because other
-// right tries are in flight.
+// right tries are in flight. The check before the hash reads the counters
+// in the lookup's statement; the one after must read them again, since
+// wrong tries may have been counted during the hash.
 //
 // An unknown account costs the same hash as a known one, and its tries are
 // counted on the identifier too, so the answers reveal nothing. A locked
@@ -112,13 +115,13 @@ var errWrongCredentials = problem.New(problem.Unauthorized, "password", "login.w
 // after the same hash, even for the right one; the owner was mailed when it
 // locked. It fails closed: if a counter cannot be read or written, the
 // sign-in is refused.
-func (s *Service) checkPassword(ctx context.Context, c Client, key, pw string, lookup func() (store.Account, store.Password, error)) (store.Account, error) {
+func (s *Service) checkPassword(ctx context.Context, c Client, key, pw string, lookup func(store.LoginCounters) (store.Account, store.Password, map[string]store.CounterState, error)) (store.Account, error) {
 	if pw == "" {
 		return store.Account{}, problem.New(problem.Invalid, "password", "login.password_required", nil)
 	}
 	th := s.throttle()
 	keys := append([]throttle.Key{{Rule: s.identifierRule(), ID: key}}, s.sourceKeys(c)...)
-	acct, stored, err := lookup()
+	acct, stored, states, err := lookup(store.LoginCounters{Names: th.Names(keys...), AccountPrefix: s.rules().Account.Prefix()})
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return store.Account{}, err
 	}
@@ -126,8 +129,12 @@ func (s *Service) checkPassword(ctx context.Context, c Client, key, pw string, l
 	if known {
 		keys = append(keys, s.accountKey(acct.ID))
 	}
-	d, err := th.Check(ctx, keys...)
-	if err != nil {
+	// The lookup read the counters with the account. Without an account
+	// (or from a lookup that reads none) they are read apart.
+	var d throttle.Decision
+	if err == nil && states != nil {
+		d = th.Decide(states, keys...)
+	} else if d, err = th.Check(ctx, keys...); err != nil {
 		return store.Account{}, err
 	}
 	if !d.Allowed() && !d.Locked {
@@ -179,18 +186,18 @@ func (s *Service) checkPassword(ctx context.Context, c Client, key, pw string, l
 }
 
 // withPassword makes a lookup for checkPassword of one that finds the
-// account only.
-func (s *Service) withPassword(ctx context.Context, get func() (store.Account, error)) func() (store.Account, store.Password, error) {
-	return func() (store.Account, store.Password, error) {
+// account only; it reads no counters.
+func (s *Service) withPassword(ctx context.Context, get func() (store.Account, error)) func(store.LoginCounters) (store.Account, store.Password, map[string]store.CounterState, error) {
+	return func(store.LoginCounters) (store.Account, store.Password, map[string]store.CounterState, error) {
 		acct, err := get()
 		if err != nil {
-			return acct, store.Password{}, err
+			return acct, store.Password{}, nil, err
 		}
 		p, err := s.Store.GetPassword(ctx, acct.ID)
 		if errors.Is(err, store.ErrNotFound) {
-			return acct, store.Password{}, nil
+			return acct, store.Password{}, nil, nil
 		}
-		return acct, p, err
+		return acct, p, nil, err
 	}
 }
 

@@ -213,11 +213,11 @@ func (x *Systems) StartSystemLogin(ctx context.Context, c Client, sys store.Syst
 		// the same work, and counted alike.
 		name = username
 	}
-	acct, err := s.checkPassword(ctx, c, "user:"+name, pw, func() (store.Account, store.Password, error) {
+	acct, err := s.checkPassword(ctx, c, "user:"+name, pw, func(lc store.LoginCounters) (store.Account, store.Password, map[string]store.CounterState, error) {
 		if perr != nil {
-			return store.Account{}, store.Password{}, store.ErrNotFound
+			return store.Account{}, store.Password{}, nil, store.ErrNotFound
 		}
-		return s.Store.GetLoginByUsername(ctx, name)
+		return s.Store.GetLoginCountingByUsername(ctx, name, lc)
 	})
 	if pr, ok := problem.As(err); ok && len(pr.Details) > 0 && pr.Details[0].Key == "login.wrong_credentials" {
 		if _, ferr := th.Failed(ctx, people); ferr != nil {

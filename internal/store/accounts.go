@@ -68,6 +68,24 @@ type Passwords interface {
 	// GetLoginByUsername is GetLoginByEmail for a username (compared as
 	// GetAccountByUsername compares it).
 	GetLoginByUsername(ctx context.Context, username string) (Account, Password, error)
+	// GetLoginCountingByEmail is GetLoginByEmail that also reads, in the
+	// same statement, the failure counters c names (as FailuresOf reads
+	// them: a missing one is absent from the map). When no account has the
+	// address it returns ErrNotFound and no counters.
+	GetLoginCountingByEmail(ctx context.Context, address string, c LoginCounters) (Account, Password, map[string]CounterState, error)
+	// GetLoginCountingByUsername is GetLoginCountingByEmail for a username.
+	GetLoginCountingByUsername(ctx context.Context, username string, c LoginCounters) (Account, Password, map[string]CounterState, error)
+}
+
+// LoginCounters are the failure counters a password sign-in checks
+// before its hash. Read with the account, they cost no round trip of
+// their own (issue 12).
+type LoginCounters struct {
+	// Names are counters read as they are (at most MaxCounterKeys-1).
+	Names []string
+	// AccountPrefix, when not empty, names one more counter: the prefix
+	// followed by the ID of the account found.
+	AccountPrefix string
 }
 
 // Flow kinds.

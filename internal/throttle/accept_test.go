@@ -99,3 +99,31 @@ func TestAcceptResetsOnlyCountersThatExist(t *testing.T) {
 		t.Errorf("the identifier's count after a refused Accept = %d, want 3", n)
 	}
 }
+
+// Decide on counters read elsewhere decides as Check does, and reads
+// nothing.
+func TestDecideIsCheckOnCountersGiven(t *testing.T) {
+	now := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	c := &counters{m: map[string]store.CounterState{}}
+	th := &throttle.Throttle{Counters: c, Now: func() time.Time { return now }}
+	rule := throttle.Rule{Name: "login", Limit: 2, Base: time.Minute, Max: time.Hour, Window: time.Hour}
+	lock := throttle.Rule{Name: "acct", Limit: 3, Lock: true, Window: time.Hour}
+	id, acct := throttle.Key{Rule: rule, ID: "kari"}, throttle.Key{Rule: lock, ID: "acct-1"}
+	if got := th.Names(id, acct, id, throttle.Key{Rule: rule}); !slices.Equal(got, []string{"t:login:kari", "t:acct:acct-1"}) {
+		t.Errorf("Names = %q", got)
+	}
+	if p := lock.Prefix() + acct.ID; p != acct.String() {
+		t.Errorf("Prefix and ID = %q, want the key's name %q", p, acct)
+	}
+	for i := range 4 {
+		want, err := th.Check(t.Context(), id, acct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		states, _ := c.FailuresOf(t.Context(), th.Names(id, acct))
+		if got := th.Decide(states, id, acct); got != want {
+			t.Errorf("after %d failures: Decide = %+v, Check = %+v", i, got, want)
+		}
+		th.Failed(t.Context(), id, acct)
+	}
+}

@@ -76,7 +76,11 @@ type Key struct {
 	ID   string
 }
 
-func (k Key) name() string { return "t:" + k.Rule.Name + ":" + k.ID }
+func (k Key) name() string { return k.Rule.Prefix() + k.ID }
+
+// Prefix is what the names of the rule's counters start with: a key's
+// name is the prefix and its ID.
+func (r Rule) Prefix() string { return "t:" + r.Name + ":" }
 
 // String names the key for logs.
 func (k Key) String() string { return k.name() }
@@ -145,16 +149,30 @@ func (t *Throttle) Accept(ctx context.Context, reset []Key, keys ...Key) (Decisi
 
 // check is Check, and the counters it read.
 func (t *Throttle) check(ctx context.Context, keys []Key) (Decision, map[string]store.CounterState, error) {
-	now := t.now()
 	names := t.names(keys)
 	if len(names) == 0 {
 		return Decision{}, nil, nil
 	}
-	// One read for every key: a sign-in checks five or so, twice.
+	// One read for every key: a sign-in checks five or so.
 	states, err := t.Counters.FailuresOf(ctx, names)
 	if err != nil {
 		return Decision{}, nil, fmt.Errorf("throttle: %w", err)
 	}
+	return t.Decide(states, keys...), states, nil
+}
+
+// Names are the counter names of the keys that have an ID, each once: what
+// a caller that reads the counters itself (with other things, in one
+// statement) passes to the store.
+func (t *Throttle) Names(keys ...Key) []string { return t.names(keys) }
+
+// Decide is Check on counters the caller read itself (as FailuresOf
+// returns them: a missing key is absent); it reads nothing. A sign-in
+// reads them in the statement that finds the account. It replaces only
+// the check before the hash: a right try is accepted by Accept, which
+// reads again after it.
+func (t *Throttle) Decide(states map[string]store.CounterState, keys ...Key) Decision {
+	now := t.now()
 	var d Decision
 	for _, k := range keys {
 		if k.ID == "" {
@@ -171,13 +189,13 @@ func (t *Throttle) check(ctx context.Context, keys []Key) (Decision, map[string]
 			continue
 		}
 		if k.Rule.Lock {
-			return Decision{Locked: true, Key: k}, states, nil
+			return Decision{Locked: true, Key: k}
 		}
 		if until := last.Add(k.Rule.Delay(n)); until.After(now) && until.After(d.Until) {
 			d = Decision{Until: until, Key: k}
 		}
 	}
-	return d, states, nil
+	return d
 }
 
 // Failure is what Failed learnt of one key.

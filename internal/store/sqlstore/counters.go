@@ -137,8 +137,9 @@ func (db *DB) Failures(ctx context.Context, key string, now time.Time, window ti
 }
 
 // FailuresOf reads the counters of keys in one statement: a sign-in
-// checks five or so keys twice, and one round trip each was most of what
-// PostgreSQL spent on a login (issue 12).
+// checks five or so keys after its hash, and one round trip each was most
+// of what PostgreSQL spent on a login (issue 12). Before the hash they
+// come with the account (GetLoginCountingByEmail).
 func (db *DB) FailuresOf(ctx context.Context, keys []string) (map[string]store.CounterState, error) {
 	out := make(map[string]store.CounterState, len(keys))
 	if len(keys) == 0 {

@@ -118,33 +118,111 @@ var loginColumns = "a." + strings.ReplaceAll(accountColumns, ", ", ", a.") + ", 
 // statement, where GetEmail, GetAccount and GetPassword took three round
 // trips on every sign-in (issue 12).
 func (db *DB) GetLoginByEmail(ctx context.Context, address string) (store.Account, store.Password, error) {
-	a, p, err := scanLogin(db.reader().queryRow(ctx, "SELECT "+loginColumns+
-		" FROM emails e JOIN accounts a ON a.id = e.account_id LEFT JOIN passwords p ON p.account_id = a.id WHERE e.address_key = ?",
-		emailKey(address)))
-	if err != nil {
-		return a, p, fmt.Errorf("sqlstore: get login by email %q: %w", address, err)
-	}
-	return a, p, nil
+	a, p, _, err := db.GetLoginCountingByEmail(ctx, address, store.LoginCounters{})
+	return a, p, err
 }
 
 // GetLoginByUsername reads the account of a username and its password in
 // one statement.
 func (db *DB) GetLoginByUsername(ctx context.Context, username string) (store.Account, store.Password, error) {
-	a, p, err := scanLogin(db.reader().queryRow(ctx, "SELECT "+loginColumns+
-		" FROM accounts a LEFT JOIN passwords p ON p.account_id = a.id WHERE a.username = ?", username))
-	if err != nil {
-		return a, p, fmt.Errorf("sqlstore: get login by username %q: %w", username, err)
-	}
-	return a, p, nil
+	a, p, _, err := db.GetLoginCountingByUsername(ctx, username, store.LoginCounters{})
+	return a, p, err
 }
 
-func scanLogin(r row) (store.Account, store.Password, error) {
+// GetLoginCountingByEmail is GetLoginByEmail with the counters c names
+// joined to the account's row: one row per counter found, or one with
+// empty counter columns.
+func (db *DB) GetLoginCountingByEmail(ctx context.Context, address string, c store.LoginCounters) (store.Account, store.Password, map[string]store.CounterState, error) {
+	a, p, cs, err := db.getLogin(ctx, "emails e JOIN accounts a ON a.id = e.account_id", "e.address_key = ?", emailKey(address), c)
+	if err != nil {
+		return a, p, nil, fmt.Errorf("sqlstore: get login by email %q: %w", address, err)
+	}
+	return a, p, cs, nil
+}
+
+// GetLoginCountingByUsername is GetLoginCountingByEmail for a username.
+func (db *DB) GetLoginCountingByUsername(ctx context.Context, username string, c store.LoginCounters) (store.Account, store.Password, map[string]store.CounterState, error) {
+	a, p, cs, err := db.getLogin(ctx, "accounts a", "a.username = ?", username, c)
+	if err != nil {
+		return a, p, nil, fmt.Errorf("sqlstore: get login by username %q: %w", username, err)
+	}
+	return a, p, cs, nil
+}
+
+// getLogin reads the login of the account from finds where where holds
+// (with arg), and the counters c names. The counters are a LEFT JOIN on
+// their primary key, so each is an index lookup; the account's own is
+// named by concatenation, which both databases do with ||.
+func (db *DB) getLogin(ctx context.Context, from, where string, arg any, c store.LoginCounters) (store.Account, store.Password, map[string]store.CounterState, error) {
+	names := c.Names
+	if len(names)+1 > store.MaxCounterKeys {
+		return store.Account{}, store.Password{}, nil, fmt.Errorf("%d counter keys in one read, more than %d", len(names)+1, store.MaxCounterKeys)
+	}
+	q := "SELECT " + loginColumns
+	var args []any
+	if len(names) > 0 || c.AccountPrefix != "" {
+		var on []string
+		if len(names) > 0 {
+			on = append(on, "c.name IN ("+placeholders(len(names))+")")
+			args = append(args, anys(names)...)
+		}
+		if c.AccountPrefix != "" {
+			on = append(on, "c.name = CAST(? AS TEXT) || a.id")
+			args = append(args, c.AccountPrefix)
+		}
+		q += ", c.name, c.failures, c.last_failure_at FROM " + from +
+			" LEFT JOIN passwords p ON p.account_id = a.id LEFT JOIN counters c ON " + strings.Join(on, " OR ")
+	} else {
+		q += " FROM " + from + " LEFT JOIN passwords p ON p.account_id = a.id"
+	}
+	q += " WHERE " + where
+	args = append(args, arg)
+	if len(args) == 1 {
+		a, p, err := scanLogin(db.reader().queryRow(ctx, q, args...), nil)
+		return a, p, nil, err
+	}
+	rs, err := db.reader().query(ctx, q, args...)
+	if err != nil {
+		return store.Account{}, store.Password{}, nil, err
+	}
+	defer rs.Close()
+	var (
+		a     store.Account
+		p     store.Password
+		found bool
+	)
+	counters := make(map[string]store.CounterState, len(names)+1)
+	for rs.Next() {
+		var (
+			name     sql.NullString
+			failures sql.NullInt64
+			last     sql.NullInt64
+		)
+		if a, p, err = scanLogin(rs, []any{&name, &failures, &last}); err != nil {
+			return store.Account{}, store.Password{}, nil, err
+		}
+		found = true
+		if name.Valid {
+			counters[name.String] = store.CounterState{Failures: int(failures.Int64), Last: fromMillis(last.Int64)}
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return store.Account{}, store.Password{}, nil, err
+	}
+	if !found {
+		return store.Account{}, store.Password{}, nil, store.ErrNotFound
+	}
+	return a, p, counters, nil
+}
+
+// scanLogin scans loginColumns, then into more.
+func scanLogin(r rowScanner, more []any) (store.Account, store.Password, error) {
 	var (
 		ar        accountRow
 		hash      sql.NullString
 		changedAt sql.NullInt64
 	)
-	err := r.Scan(append(ar.dest(), &hash, &changedAt)...)
+	err := r.Scan(append(append(ar.dest(), &hash, &changedAt), more...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Account{}, store.Password{}, store.ErrNotFound
 	}

@@ -100,6 +100,53 @@ var passwordTests = []subtest{
 		_, _, err = s.GetLoginByUsername(t.Context(), "")
 		wantErr(t, `GetLoginByUsername("")`, err, store.ErrNotFound)
 	}},
+	{"a sign-in reads the counters it checks with the account", func(t *testing.T, s store.Store) {
+		mustCreateAccount(t, s, newAccount("acct-1", "kari"))
+		mustCreateAccount(t, s, newAccount("acct-2", "ola"))
+		mustAddEmail(t, s, newEmail("kari@example.no", "acct-1", true, T0))
+		mustAddEmail(t, s, newEmail("ola@example.no", "acct-2", true, T0))
+		pw := mustSetPassword(t, s, newPassword("acct-1"))
+		pw.History = nil
+		_, err := s.AddFailures(t.Context(), T0, map[string]time.Duration{"t:ip:1": time.Hour, "t:acct:acct-1": time.Hour, "t:acct:acct-2": time.Hour})
+		must(t, "AddFailures", err)
+		_, err = s.AddFailures(t.Context(), T0.Add(time.Second), map[string]time.Duration{"t:acct:acct-1": time.Hour})
+		must(t, "AddFailures", err)
+		c := store.LoginCounters{Names: []string{"t:ip:1", "t:net:1"}, AccountPrefix: "t:acct:"}
+		want := map[string]store.CounterState{
+			"t:ip:1":        {Failures: 1, Last: T0},
+			"t:acct:acct-1": {Failures: 2, Last: T0.Add(time.Second)},
+		}
+		for _, call := range []struct {
+			name string
+			get  func() (store.Account, store.Password, map[string]store.CounterState, error)
+		}{
+			{`GetLoginCountingByEmail("KARI@example.no")`, func() (store.Account, store.Password, map[string]store.CounterState, error) {
+				return s.GetLoginCountingByEmail(t.Context(), "KARI@example.no", c)
+			}},
+			{`GetLoginCountingByUsername("kari")`, func() (store.Account, store.Password, map[string]store.CounterState, error) {
+				return s.GetLoginCountingByUsername(t.Context(), "kari", c)
+			}},
+		} {
+			a, p, got, err := call.get()
+			must(t, call.name, err)
+			wantEqual(t, call.name+" account and password", []any{a.ID, p}, []any{"acct-1", pw})
+			wantEqual(t, call.name+" counters", got, want)
+		}
+		// No counter at all: an empty map, and still the account.
+		a, _, got, err := s.GetLoginCountingByEmail(t.Context(), "kari@example.no", store.LoginCounters{Names: []string{"t:none"}, AccountPrefix: "t:nothing:"})
+		must(t, "GetLoginCountingByEmail without counters", err)
+		wantEqual(t, "GetLoginCountingByEmail without counters", []any{a.ID, len(got)}, []any{"acct-1", 0})
+		// Only the account's own counter, of an account without a password.
+		a, p, got, err := s.GetLoginCountingByUsername(t.Context(), "ola", store.LoginCounters{AccountPrefix: "t:acct:"})
+		must(t, `GetLoginCountingByUsername("ola")`, err)
+		wantEqual(t, `GetLoginCountingByUsername("ola")`, []any{a.ID, p, got}, []any{"acct-2", store.Password{}, map[string]store.CounterState{"t:acct:acct-2": {Failures: 1, Last: T0}}})
+		// Unknown: not found, whatever the counters.
+		_, _, got, err = s.GetLoginCountingByEmail(t.Context(), "nobody@example.no", c)
+		wantErr(t, `GetLoginCountingByEmail("nobody@example.no")`, err, store.ErrNotFound)
+		if got != nil {
+			t.Errorf(`GetLoginCountingByEmail("nobody@example.no") counters = %v, want none`, got)
+		}
+	}},
 	{"a missing password is not found", func(t *testing.T, s store.Store) {
 		mustCreateAccount(t, s, newAccount("acct-1", ""))
 		_, err := s.GetPassword(t.Context(), "acct-1")
