@@ -25,32 +25,21 @@ func (db *DB) SeeDevice(ctx context.Context, d store.KnownDevice) (known bool, b
 	if len(d.Hash) == 0 {
 		return false, 0, fmt.Errorf("sqlstore: see device of %q: no device digest", d.AccountID)
 	}
-	// A known device, as on most sign-ins: a read and one UPDATE (none if
-	// nothing changes), not a transaction of five round trips. A device
-	// forgotten in between matches no row, and goes the way of a new one.
-	var (
-		last    int64
-		ua, ip  string
-		devices int
-	)
-	err = db.reader().queryRow(ctx, `SELECT last_seen_at, user_agent, ip,
-		(SELECT COUNT(*) FROM known_devices c WHERE c.account_id = d.account_id)
-		FROM known_devices d WHERE account_id = ? AND device_hash = ?`, d.AccountID, d.Hash).Scan(&last, &ua, &ip, &devices)
-	switch {
-	case err == nil && last >= millis(d.LastSeenAt) && ua == d.UserAgent && ip == d.IP:
-		return true, devices, nil
-	case err == nil:
-		n, err := db.writer().execCount(ctx, `UPDATE known_devices SET user_agent = ?, ip = ?,
-			last_seen_at = CASE WHEN last_seen_at < ? THEN ? ELSE last_seen_at END
-			WHERE account_id = ? AND device_hash = ?`,
-			d.UserAgent, d.IP, millis(d.LastSeenAt), millis(d.LastSeenAt), d.AccountID, d.Hash)
-		if err != nil {
-			return false, 0, fmt.Errorf("sqlstore: see device of %q: %w", d.AccountID, err)
-		}
-		if n == 1 {
-			return true, devices, nil
-		}
-	case !errors.Is(err, sql.ErrNoRows):
+	// A known device, as on most sign-ins: one UPDATE that returns the
+	// account's count, not a read then a write (issue 12), nor a
+	// transaction of five round trips. The count is of the rows the
+	// statement sees, this one among them; the update adds or removes
+	// none. A device forgotten in between matches no row, and goes the
+	// way of a new one.
+	err = db.writer().queryRow(ctx, `UPDATE known_devices SET user_agent = ?, ip = ?,
+		last_seen_at = CASE WHEN last_seen_at < ? THEN ? ELSE last_seen_at END
+		WHERE account_id = ? AND device_hash = ?
+		RETURNING (SELECT COUNT(*) FROM known_devices c WHERE c.account_id = ?)`,
+		d.UserAgent, d.IP, millis(d.LastSeenAt), millis(d.LastSeenAt), d.AccountID, d.Hash, d.AccountID).Scan(&before)
+	if err == nil {
+		return true, before, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
 		return false, 0, fmt.Errorf("sqlstore: see device of %q: %w", d.AccountID, err)
 	}
 	err = db.inTx(ctx, func(c conn) error {

@@ -94,6 +94,64 @@ var deviceTests = []subtest{
 		wg.Wait()
 		wantEqual(t, "sightings that found the device new", news, 1)
 	}},
+	{"a known device's sighting is told the account's count, however it changes the row", func(t *testing.T, s store.Store) {
+		o := ops(t, s)
+		mustCreateAccount(t, s, newAccount("acct-1", ""))
+		mustCreateAccount(t, s, newAccount("acct-2", ""))
+		for i, name := range []string{"laptop", "phone", "tablet"} {
+			_, _, err := o.SeeDevice(t.Context(), newDevice("acct-1", name, T0.Add(time.Duration(i)*time.Minute)))
+			must(t, "SeeDevice("+name+")", err)
+		}
+		o.SeeDevice(t.Context(), newDevice("acct-2", "laptop", T0)) // another account's count is not this one's
+		same := newDevice("acct-1", "laptop", T0)
+		older := newDevice("acct-1", "laptop", T0.Add(-time.Hour))
+		older.UserAgent, older.IP = "curl/8.0", "203.0.113.5"
+		later := newDevice("acct-1", "laptop", T0.Add(time.Hour))
+		for _, c := range []struct {
+			name string
+			d    store.KnownDevice
+			last time.Time
+		}{
+			{"nothing new", same, T0},
+			{"older, from elsewhere", older, T0},
+			{"later", later, T0.Add(time.Hour)},
+		} {
+			known, before, err := o.SeeDevice(t.Context(), c.d)
+			must(t, "SeeDevice(laptop) "+c.name, err)
+			wantEqual(t, "SeeDevice(laptop) "+c.name+": known, before", [2]any{known, before}, [2]any{true, 3})
+			list, err := o.ListDevices(t.Context(), "acct-1")
+			must(t, "ListDevices", err)
+			for _, d := range list {
+				if string(d.Hash) == string(hash("device laptop")) {
+					wantEqual(t, "laptop after "+c.name+": user agent, IP, first and last seen",
+						[]any{d.UserAgent, d.IP, d.FirstSeenAt, d.LastSeenAt}, []any{c.d.UserAgent, c.d.IP, T0, c.last})
+				}
+			}
+		}
+	}},
+	{"parallel sightings of a known device are all told it is known, and the count", func(t *testing.T, s store.Store) {
+		o := ops(t, s)
+		mustCreateAccount(t, s, newAccount("acct-1", ""))
+		o.SeeDevice(t.Context(), newDevice("acct-1", "laptop", T0))
+		o.SeeDevice(t.Context(), newDevice("acct-1", "phone", T0))
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				known, before, err := o.SeeDevice(t.Context(), newDevice("acct-1", "laptop", T0.Add(time.Duration(i)*time.Second)))
+				if err != nil {
+					t.Errorf("SeeDevice: %v", err)
+					return
+				}
+				if !known || before != 2 {
+					t.Errorf("SeeDevice(laptop) in parallel: known %v, before %d; want true, 2", known, before)
+				}
+			})
+		}
+		wg.Wait()
+		list, err := o.ListDevices(t.Context(), "acct-1")
+		must(t, "ListDevices", err)
+		wantEqual(t, "last seen after the parallel sightings (the latest wins)", list[0].LastSeenAt, T0.Add(7*time.Second))
+	}},
 	{"devices are bounded per account, the longest unseen goes first", func(t *testing.T, s store.Store) {
 		o := ops(t, s)
 		mustCreateAccount(t, s, newAccount("acct-1", ""))
