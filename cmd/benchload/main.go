@@ -27,7 +27,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -101,15 +100,17 @@ func main() {
 	}
 	var rep report
 	rep.cores = runtime.NumCPU()
-	rep.argon2Before, rep.hashCPU = argon2Rate(false)
-	rep.xcrypto, rep.xcryptoCPU = argon2Rate(true)
+	raw := argon2Rate(false, 3)
+	rep.argon2Before, rep.hashCPU = raw.perSec(), raw.cpuMS()
+	raw = argon2Rate(true, 3)
+	rep.xcrypto, rep.xcryptoCPU = raw.perSec(), raw.cpuMS()
 	if *flagStartup {
 		rep.startup = measureStartup(dir, bin)
 	}
 	for _, db := range strings.Split(*flagDBs, ",") {
 		rep.rows = append(rep.rows, runDB(ctx, dir, bin, db)...)
 	}
-	rep.argon2After, _ = argon2Rate(false)
+	rep.argon2After = argon2Rate(false, 3).perSec()
 	out := rep.markdown()
 	fmt.Print(out)
 	if *flagOut != "" {
@@ -124,9 +125,32 @@ func check(err error) {
 	}
 }
 
-// argon2Rate is the raw argon2id rate at the default parameters with one
-// hash per core at once (the ceiling for password logins and sign-ups),
-// and the CPU one hash takes, from this process's rusage.
+// rawRate is a count of raw argon2id hashes, the wall time they took with
+// one hash per core at once, and this process's CPU in that time.
+type rawRate struct {
+	hashes       int
+	elapsed, cpu time.Duration
+}
+
+func (r rawRate) plus(o rawRate) rawRate {
+	return rawRate{r.hashes + o.hashes, r.elapsed + o.elapsed, r.cpu + o.cpu}
+}
+
+// perSec is the rate, hashes a second; cpuMS the CPU-ms of one hash.
+func (r rawRate) perSec() float64 { return float64(r.hashes) / r.elapsed.Seconds() }
+func (r rawRate) cpuMS() float64  { return ms(r.cpu) / float64(r.hashes) }
+
+// rawMemory is the kept hash memory of argon2Rate's hashes, one per core,
+// kept for the whole run as the server keeps its own.
+var (
+	rawMemory     []argon2.Memory
+	rawMemoryOnce sync.Once
+)
+
+// argon2Rate measures the raw argon2id rate at the default parameters with
+// one hash per core at once (the ceiling for password logins and
+// sign-ups), and the CPU one hash takes, from this process's rusage, in
+// rounds of 6 hashes per core.
 //
 // The hashes are the server's own: internal/argon2 in memory kept from the
 // last hash, one Memory per core, as the server's pool does. That is the
@@ -134,15 +158,22 @@ func check(err error) {
 // hash. xcrypto measures golang.org/x/crypto/argon2.IDKey instead (fresh
 // memory per hash), reported for comparison.
 //
-// It is the steady rate: a first round warms up and is not counted, then it
-// takes the best of three rounds of 6 hashes per core, since a round another
-// process slowed down says nothing about the hash.
-func argon2Rate(xcrypto bool) (perSec, cpuMS float64) {
+// It is the steady rate: the first call (and every call for x/crypto, whose
+// memory is new each hash) first runs a round that is not counted, since a
+// process's first hashes fault in fresh pages and cost about twice the CPU.
+// The rounds are summed, not the best one taken: a cell's logins a second
+// are a mean over the cell, so the rate they are a share of is the mean
+// over rounds run just before and just after it (runCell), on the machine
+// as it was then. Session 4 took the best of three rounds before the cell,
+// which on this VM (whose speed drifts by ±5 % within a minute) set each
+// cell against the machine's luckiest moment.
+func argon2Rate(xcrypto bool, rounds int) rawRate {
 	p := password.DefaultArgon2Params()
 	cores := runtime.GOMAXPROCS(0)
 	salt := make([]byte, p.SaltLen)
-	mems := make([]argon2.Memory, cores)
-	round := func(n int) (float64, float64) {
+	warm := xcrypto
+	rawMemoryOnce.Do(func() { rawMemory, warm = make([]argon2.Memory, cores), true })
+	round := func(n int) rawRate {
 		var next atomic.Int64
 		cpu0 := selfCPU()
 		start := time.Now()
@@ -153,21 +184,22 @@ func argon2Rate(xcrypto bool) (perSec, cpuMS float64) {
 					if xcrypto {
 						xargon2.IDKey([]byte(benchPassword), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 					} else {
-						argon2.IDKey(&mems[i], []byte(benchPassword), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+						argon2.IDKey(&rawMemory[i], []byte(benchPassword), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 					}
 				}
 			})
 		}
 		wg.Wait()
-		return float64(n) / time.Since(start).Seconds(), ms(selfCPU()-cpu0) / float64(n)
+		return rawRate{n, time.Since(start), selfCPU() - cpu0}
 	}
-	round(2 * cores)
-	cpuMS = math.Inf(1)
-	for range 3 {
-		r, c := round(6 * cores)
-		perSec, cpuMS = max(perSec, r), min(cpuMS, c)
+	if warm {
+		round(2 * cores)
 	}
-	return perSec, cpuMS
+	var sum rawRate
+	for range rounds {
+		sum = sum.plus(round(6 * cores))
+	}
+	return sum
 }
 
 func selfCPU() time.Duration {
@@ -415,23 +447,15 @@ type client struct {
 
 func newClient(base string) *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{base: base, http: &http.Client{Jar: jar, Timeout: 60 * time.Second,
+	return &client{base: base, http: &http.Client{Jar: jar, Transport: &connTransport{addr: strings.TrimPrefix(base, "http://")},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // from makes the client's requests come from ip, as a load balancer on
 // loopback (server.trusted_proxies) says in X-Forwarded-For.
 func (c *client) from(ip string) *client {
-	c.http.Transport = forwardedFor{ip}
+	c.http.Transport.(*connTransport).xff = ip
 	return c
-}
-
-type forwardedFor struct{ ip string }
-
-func (f forwardedFor) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("X-Forwarded-For", f.ip)
-	return http.DefaultTransport.RoundTrip(r)
 }
 
 func (c *client) json(method, path string, in, out any, want int) error {
@@ -573,6 +597,7 @@ var scenarios = []scenario{
 		n := e.signups.Add(1)
 		email := fmt.Sprintf("signup%06d@d%06d.example.org", n, n)
 		c2 := newClient(e.base).from(fmt.Sprintf("10.%d.%d.1", n/250%250, n%250))
+		defer c2.http.Transport.(*connTransport).drop()
 		var f flowJSON
 		if err := c2.json("POST", "/api/v1/signup", map[string]string{"email": email}, &f, 201); err != nil {
 			return err
@@ -682,8 +707,8 @@ type row struct {
 	p50, p99           time.Duration
 	cpuMS, pgMS        float64 // per successful operation
 	clientMS           float64 // this process's CPU (the clients) per successful operation
-	argon2             float64 // raw argon2id hashes/s measured just before a hashing scenario
-	hashCPU            float64 // and the CPU-ms of one raw hash then
+	argon2             float64 // raw argon2id hashes/s in rounds just before and after a hashing scenario
+	hashCPU            float64 // and the CPU-ms of one raw hash in them
 	peakRSS            int     // KiB
 	firstErr           string
 }
@@ -837,8 +862,9 @@ func parseInts(s string) []int {
 func runCell(e *env, srv *server, postmaster int, s scenario, n int) row {
 	ops := max(scaled(s.ops), n)
 	r := row{scenario: s.name, clients: n, ops: ops}
+	var raw rawRate
 	if hashing(s.name) {
-		r.argon2, r.hashCPU = argon2Rate(false)
+		raw = argon2Rate(false, 3) // and as many after the cell
 	}
 	cs := make([]*client, n)
 	for i := range cs {
@@ -901,6 +927,10 @@ func runCell(e *env, srv *server, postmaster int, s scenario, n int) row {
 	wg.Wait()
 	elapsed := time.Since(start)
 	cpu1, pg1, self1 := procCPU(pid, false), pgCPU(postmaster), selfCPU()
+	if hashing(s.name) {
+		raw = raw.plus(argon2Rate(false, 3))
+		r.argon2, r.hashCPU = raw.perSec(), raw.cpuMS()
+	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	ok := max(ops-int(errs.Load()), 1)
 	r.opsPerSec = float64(ops-int(errs.Load())) / elapsed.Seconds()
@@ -936,7 +966,7 @@ func (rep report) markdown() string {
 		fmt.Fprintf(&b, "Start to /healthz 200 (median of 5, SQLite): %.0f ms with a new database (migrations, first keys), %.0f ms with an existing one; idle RSS %.1f MiB.\n\n",
 			ms(rep.startup.first), ms(rep.startup.again), float64(rep.startup.idleRSS)/1024)
 	}
-	b.WriteString("ops/s counts successful operations; CPU-ms are per successful operation. For the hashing scenarios, \"argon2id/s\" is the raw rate measured just before the cell, \"% of argon2id\" the successful operations per second as a share of it, and \"beyond hash\" the server's CPU-ms per operation less one raw hash's CPU measured then. \"client CPU-ms/op\" is the benchmark's own (the HTTP clients), on the same cores.\n\n")
+	b.WriteString("ops/s counts successful operations; CPU-ms are per successful operation. For the hashing scenarios, \"argon2id/s\" is the raw rate over rounds just before and just after the cell (their mean), \"% of argon2id\" the successful operations per second as a share of it, and \"beyond hash\" the server's CPU-ms per operation less one raw hash's CPU in those rounds. \"client CPU-ms/op\" is the benchmark's own (the HTTP clients), on the same cores.\n\n")
 	b.WriteString("| database | scenario | clients | ops | errors | ops/s | argon2id/s | % of argon2id | p50 ms | p99 ms | server CPU-ms/op | beyond hash | PostgreSQL CPU-ms/op | client CPU-ms/op | peak RSS MiB |\n")
 	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rep.rows {
