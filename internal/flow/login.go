@@ -129,10 +129,12 @@ func (s *Service) checkPassword(ctx context.Context, c Client, key, pw string, l
 	if known {
 		keys = append(keys, s.accountKey(acct.ID))
 	}
-	// The lookup read the counters with the account. Without an account
-	// (or from a lookup that reads none) they are read apart.
+	// The lookup read the counters with the account, or without one: an
+	// unknown account costs the same round trips. A lookup that reads
+	// none (re-authentication, a username that is no username) has them
+	// read apart.
 	var d throttle.Decision
-	if err == nil && states != nil {
+	if states != nil {
 		d = th.Decide(states, keys...)
 	} else if d, err = th.Check(ctx, keys...); err != nil {
 		return store.Account{}, err

@@ -71,7 +71,9 @@ type Passwords interface {
 	// GetLoginCountingByEmail is GetLoginByEmail that also reads, in the
 	// same statement, the failure counters c names (as FailuresOf reads
 	// them: a missing one is absent from the map). When no account has the
-	// address it returns ErrNotFound and no counters.
+	// address it returns ErrNotFound with the counters (but the account's
+	// own), in the same one statement: a sign-in's round trips do not tell
+	// whether the account exists.
 	GetLoginCountingByEmail(ctx context.Context, address string, c LoginCounters) (Account, Password, map[string]CounterState, error)
 	// GetLoginCountingByUsername is GetLoginCountingByEmail for a username.
 	GetLoginCountingByUsername(ctx context.Context, username string, c LoginCounters) (Account, Password, map[string]CounterState, error)

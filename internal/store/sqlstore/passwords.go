@@ -130,12 +130,11 @@ func (db *DB) GetLoginByUsername(ctx context.Context, username string) (store.Ac
 }
 
 // GetLoginCountingByEmail is GetLoginByEmail with the counters c names
-// joined to the account's row: one row per counter found, or one with
-// empty counter columns.
+// in the same statement (getLogin).
 func (db *DB) GetLoginCountingByEmail(ctx context.Context, address string, c store.LoginCounters) (store.Account, store.Password, map[string]store.CounterState, error) {
 	a, p, cs, err := db.getLogin(ctx, "emails e JOIN accounts a ON a.id = e.account_id", "e.address_key = ?", emailKey(address), c)
 	if err != nil {
-		return a, p, nil, fmt.Errorf("sqlstore: get login by email %q: %w", address, err)
+		return a, p, cs, fmt.Errorf("sqlstore: get login by email %q: %w", address, err)
 	}
 	return a, p, cs, nil
 }
@@ -144,52 +143,56 @@ func (db *DB) GetLoginCountingByEmail(ctx context.Context, address string, c sto
 func (db *DB) GetLoginCountingByUsername(ctx context.Context, username string, c store.LoginCounters) (store.Account, store.Password, map[string]store.CounterState, error) {
 	a, p, cs, err := db.getLogin(ctx, "accounts a", "a.username = ?", username, c)
 	if err != nil {
-		return a, p, nil, fmt.Errorf("sqlstore: get login by username %q: %w", username, err)
+		return a, p, cs, fmt.Errorf("sqlstore: get login by username %q: %w", username, err)
 	}
 	return a, p, cs, nil
 }
 
+// maybeLoginColumns are loginColumns of the subquery l of getLogin, which
+// may find no account: then they are the zero values (an account's ID is
+// never empty) and NULL where loginColumns may be NULL. They follow
+// accountColumns.
+const maybeLoginColumns = "COALESCE(l.id, ''), l.username, COALESCE(l.name, ''), COALESCE(l.locale, ''), COALESCE(l.disabled, FALSE), " +
+	"COALESCE(l.groups, ''), COALESCE(l.mfa_required, FALSE), COALESCE(l.created_at, 0), COALESCE(l.updated_at, 0), l.hash, l.changed_at"
+
 // getLogin reads the login of the account from finds where where holds
-// (with arg), and the counters c names. The counters are a LEFT JOIN on
-// their primary key, so each is an index lookup; the account's own is
-// named by concatenation, which both databases do with ||.
+// (with arg), and the counters c names. With counters it is one row per
+// counter found, or one with empty counter columns: the account, if any,
+// is LEFT JOINed to a row of its own, so an unknown account costs the
+// same one statement as a known one and the number of round trips tells
+// nothing. The counters are LEFT JOINed on their primary key (index
+// lookups); the account's own is named by concatenation, which both
+// databases do with ||.
 func (db *DB) getLogin(ctx context.Context, from, where string, arg any, c store.LoginCounters) (store.Account, store.Password, map[string]store.CounterState, error) {
 	names := c.Names
+	if len(names) == 0 && c.AccountPrefix == "" {
+		a, p, err := scanLogin(db.reader().queryRow(ctx, "SELECT "+loginColumns+" FROM "+from+
+			" LEFT JOIN passwords p ON p.account_id = a.id WHERE "+where, arg), nil)
+		return a, p, nil, err
+	}
 	if len(names)+1 > store.MaxCounterKeys {
 		return store.Account{}, store.Password{}, nil, fmt.Errorf("%d counter keys in one read, more than %d", len(names)+1, store.MaxCounterKeys)
 	}
-	q := "SELECT " + loginColumns
-	var args []any
-	if len(names) > 0 || c.AccountPrefix != "" {
-		var on []string
-		if len(names) > 0 {
-			on = append(on, "c.name IN ("+placeholders(len(names))+")")
-			args = append(args, anys(names)...)
-		}
-		if c.AccountPrefix != "" {
-			on = append(on, "c.name = CAST(? AS TEXT) || a.id")
-			args = append(args, c.AccountPrefix)
-		}
-		q += ", c.name, c.failures, c.last_failure_at FROM " + from +
-			" LEFT JOIN passwords p ON p.account_id = a.id LEFT JOIN counters c ON " + strings.Join(on, " OR ")
-	} else {
-		q += " FROM " + from + " LEFT JOIN passwords p ON p.account_id = a.id"
+	args := []any{arg}
+	var on []string
+	if len(names) > 0 {
+		on = append(on, "c.name IN ("+placeholders(len(names))+")")
+		args = append(args, anys(names)...)
 	}
-	q += " WHERE " + where
-	args = append(args, arg)
-	if len(args) == 1 {
-		a, p, err := scanLogin(db.reader().queryRow(ctx, q, args...), nil)
-		return a, p, nil, err
+	if c.AccountPrefix != "" {
+		on = append(on, "c.name = CAST(? AS TEXT) || l.id")
+		args = append(args, c.AccountPrefix)
 	}
-	rs, err := db.reader().query(ctx, q, args...)
+	rs, err := db.reader().query(ctx, "SELECT "+maybeLoginColumns+", c.name, c.failures, c.last_failure_at FROM (SELECT 1 AS one) x"+
+		" LEFT JOIN (SELECT "+loginColumns+" FROM "+from+" LEFT JOIN passwords p ON p.account_id = a.id WHERE "+where+") l ON 1 = 1"+
+		" LEFT JOIN counters c ON "+strings.Join(on, " OR "), args...)
 	if err != nil {
 		return store.Account{}, store.Password{}, nil, err
 	}
 	defer rs.Close()
 	var (
-		a     store.Account
-		p     store.Password
-		found bool
+		a store.Account
+		p store.Password
 	)
 	counters := make(map[string]store.CounterState, len(names)+1)
 	for rs.Next() {
@@ -201,7 +204,6 @@ func (db *DB) getLogin(ctx context.Context, from, where string, arg any, c store
 		if a, p, err = scanLogin(rs, []any{&name, &failures, &last}); err != nil {
 			return store.Account{}, store.Password{}, nil, err
 		}
-		found = true
 		if name.Valid {
 			counters[name.String] = store.CounterState{Failures: int(failures.Int64), Last: fromMillis(last.Int64)}
 		}
@@ -209,8 +211,8 @@ func (db *DB) getLogin(ctx context.Context, from, where string, arg any, c store
 	if err := rs.Err(); err != nil {
 		return store.Account{}, store.Password{}, nil, err
 	}
-	if !found {
-		return store.Account{}, store.Password{}, nil, store.ErrNotFound
+	if a.ID == "" {
+		return store.Account{}, store.Password{}, counters, store.ErrNotFound
 	}
 	return a, p, counters, nil
 }
