@@ -70,6 +70,8 @@ var (
 	flagDSN      = flag.String("dsn", "", "with -seed-only: the database (migrated first)")
 	flagOut      = flag.String("out", "", "also write the Markdown report to this file")
 	flagBin      = flag.String("bin", "", "a portvakt binary to run (default: build ./cmd/portvakt)")
+	flagFloor    = flag.Bool("floor", true, "also run the password login against the floor server (HTTP and the hash only, floor.go)")
+	flagFloorSrv = flag.String("floor-serve", "", "internal: serve the floor server on this address")
 )
 
 const benchPassword = "bench correct horse battery 4711"
@@ -77,6 +79,10 @@ const benchPassword = "bench correct horse battery 4711"
 func main() {
 	flag.Parse()
 	ctx := context.Background()
+	if *flagFloorSrv != "" {
+		floorServe(*flagFloorSrv)
+		return
+	}
 	if *flagSeedOnly {
 		db, err := sqlstore.OpenAndMigrate(ctx, *flagDriver, *flagDSN)
 		check(err)
@@ -106,6 +112,9 @@ func main() {
 	rep.xcrypto, rep.xcryptoCPU = raw.perSec(), raw.cpuMS()
 	if *flagStartup {
 		rep.startup = measureStartup(dir, bin)
+	}
+	if *flagFloor && (*flagScen == "" || slices.Contains(strings.Split(*flagScen, ","), "password login")) {
+		rep.rows = append(rep.rows, runFloor(parseInts(*flagClients))...)
 	}
 	for _, db := range strings.Split(*flagDBs, ",") {
 		rep.rows = append(rep.rows, runDB(ctx, dir, bin, db)...)

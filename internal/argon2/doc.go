@@ -22,6 +22,10 @@
 // in later passes (step 6), so memory used before needs no zeroing. Every
 // block is written in the first pass before any read of it.
 //
+// One addition beside the algorithm: on Linux a kept Memory asks for
+// transparent huge pages (huge_linux.go), since each block reads a
+// pseudo-random earlier one anywhere in the m KiB.
+//
 // The tests hold it to x/crypto: RFC 9106's and phc-winner-argon2's test
 // vectors, and the same key as x/crypto's IDKey and Key for random
 // passwords, salts and parameters with one Memory reused across sizes
