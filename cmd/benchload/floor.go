@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"time"
 
 	"github.com/portvakt/portvakt/internal/argon2"
 	"github.com/portvakt/portvakt/internal/authn/password"
@@ -91,18 +90,10 @@ func startFloor() *server {
 	s.cmd = exec.Command(self, "-floor-serve", s.addr)
 	s.cmd.Stderr = os.Stderr
 	check(s.cmd.Start())
-	c := &http.Client{Timeout: time.Second}
-	for range 20000 {
-		if resp, err := c.Get(s.base + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		time.Sleep(500 * time.Microsecond)
+	if !s.waitHealthy() {
+		check(fmt.Errorf("the floor server did not answer"))
 	}
-	check(fmt.Errorf("the floor server did not answer"))
-	return nil
+	return s
 }
 
 // runFloor runs the password login at each client count against the

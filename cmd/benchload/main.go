@@ -241,19 +241,27 @@ func startServer(bin, cfg, addr string) (*server, time.Duration) {
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	start := time.Now()
 	check(s.cmd.Start())
+	if !s.waitHealthy() {
+		b, _ := os.ReadFile(cfg + ".log")
+		check(fmt.Errorf("server did not get healthy:\n%s", b))
+	}
+	return s, time.Since(start)
+}
+
+// waitHealthy polls /healthz every 0.5 ms, for at most about 10 s, until
+// it answers 200.
+func (s *server) waitHealthy() bool {
 	c := &http.Client{Timeout: time.Second}
 	for range 20000 {
 		if resp, err := c.Get(s.base + "/healthz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return s, time.Since(start)
+				return true
 			}
 		}
 		time.Sleep(500 * time.Microsecond)
 	}
-	b, _ := os.ReadFile(cfg + ".log")
-	check(fmt.Errorf("server did not get healthy:\n%s", b))
-	return nil, 0
+	return false
 }
 
 func (s *server) stop() {
