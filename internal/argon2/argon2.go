@@ -60,7 +60,6 @@ func (m *Memory) take(n uint32) []block {
 	}
 	if uint32(cap(m.blocks)) < n {
 		m.blocks = make([]block, n)
-		adviseHuge(m.blocks)
 	}
 	return m.blocks[:n]
 }

@@ -22,9 +22,12 @@
 // in later passes (step 6), so memory used before needs no zeroing. Every
 // block is written in the first pass before any read of it.
 //
-// One addition beside the algorithm: on Linux a kept Memory asks for
-// transparent huge pages (huge_linux.go), since each block reads a
-// pseudo-random earlier one anywhere in the m KiB.
+// A kept Memory does not ask for transparent huge pages (madvise
+// MADV_HUGEPAGE; issue 12 tried it for 2 % on the hash alone, less than
+// noise inside the server): its blocks are Go heap memory, the advice
+// would outlive the Memory on that address range, and khugepaged then
+// makes any later use of it resident in whole 2 MiB pages the runtime
+// counts as returned (huge_review_test.go).
 //
 // The tests hold it to x/crypto: RFC 9106's and phc-winner-argon2's test
 // vectors, and the same key as x/crypto's IDKey and Key for random
