@@ -234,10 +234,14 @@ func TestHashFloodFromOneIPDoesNotStarveAnother(t *testing.T) {
 	}
 	// The user's request meets the pool's slots busy with the flood, and
 	// while its database steps run the flood's next turn may start: a few
-	// rounds of the pool at most, never the queue.
+	// rounds of the pool at most, never the queue (90–200 queued here).
 	// (When fewer than that were queued, "never the queue" is the same
 	// bound: the user may meet a queue that the pool empties in time.)
-	if max := 4 * slots; during > max || (queued > max && during >= queued) {
+	// An idle 2-core machine did 3–7 hashes meanwhile (pool of 2); on a
+	// busy one the user's own steps outside the pool run slower while the
+	// slots go on hashing the flood, and one CI run there did more than 8
+	// (session 5), so the bound is 8 rounds, still far below the queue.
+	if max := 8 * slots; during > max || (queued > max && during >= queued) {
 		t.Errorf("%d hashes were done while the user's sign-in waited (%d queued); want at most %d (a few rounds of %d slots)", during, queued, max, slots)
 	}
 }
