@@ -248,11 +248,11 @@ func startServer(bin, cfg, addr string) (*server, time.Duration) {
 	return s, time.Since(start)
 }
 
-// waitHealthy polls /healthz every 0.5 ms, for at most about 10 s, until
-// it answers 200.
+// waitHealthy polls /healthz every 0.5 ms until it answers 200, for at
+// most 30 s in all (a server that accepts and never answers ends it too).
 func (s *server) waitHealthy() bool {
 	c := &http.Client{Timeout: time.Second}
-	for range 20000 {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 		if resp, err := c.Get(s.base + "/healthz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
