@@ -108,7 +108,7 @@ func (db *DB) CreateClient(ctx context.Context, c store.Client) error {
 // GetClient returns the client with the ID, or an error wrapping
 // store.ErrNotFound.
 func (db *DB) GetClient(ctx context.Context, id string) (store.Client, error) {
-	c, err := scanClient(db.hotRow(ctx, "SELECT "+clientColumns+" FROM oidc_clients WHERE id = ?", id))
+	c, err := scanClient(db.reader().queryRow(ctx, "SELECT "+clientColumns+" FROM oidc_clients WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}

@@ -141,7 +141,7 @@ func (db *DB) GetAccessToken(ctx context.Context, id string) (store.AccessToken,
 		gScopes, gAMR, gACR, gActing       sql.NullString
 		gAuth, gCreated, gExpires, gRevoke sql.NullInt64
 	)
-	err := db.hotRow(ctx, `SELECT t.id, t.grant_id, t.client_id, t.subject, t.scopes, t.audience,
+	err := db.reader().queryRow(ctx, `SELECT t.id, t.grant_id, t.client_id, t.subject, t.scopes, t.audience,
 		t.created_at, t.expires_at, g.id, g.client_id, g.account_id, g.session_id, g.scopes, g.auth_time, g.amr,
 		g.acr, g.created_at, g.expires_at, g.revoked_at, g.acting_for
 		FROM oidc_access_tokens t LEFT JOIN oidc_grants g ON g.id = t.grant_id
@@ -216,7 +216,7 @@ func (db *DB) CreateRefreshToken(ctx context.Context, rt store.RefreshToken, at 
 // in one read, or an error wrapping store.ErrNotFound. The digest is not
 // put in the error.
 func (db *DB) GetRefreshToken(ctx context.Context, hash []byte) (store.RefreshToken, store.Grant, error) {
-	rt, g, err := getRefreshToken(ctx, func(q string, args ...any) rowScanner { return db.hotRow(ctx, q, args...) }, hash, "")
+	rt, g, err := getRefreshToken(ctx, func(q string, args ...any) rowScanner { return db.reader().queryRow(ctx, q, args...) }, hash, "")
 	if err != nil {
 		return rt, g, fmt.Errorf("sqlstore: get refresh token: %w", err)
 	}
@@ -320,7 +320,7 @@ func (db *DB) RevokeTokenID(ctx context.Context, id string, expiresAt time.Time)
 // DeleteExpiredOIDC has not removed it since).
 func (db *DB) TokenIDRevoked(ctx context.Context, id string) (bool, error) {
 	var one int
-	err := db.hotRow(ctx, "SELECT 1 FROM oidc_revoked_tokens WHERE id = ?", id).Scan(&one)
+	err := db.reader().queryRow(ctx, "SELECT 1 FROM oidc_revoked_tokens WHERE id = ?", id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
