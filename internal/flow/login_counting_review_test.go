@@ -6,6 +6,7 @@ import (
 
 	acctpkg "github.com/portvakt/portvakt/internal/account"
 	"github.com/portvakt/portvakt/internal/flow"
+	"github.com/portvakt/portvakt/internal/store"
 	"github.com/portvakt/portvakt/internal/throttle"
 )
 
@@ -137,7 +138,7 @@ func TestReviewSignInRoundTripsTellNoAccount(t *testing.T) {
 // accountOf returns the ID of the account that has address.
 func accountOf(t *testing.T, e *env, address string) string {
 	t.Helper()
-	a, _, err := e.db.GetLoginByEmail(t.Context(), address)
+	a, _, _, err := e.db.GetLoginCountingByEmail(t.Context(), address, store.LoginCounters{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,23 +59,18 @@ type Passwords interface {
 	// UpdatePassword has the semantics of Accounts.UpdateAccount; it is
 	// how a login rehashes without overwriting a concurrent change.
 	UpdatePassword(ctx context.Context, accountID string, fn func(Password) (Password, error)) (Password, error)
-	// GetLoginByEmail returns, in one read, what a password sign-in by
-	// address needs: the account that has the address (found as GetEmail
-	// finds it) and its password, without History. ErrNotFound if no
-	// account has the address; an account without a password comes with a
-	// zero Password.
-	GetLoginByEmail(ctx context.Context, address string) (Account, Password, error)
-	// GetLoginByUsername is GetLoginByEmail for a username (compared as
-	// GetAccountByUsername compares it).
-	GetLoginByUsername(ctx context.Context, username string) (Account, Password, error)
-	// GetLoginCountingByEmail is GetLoginByEmail that also reads, in the
-	// same statement, the failure counters c names (as FailuresOf reads
-	// them: a missing one is absent from the map). When no account has the
-	// address it returns ErrNotFound with the counters (but the account's
-	// own), in the same one statement: a sign-in's round trips do not tell
-	// whether the account exists.
+	// GetLoginCountingByEmail returns, in one read, what a password
+	// sign-in by address needs: the account that has the address (found as
+	// GetEmail finds it) and its password, without History, and the
+	// failure counters c names (as FailuresOf reads them: a missing one is
+	// absent from the map). An account without a password comes with a
+	// zero Password. When no account has the address it returns
+	// ErrNotFound with the counters (but the account's own), in the same
+	// one statement: a sign-in's round trips do not tell whether the
+	// account exists.
 	GetLoginCountingByEmail(ctx context.Context, address string, c LoginCounters) (Account, Password, map[string]CounterState, error)
-	// GetLoginCountingByUsername is GetLoginCountingByEmail for a username.
+	// GetLoginCountingByUsername is GetLoginCountingByEmail for a username
+	// (compared as GetAccountByUsername compares it).
 	GetLoginCountingByUsername(ctx context.Context, username string, c LoginCounters) (Account, Password, map[string]CounterState, error)
 }
 

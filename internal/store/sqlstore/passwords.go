@@ -114,23 +114,10 @@ func nonNil[T any](s []T) []T {
 // password p a sign-in needs (not the history, which only a change reads).
 var loginColumns = "a." + strings.ReplaceAll(accountColumns, ", ", ", a.") + ", p.hash, p.changed_at"
 
-// GetLoginByEmail reads the account of an address and its password in one
-// statement, where GetEmail, GetAccount and GetPassword took three round
-// trips on every sign-in (issue 12).
-func (db *DB) GetLoginByEmail(ctx context.Context, address string) (store.Account, store.Password, error) {
-	a, p, _, err := db.GetLoginCountingByEmail(ctx, address, store.LoginCounters{})
-	return a, p, err
-}
-
-// GetLoginByUsername reads the account of a username and its password in
-// one statement.
-func (db *DB) GetLoginByUsername(ctx context.Context, username string) (store.Account, store.Password, error) {
-	a, p, _, err := db.GetLoginCountingByUsername(ctx, username, store.LoginCounters{})
-	return a, p, err
-}
-
-// GetLoginCountingByEmail is GetLoginByEmail with the counters c names
-// in the same statement (getLogin).
+// GetLoginCountingByEmail reads the account of an address, its password
+// and the counters c names in one statement (getLogin), where GetEmail,
+// GetAccount, GetPassword and FailuresOf took four round trips on every
+// sign-in (issue 12).
 func (db *DB) GetLoginCountingByEmail(ctx context.Context, address string, c store.LoginCounters) (store.Account, store.Password, map[string]store.CounterState, error) {
 	a, p, cs, err := db.getLogin(ctx, "emails e JOIN accounts a ON a.id = e.account_id", "e.address_key = ?", emailKey(address), c)
 	if err != nil {

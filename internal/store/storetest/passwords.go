@@ -20,6 +20,18 @@ func newPassword(accountID string) store.Password {
 	}
 }
 
+// loginByEmail and loginByUsername are the sign-in's lookups without
+// counters.
+func loginByEmail(t *testing.T, s store.Store, address string) (store.Account, store.Password, error) {
+	a, p, _, err := s.GetLoginCountingByEmail(t.Context(), address, store.LoginCounters{})
+	return a, p, err
+}
+
+func loginByUsername(t *testing.T, s store.Store, username string) (store.Account, store.Password, error) {
+	a, p, _, err := s.GetLoginCountingByUsername(t.Context(), username, store.LoginCounters{})
+	return a, p, err
+}
+
 func mustSetPassword(tb testing.TB, s store.Store, p store.Password) store.Password {
 	tb.Helper()
 	must(tb, "SetPassword("+p.AccountID+")", s.SetPassword(tb.Context(), p))
@@ -74,11 +86,11 @@ var passwordTests = []subtest{
 			call string
 			get  func() (store.Account, store.Password, error)
 		}{
-			{`GetLoginByEmail("kARI@EXAMPLE.NO")`, func() (store.Account, store.Password, error) {
-				return s.GetLoginByEmail(t.Context(), "kARI@EXAMPLE.NO")
+			{`GetLoginCountingByEmail("kARI@EXAMPLE.NO")`, func() (store.Account, store.Password, error) {
+				return loginByEmail(t, s, "kARI@EXAMPLE.NO")
 			}},
-			{`GetLoginByUsername("kari")`, func() (store.Account, store.Password, error) {
-				return s.GetLoginByUsername(t.Context(), "kari")
+			{`GetLoginCountingByUsername("kari")`, func() (store.Account, store.Password, error) {
+				return loginByUsername(t, s, "kari")
 			}},
 		} {
 			a, p, err := c.get()
@@ -87,18 +99,18 @@ var passwordTests = []subtest{
 			wantEqual(t, c.call+" password", p, pw)
 		}
 		// An account without a password comes with none.
-		a, p, err := s.GetLoginByEmail(t.Context(), "ola@example.no")
-		must(t, `GetLoginByEmail("ola@example.no")`, err)
-		wantEqual(t, `GetLoginByEmail("ola@example.no")`, []any{a.ID, p}, []any{"acct-2", store.Password{}})
-		a, p, err = s.GetLoginByUsername(t.Context(), "ola")
-		must(t, `GetLoginByUsername("ola")`, err)
-		wantEqual(t, `GetLoginByUsername("ola")`, []any{a.ID, p}, []any{"acct-2", store.Password{}})
-		_, _, err = s.GetLoginByEmail(t.Context(), "nobody@example.no")
-		wantErr(t, `GetLoginByEmail("nobody@example.no")`, err, store.ErrNotFound)
-		_, _, err = s.GetLoginByUsername(t.Context(), "nobody")
-		wantErr(t, `GetLoginByUsername("nobody")`, err, store.ErrNotFound)
-		_, _, err = s.GetLoginByUsername(t.Context(), "")
-		wantErr(t, `GetLoginByUsername("")`, err, store.ErrNotFound)
+		a, p, err := loginByEmail(t, s, "ola@example.no")
+		must(t, `GetLoginCountingByEmail("ola@example.no")`, err)
+		wantEqual(t, `GetLoginCountingByEmail("ola@example.no")`, []any{a.ID, p}, []any{"acct-2", store.Password{}})
+		a, p, err = loginByUsername(t, s, "ola")
+		must(t, `GetLoginCountingByUsername("ola")`, err)
+		wantEqual(t, `GetLoginCountingByUsername("ola")`, []any{a.ID, p}, []any{"acct-2", store.Password{}})
+		_, _, err = loginByEmail(t, s, "nobody@example.no")
+		wantErr(t, `GetLoginCountingByEmail("nobody@example.no")`, err, store.ErrNotFound)
+		_, _, err = loginByUsername(t, s, "nobody")
+		wantErr(t, `GetLoginCountingByUsername("nobody")`, err, store.ErrNotFound)
+		_, _, err = loginByUsername(t, s, "")
+		wantErr(t, `GetLoginCountingByUsername("")`, err, store.ErrNotFound)
 	}},
 	{"a sign-in reads the counters it checks with the account", func(t *testing.T, s store.Store) {
 		mustCreateAccount(t, s, newAccount("acct-1", "kari"))
