@@ -14,20 +14,13 @@ import (
 // (ReserveFailure's WHERE); the right code afterwards is throttled.
 func TestReviewFiftyParallelWrongTOTPCodes(t *testing.T) {
 	dialects(t, func(t *testing.T, e *env) {
-		withMFA(t, e, flow.MFAOptional, 0)
-		res := signUp(t, e, "fifty@example.no")
-		seed, _ := enrolTOTP(t, e, res)
-		e.clock.Advance(30 * time.Second)
+		_, seed, _ := totpAccount(t, e, "fifty@example.no")
 		right := totpCode(t, e, seed, 0)
 		wrong := "000000"
 		if wrong == right {
 			wrong = "000001"
 		}
-		var flows, keys []string
-		for range 50 {
-			p := passwordStep(t, e, browserA, "fifty@example.no").Pending
-			flows, keys = append(flows, p), append(keys, keyOf(t, e, browserA, p, authn.TOTP))
-		}
+		flows, keys := totpSteps(t, e, "fifty@example.no", 50)
 		got := parallelKeys(t, len(flows), func(i int) error {
 			_, err := e.svc.VerifyFactor(t.Context(), browserA, flows[i], keys[i], wrong, false)
 			return err
@@ -45,15 +38,8 @@ func TestReviewFiftyParallelWrongTOTPCodes(t *testing.T) {
 // flows at once opens exactly one session (AdvanceFactorStep's CAS).
 func TestReviewOneTOTPCodeFiftyFlows(t *testing.T) {
 	dialects(t, func(t *testing.T, e *env) {
-		withMFA(t, e, flow.MFAOptional, 0)
-		res := signUp(t, e, "once@example.no")
-		seed, _ := enrolTOTP(t, e, res)
-		e.clock.Advance(30 * time.Second)
-		var flows, keys []string
-		for range 50 {
-			p := passwordStep(t, e, browserA, "once@example.no").Pending
-			flows, keys = append(flows, p), append(keys, keyOf(t, e, browserA, p, authn.TOTP))
-		}
+		_, seed, _ := totpAccount(t, e, "once@example.no")
+		flows, keys := totpSteps(t, e, "once@example.no", 50)
 		right := totpCode(t, e, seed, 0)
 		got := parallelKeys(t, len(flows), func(i int) error {
 			_, err := e.svc.VerifyFactor(t.Context(), browserA, flows[i], keys[i], right, false)
@@ -70,10 +56,7 @@ func TestReviewOneTOTPCodeFiftyFlows(t *testing.T) {
 // (ConsumeFlow), whichever wins.
 func TestReviewOneFlowManyFactors(t *testing.T) {
 	dialects(t, func(t *testing.T, e *env) {
-		withMFA(t, e, flow.MFAOptional, 0)
-		res := signUp(t, e, "many@example.no")
-		seed, codes := enrolTOTP(t, e, res)
-		e.clock.Advance(30 * time.Second)
+		res, seed, codes := totpAccount(t, e, "many@example.no")
 		p := passwordStep(t, e, browserA, "many@example.no").Pending
 		tk, rk := keyOf(t, e, browserA, p, authn.TOTP), keyOf(t, e, browserA, p, authn.Recovery)
 		right := totpCode(t, e, seed, 0)
@@ -151,10 +134,7 @@ func TestReviewOtherBrowserCannotConsume(t *testing.T) {
 // password step; its code no longer completes the second step.
 func TestReviewFactorRemovedMidFlow(t *testing.T) {
 	dialects(t, func(t *testing.T, e *env) {
-		withMFA(t, e, flow.MFAOptional, 0)
-		res := signUp(t, e, "gone@example.no")
-		seed, _ := enrolTOTP(t, e, res)
-		e.clock.Advance(30 * time.Second)
+		res, seed, _ := totpAccount(t, e, "gone@example.no")
 		p := passwordStep(t, e, browserA, "gone@example.no").Pending
 		key := keyOf(t, e, browserA, p, authn.TOTP)
 		factors, err := e.db.ListFactors(t.Context(), res.Account.ID)
@@ -201,4 +181,27 @@ func TestReviewDisabledAccountParallel(t *testing.T) {
 			t.Errorf("outcomes: %v; want no success", got)
 		}
 	})
+}
+
+// totpAccount signs up email with an authenticator (second factor
+// optional) and moves the clock to the next code step; it returns the
+// sign-up, the authenticator's seed and the recovery codes.
+func totpAccount(t *testing.T, e *env, email string) (flow.Result, string, []string) {
+	t.Helper()
+	withMFA(t, e, flow.MFAOptional, 0)
+	res := signUp(t, e, email)
+	seed, codes := enrolTOTP(t, e, res)
+	e.clock.Advance(30 * time.Second)
+	return res, seed, codes
+}
+
+// totpSteps makes n second-step flows of email's password sign-ins in
+// browserA, and the key of the authenticator in each.
+func totpSteps(t *testing.T, e *env, email string, n int) (flows, keys []string) {
+	t.Helper()
+	for range n {
+		p := passwordStep(t, e, browserA, email).Pending
+		flows, keys = append(flows, p), append(keys, keyOf(t, e, browserA, p, authn.TOTP))
+	}
+	return flows, keys
 }
